@@ -1,0 +1,170 @@
+"""Launch benchmarks: Experiment overhead vs a bare subprocess loop; store start-to-ready.
+
+Run with ``make bench`` (or ``python benchmarks/launch.py``). Figures are ratios against
+baselines measured in the same run, because the machine is shared and noisy. Results are
+printed and written to docs/benchmarks.md (section "Launch").
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import redis
+
+from insitu import Experiment
+from insitu.store.server_binary import find_server_binary
+
+N_MODELS = 100
+REPEATS = 5
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+
+
+def bare_loop(n: int, true_exe: str) -> float:
+    """Baseline: Popen ``n`` processes, then wait for all."""
+    start = time.perf_counter()
+    procs = [subprocess.Popen([true_exe]) for _ in range(n)]
+    for proc in procs:
+        proc.wait()
+    return time.perf_counter() - start
+
+
+def experiment_loop(n: int, true_exe: str, root: Path, run: int) -> float:
+    """Experiment: create an ensemble of ``n`` replicas of ``true``, start, block."""
+    exp = Experiment(f"bench{run}", exp_path=str(root), launcher="local")
+    start = time.perf_counter()
+    settings = exp.create_run_settings(true_exe)
+    ensemble = exp.create_ensemble("t", run_settings=settings, replicas=n)
+    exp.start(ensemble, block=True)
+    elapsed = time.perf_counter() - start
+    exp.stop_all()
+    return elapsed
+
+
+def free_base(count: int) -> int:
+    for base in range(21000, 40000, 7):
+        ports = [*range(base, base + count), *range(base + 10000, base + 10000 + count)]
+        try:
+            for port in ports:
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("no free ports")
+
+
+def store_ready(shards: int, root: Path, run: int) -> float:
+    """Seconds from ``start(store)`` to its return (all shards up, cluster ok)."""
+    exp = Experiment(f"store{shards}_{run}", exp_path=str(root), launcher="local")
+    store = exp.create_database(port=free_base(shards), db_nodes=shards)
+    start = time.perf_counter()
+    exp.start(store)
+    elapsed = time.perf_counter() - start
+    exp.stop(store)
+    exp.stop_all()
+    return elapsed
+
+
+def raw_server_ready(root: Path, run: int) -> float:
+    """Baseline: start the same server binary by hand and poll PING until it answers."""
+    binary = find_server_binary().path
+    port = free_base(1)
+    workdir = root / f"raw{run}"
+    workdir.mkdir()
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [
+            str(binary),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        client = redis.Redis(port=port)
+        while True:
+            try:
+                if client.ping():
+                    break
+            except redis.ConnectionError:
+                time.sleep(0.001)
+        return time.perf_counter() - start
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def median_of(fn: Callable[[int], float]) -> float:
+    return statistics.median(fn(i) for i in range(REPEATS))
+
+
+def main() -> None:
+    true_exe = shutil.which("true") or "/bin/true"
+    root = Path(tempfile.mkdtemp(prefix="insitu-bench-"))
+    try:
+        bare = median_of(lambda i: bare_loop(N_MODELS, true_exe))
+        ours = median_of(lambda i: experiment_loop(N_MODELS, true_exe, root, i))
+        raw = median_of(lambda i: raw_server_ready(root, i))
+        one = median_of(lambda i: store_ready(1, root, i))
+        three = median_of(lambda i: store_ready(3, root, i))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    rows = [
+        (
+            "start+wait 100 models (`true`)",
+            f"{ours:.3f} s",
+            f"{bare:.3f} s (bare Popen loop)",
+            f"{ours / bare:.2f}",
+            "≤ 1.5",
+        ),
+        (
+            "store ready, 1 shard",
+            f"{one:.3f} s",
+            f"{raw:.3f} s (raw server + PING loop)",
+            f"{one / raw:.2f}",
+            "—",
+        ),
+        (
+            "store ready, 3-shard cluster",
+            f"{three:.3f} s",
+            f"{raw:.3f} s (raw 1 server)",
+            f"{three / raw:.2f}",
+            "—",
+        ),
+    ]
+    table = [
+        "| benchmark | insitu | baseline (same run) | ratio | target |",
+        "|---|---|---|---|---|",
+    ]
+    table += [f"| {' | '.join(row)} |" for row in rows]
+    text = "\n".join(table)
+    print(text)
+    write_section("Launch", f"Median of {REPEATS} runs each.\n\n{text}\n")
+
+
+def write_section(title: str, body: str) -> None:
+    """Replace (or add) the ``## title`` section of docs/benchmarks.md."""
+    header = "# Benchmarks\n\nFigures are ratios against a baseline measured in the same run.\n"
+    text = DOCS.read_text() if DOCS.exists() else header
+    marker = f"\n## {title}\n"
+    before, _, after = text.partition(marker)
+    rest = after.split("\n## ", 1)
+    tail = f"\n## {rest[1]}" if len(rest) > 1 else ""
+    DOCS.write_text(f"{before.rstrip()}\n{marker}\n{body}{tail}")
+
+
+if __name__ == "__main__":
+    main()

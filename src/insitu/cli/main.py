@@ -1,0 +1,48 @@
+"""The ``insitu`` command: ``insitu --version`` and ``insitu info`` (what this machine offers).
+
+Later subcommands (``insitu ensemble run``) hang off the same parser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from insitu import __version__
+from insitu.errors import InsituError
+
+
+def _info() -> int:
+    from insitu.launchers.registry import available_launchers, resolve_launcher_name
+    from insitu.store.server_binary import find_server_binary
+
+    print(f"insitu {__version__}")
+    print(
+        f"launchers: {', '.join(available_launchers())} (auto -> {resolve_launcher_name('auto')})"
+    )
+    try:
+        binary = find_server_binary()
+    except InsituError as err:
+        print(f"store server: none ({err})")
+        return 1
+    version = ".".join(str(v) for v in binary.version)
+    print(f"store server: {binary.flavor} {version} at {binary.path}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit status."""
+    parser = argparse.ArgumentParser(prog="insitu", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"insitu {__version__}")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("info", help="show launchers and the store server insitu would use")
+    args = parser.parse_args(argv)
+    if args.command == "info":
+        return _info()
+    parser.print_help()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

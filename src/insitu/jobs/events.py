@@ -1,0 +1,42 @@
+"""JobEvent: a state change of one job, as emitted by the runtime's monitor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from insitu.jobs.status import JobState
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """One observed state change.
+
+    ``time`` is wall-clock seconds since the epoch when the change was observed;
+    ``returncode`` is set once the job has ended (negative: killed by that signal).
+    ``kind`` is the rules-engine vocabulary: ``submit``, ``start``, ``finish``, ``success``,
+    ``failure``, ``cancel``; ``finish`` is not emitted separately — a terminal event's
+    ``kind`` is one of ``success``/``failure``/``cancel`` and implies finish.
+    """
+
+    job_id: str
+    name: str
+    entity_type: str
+    previous: JobState
+    state: JobState
+    time: float
+    returncode: int | None = None
+
+    @property
+    def kind(self) -> str:
+        """The event name used by rules (``submit``, ``start``, ``success`` …)."""
+        return _KIND.get(self.state, self.state.value.lower())
+
+
+_KIND = {
+    JobState.STATUS_QUEUED: "submit",
+    JobState.STATUS_RUNNING: "start",
+    JobState.STATUS_COMPLETED: "success",
+    JobState.STATUS_FAILED: "failure",
+    JobState.STATUS_CANCELLED: "cancel",
+    JobState.STATUS_NEVER_STARTED: "failure",
+}

@@ -1,0 +1,21 @@
+"""What a job asks of the machine, independent of any launcher or run command."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Resource request for one job; ``None`` means "not asked for" (launcher default).
+
+    ``walltime`` is in seconds. ``hosts`` is the requested host list, empty for "any".
+    """
+
+    nodes: int | None = None
+    tasks: int | None = None
+    tasks_per_node: int | None = None
+    cpus_per_task: int | None = None
+    hosts: tuple[str, ...] = ()
+    walltime: float | None = None
+    cpu_pinning: tuple[int, ...] = ()

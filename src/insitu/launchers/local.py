@@ -1,0 +1,287 @@
+"""The local launcher: each job is a child process in its own process group.
+
+Exits are observed through pidfds (Linux ≥ 5.3), so the monitor wakes the moment a job ends
+instead of polling on a timer; where pidfds are unavailable it falls back to a short timeout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import IO
+
+from insitu.errors import LauncherError, UnsupportedOptionError
+from insitu.jobs.spec import JobSpec
+from insitu.jobs.status import JobState
+from insitu.launchers.base import JobStatus
+from insitu.log import get_logger
+
+logger = get_logger("insitu.launchers.local")
+
+_LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+DEFAULT_GRACE = 5.0
+"""Seconds between SIGTERM and SIGKILL when a job is stopped."""
+
+
+def local_hostnames() -> frozenset[str]:
+    """Names under which this machine refers to itself."""
+    names = {socket.gethostname(), socket.getfqdn()}
+    return frozenset(_LOCAL_NAMES | names | {n.split(".")[0] for n in names})
+
+
+def validate_local(spec: JobSpec) -> None:
+    """Raise ``UnsupportedOptionError`` for anything a plain local launch cannot honour.
+
+    Pure with respect to the job; looks only at this machine's CPU count and names.
+    """
+    res = spec.resources
+    backend = "the local launcher"
+    if spec.run_command:
+        raise UnsupportedOptionError(
+            "run_command",
+            backend,
+            f"{spec.run_command!r} is not used locally; use run_command=None",
+        )
+    if spec.run_args:
+        names = ", ".join(name for name, _ in spec.run_args)
+        raise UnsupportedOptionError(f"run_args ({names})", backend, "there is no run command")
+    if spec.mpmd:
+        raise UnsupportedOptionError("make_mpmd", backend, "MPMD needs a run command")
+    for option, value in (("nodes", res.nodes), ("tasks", res.tasks)):
+        if value is not None and value > 1:
+            raise UnsupportedOptionError(
+                f"{option}={value}", backend, "a local job is one process on this host"
+            )
+    if res.tasks_per_node is not None and res.tasks_per_node > 1:
+        raise UnsupportedOptionError(
+            f"tasks_per_node={res.tasks_per_node}", backend, "a local job is one process"
+        )
+    cpus = os.cpu_count() or 1
+    if res.cpus_per_task is not None and res.cpus_per_task > cpus:
+        raise UnsupportedOptionError(
+            f"cpus_per_task={res.cpus_per_task}", backend, f"this host has {cpus} CPUs"
+        )
+    bad_pins = [c for c in res.cpu_pinning if c < 0 or c >= cpus]
+    if bad_pins:
+        raise UnsupportedOptionError(f"cpu pinning {bad_pins}", backend, f"CPUs are 0..{cpus - 1}")
+    remote = [h for h in res.hosts if h not in local_hostnames() and not h.startswith("127.")]
+    if remote:
+        raise UnsupportedOptionError(
+            f"hosts {remote}", backend, "the local launcher runs only on this host"
+        )
+
+
+def local_argv(spec: JobSpec) -> list[str]:
+    """The command line to execute: pinning through ``taskset`` when CPUs are pinned."""
+    if spec.resources.cpu_pinning:
+        cpus = ",".join(str(c) for c in spec.resources.cpu_pinning)
+        return ["taskset", "-c", cpus, *spec.argv]
+    return list(spec.argv)
+
+
+def local_env(spec: JobSpec, base: Mapping[str, str]) -> dict[str, str]:
+    """The job's environment: ``base`` + the spec's variables.
+
+    ``cpus_per_task`` is honoured as ``OMP_NUM_THREADS`` unless the job sets it itself.
+    """
+    env = dict(base)
+    env.update(spec.env)
+    cpus = spec.resources.cpus_per_task
+    if cpus is not None and "OMP_NUM_THREADS" not in spec.env:
+        env["OMP_NUM_THREADS"] = str(cpus)
+    return env
+
+
+@dataclass
+class _LocalJob:
+    proc: subprocess.Popen[bytes]
+    start_time: float
+    files: list[IO[bytes]] = field(default_factory=list)
+    cancelled: bool = False
+    end_time: float | None = None
+    pidfd: int | None = None
+
+
+class LocalLauncher:
+    """Runs jobs as child processes of this interpreter (see module docstring)."""
+
+    name = "local"
+
+    def __init__(self, grace: float = DEFAULT_GRACE) -> None:
+        self.grace = grace
+        self._jobs: dict[str, _LocalJob] = {}
+        self._lock = threading.Lock()
+        self._selector = selectors.DefaultSelector()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        self._selector.register(self._wake_r, selectors.EVENT_READ, None)
+
+    def supports_batch(self) -> bool:
+        """Local jobs are never batch jobs."""
+        return False
+
+    def validate(self, spec: JobSpec) -> None:
+        """See :func:`validate_local`."""
+        validate_local(spec)
+
+    def submit(self, spec: JobSpec) -> str:
+        """Start the job now; its id is its process id."""
+        self.validate(spec)
+        files = [_open_log(spec.out_path), _open_log(spec.err_path)]
+        try:
+            proc = subprocess.Popen(
+                local_argv(spec),
+                cwd=spec.cwd,
+                env=local_env(spec, os.environ),
+                stdin=subprocess.DEVNULL,
+                stdout=files[0] or subprocess.DEVNULL,
+                stderr=files[1] or subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        except OSError as err:
+            for f in files:
+                if f is not None:
+                    f.close()
+            raise LauncherError(f"could not start {spec.name}: {err}") from err
+        job = _LocalJob(proc, time.time(), [f for f in files if f is not None])
+        job_id = str(proc.pid)
+        with self._lock:
+            while job_id in self._jobs:
+                job_id += "+"
+            self._jobs[job_id] = job
+            self._watch(job_id, job)
+        self._wake()
+        return job_id
+
+    def poll(self, job_ids: Sequence[str]) -> Mapping[str, JobStatus]:
+        """Current status of each known id (unknown ids are left out)."""
+        out: dict[str, JobStatus] = {}
+        with self._lock:
+            for job_id in job_ids:
+                job = self._jobs.get(job_id)
+                if job is not None:
+                    out[job_id] = self._status(job_id, job)
+        return out
+
+    def wait_for_change(self, timeout: float) -> None:
+        """Block until some job may have changed state, or ``timeout`` seconds pass."""
+        for key, _ in self._selector.select(timeout):
+            if key.data is None:
+                with contextlib.suppress(BlockingIOError):
+                    os.read(self._wake_r, 4096)
+
+    def cancel(self, job_ids: Sequence[str]) -> None:
+        """SIGTERM the jobs' process groups, SIGKILL after the grace period; wait for exits."""
+        with self._lock:
+            unknown = [j for j in job_ids if j not in self._jobs]
+            jobs = [self._jobs[j] for j in job_ids if j in self._jobs]
+        if unknown:
+            raise LauncherError(f"unknown local job ids {unknown}")
+        for job in jobs:
+            if job.proc.poll() is None:
+                job.cancelled = True
+        _terminate_groups([j.proc for j in jobs], self.grace)
+        self._wake()
+
+    def shutdown(self) -> None:
+        """Cancel every job still running, and any process left in their groups."""
+        with self._lock:
+            jobs = list(self._jobs.values())
+        for job in jobs:
+            if job.proc.poll() is None:
+                job.cancelled = True
+        _terminate_groups([j.proc for j in jobs], self.grace)
+        self._wake()
+
+    def _status(self, job_id: str, job: _LocalJob) -> JobStatus:
+        code = job.proc.poll()
+        if code is None:
+            return JobStatus(job_id, JobState.STATUS_RUNNING, None, job.start_time)
+        if job.end_time is None:
+            job.end_time = time.time()
+            self._unwatch(job)
+            for f in job.files:
+                f.close()
+        if job.cancelled:
+            state = JobState.STATUS_CANCELLED
+        else:
+            state = JobState.STATUS_COMPLETED if code == 0 else JobState.STATUS_FAILED
+        return JobStatus(job_id, state, code, job.start_time, job.end_time)
+
+    def _watch(self, job_id: str, job: _LocalJob) -> None:
+        pidfd_open = getattr(os, "pidfd_open", None)
+        if pidfd_open is None:
+            return
+        try:
+            job.pidfd = pidfd_open(job.proc.pid)
+        except OSError:
+            return
+        self._selector.register(job.pidfd, selectors.EVENT_READ, job_id)
+
+    def _unwatch(self, job: _LocalJob) -> None:
+        if job.pidfd is not None:
+            self._selector.unregister(job.pidfd)
+            os.close(job.pidfd)
+            job.pidfd = None
+
+    def _wake(self) -> None:
+        with contextlib.suppress(BlockingIOError, OSError):
+            os.write(self._wake_w, b"x")
+
+
+def _open_log(path: os.PathLike[str] | None) -> IO[bytes] | None:
+    if path is None:
+        return None
+    return open(path, "ab")
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def _terminate_groups(procs: Sequence[subprocess.Popen[bytes]], grace: float) -> None:
+    """SIGTERM every group, wait up to ``grace`` for all, then SIGKILL what is left.
+
+    A group outlives its leader when the job forked children; those are ended too, so
+    nothing a job started survives it. Leaders are reaped so no zombie remains.
+    """
+    for proc in procs:
+        _signal_group(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    pending = list(procs)
+    while pending and time.monotonic() < deadline:
+        pending = [p for p in pending if p.poll() is None or _group_alive(p.pid)]
+        if pending:
+            _wait_any(pending, min(0.05, max(0.0, deadline - time.monotonic())))
+    for proc in pending:
+        _signal_group(proc.pid, signal.SIGKILL)
+    for proc in procs:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=grace)
+
+
+def _wait_any(procs: Sequence[subprocess.Popen[bytes]], timeout: float) -> None:
+    """Wait until a leader exits or ``timeout`` passes (grandchildren are polled)."""
+    live = [p for p in procs if p.poll() is None]
+    if not live:
+        time.sleep(timeout)  # only grandchildren left; they are not ours to wait on
+        return
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        live[0].wait(timeout=timeout)

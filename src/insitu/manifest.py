@@ -1,0 +1,81 @@
+"""Sorting the entities given to ``Experiment.start``/``stop``/``preview`` by kind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from insitu.entities.ensemble import Ensemble
+from insitu.entities.model import Model
+from insitu.errors import EntityExistsError, ParameterTypeError
+from insitu.store.orchestrator import Orchestrator
+
+Entity = Model | Ensemble | Orchestrator
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The entities of one call, by kind, in the order given.
+
+    Contract: names are unique across the whole manifest, ensemble members included.
+    """
+
+    orchestrators: tuple[Orchestrator, ...] = ()
+    models: tuple[Model, ...] = ()
+    ensembles: tuple[Ensemble, ...] = ()
+
+    @property
+    def all_models(self) -> tuple[Model, ...]:
+        """Stand-alone models followed by every ensemble member."""
+        members = tuple(m for e in self.ensembles for m in e.models)
+        return self.models + members
+
+    @property
+    def entities(self) -> tuple[Entity, ...]:
+        """Every entity, stores first."""
+        return (*self.orchestrators, *self.models, *self.ensembles)
+
+
+def build_manifest(*entities: object) -> Manifest:
+    """Sort ``entities`` (lists and tuples of them are flattened) into a :class:`Manifest`.
+
+    Raises ``ParameterTypeError`` (a ``TypeError``) for anything that is not a Model,
+    Ensemble or Orchestrator, and ``EntityExistsError`` when a name appears twice.
+    """
+    stores: list[Orchestrator] = []
+    models: list[Model] = []
+    ensembles: list[Ensemble] = []
+    for entity in _flatten(entities):
+        if isinstance(entity, Orchestrator):
+            stores.append(entity)
+        elif isinstance(entity, Ensemble):
+            ensembles.append(entity)
+        elif isinstance(entity, Model):
+            models.append(entity)
+        else:
+            raise ParameterTypeError(
+                f"expected a Model, Ensemble or Orchestrator, got {type(entity).__name__}"
+            )
+    manifest = Manifest(tuple(stores), tuple(models), tuple(ensembles))
+    _check_unique(manifest)
+    return manifest
+
+
+def _flatten(items: tuple[object, ...]) -> list[object]:
+    out: list[object] = []
+    for item in items:
+        if isinstance(item, (list, tuple)):
+            out.extend(_flatten(tuple(item)))
+        else:
+            out.append(item)
+    return out
+
+
+def _check_unique(manifest: Manifest) -> None:
+    names = [s.name for s in manifest.orchestrators]
+    names += [m.name for m in manifest.models] + [e.name for e in manifest.ensembles]
+    names += [m.name for e in manifest.ensembles for m in e.models]
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise EntityExistsError(f"two entities are named {name!r}; names must be unique")
+        seen.add(name)

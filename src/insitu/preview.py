@@ -1,0 +1,172 @@
+"""``Experiment.preview``: what would be launched, as plain text (pure rendering).
+
+Three verbosity levels, as SmartSim's: ``info`` shows what the user set, ``debug`` adds what
+insitu derives (paths, server type and binary, run settings), ``developer`` adds the exact
+command lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import Enum
+from pathlib import Path
+
+from insitu.entities.ensemble import Ensemble
+from insitu.entities.model import Model
+from insitu.errors import InvalidArgumentError
+from insitu.manifest import Manifest
+from insitu.store.orchestrator import Orchestrator
+
+
+class Verbosity(str, Enum):
+    """Preview verbosity, as SmartSim's ``Verbosity``."""
+
+    INFO = "info"
+    DEBUG = "debug"
+    DEVELOPER = "developer"
+
+
+class Format(str, Enum):
+    """Preview output formats (only plain text, as SmartSim)."""
+
+    PLAINTEXT = "plain_text"
+
+
+def parse_verbosity(value: object) -> Verbosity:
+    """``Verbosity`` from an enum member or its string value; anything else is an error."""
+    try:
+        return Verbosity(value)
+    except ValueError as err:
+        known = ", ".join(v.value for v in Verbosity)
+        raise InvalidArgumentError(f"verbosity_level {value!r} is not one of {known}") from err
+
+
+def parse_format(value: object) -> Format:
+    """``Format`` from an enum member or its string value; anything else is an error."""
+    try:
+        return Format(value)
+    except ValueError as err:
+        raise InvalidArgumentError(
+            f"output_format {value!r} is not supported; the only format is 'plain_text'"
+        ) from err
+
+
+def render_preview(
+    exp_name: str,
+    exp_path: str,
+    launcher: str,
+    manifest: Manifest,
+    stores: Sequence[Orchestrator],
+    verbosity: Verbosity,
+) -> str:
+    """The preview text of ``manifest``; ``stores`` are the stores models will connect to."""
+    lines = [
+        "=== Experiment Overview ===",
+        f"Experiment Name: {exp_name}",
+        f"Experiment Path: {exp_path}",
+        f"Launcher: {launcher}",
+        "",
+        "=== Entity Preview ===",
+    ]
+    if manifest.orchestrators:
+        lines += ["", "== Orchestrators =="]
+        for store in manifest.orchestrators:
+            lines += _store_lines(store, verbosity)
+    if manifest.models:
+        lines += ["", "== Models =="]
+        for model in manifest.models:
+            lines += _model_lines(model, stores, verbosity, indent="")
+    if manifest.ensembles:
+        lines += ["", "== Ensembles =="]
+        for ensemble in manifest.ensembles:
+            lines += _ensemble_lines(ensemble, stores, verbosity)
+    return "\n".join(lines) + "\n"
+
+
+def _store_lines(store: Orchestrator, verbosity: Verbosity) -> list[str]:
+    lines = [f"= Database Identifier: {store.db_identifier} ="]
+    if verbosity is not Verbosity.INFO:
+        lines.append(f"Path: {store.path}")
+    lines.append(f"Shards: {store.num_shards}")
+    lines.append("TCP/IP Port(s):")
+    lines += [f"  {port}" for port in store.ports]
+    lines.append(f"Network Interface: {', '.join(store.interfaces)}")
+    if verbosity is not Verbosity.INFO:
+        binary = store.server_binary
+        lines.append(f"Type: {binary.flavor}")
+        lines.append(f"Executable: {binary.path}")
+    if verbosity is Verbosity.DEVELOPER:
+        lines.append("Launch Command(s):")
+        lines += [
+            f"  {binary.path} {Path(store.path) / name / f'{name}.conf'}"
+            for name in store.shard_names
+        ]
+    return lines
+
+
+def _model_lines(
+    model: Model, stores: Sequence[Orchestrator], verbosity: Verbosity, indent: str
+) -> list[str]:
+    settings = model.run_settings
+    lines = [f"= Model Name: {model.name} ="]
+    if verbosity is not Verbosity.INFO:
+        lines.append(f"Path: {model.path}")
+    lines.append(f"Executable: {settings.exe[0]}")
+    if settings.exe_args:
+        lines.append("Executable Arguments:")
+        lines += [f"  {arg}" for arg in settings.exe_args]
+    if model.params:
+        lines.append("Model Parameters:")
+        lines += [f"  {key}: {value}" for key, value in model.params.items()]
+    if verbosity is not Verbosity.INFO:
+        lines += _run_settings_lines(model)
+    if verbosity is Verbosity.DEVELOPER:
+        lines.append(f"Launch Command: {' '.join([*settings.exe, *settings.exe_args])}")
+    lines += _client_lines(model, stores)
+    return [indent + line for line in lines]
+
+
+def _run_settings_lines(model: Model) -> list[str]:
+    settings = model.run_settings
+    lines = [f"Run Command: {settings.run_command or 'none (direct exec)'}"]
+    if settings.run_args:
+        lines.append("Run Arguments:")
+        lines += [f"  {key}: {value}" for key, value in settings.run_args.items()]
+    if settings.env_vars:
+        lines.append("Environment Variables:")
+        lines += [f"  {key}: {value}" for key, value in settings.env_vars.items()]
+    return lines
+
+
+def _client_lines(model: Model, stores: Sequence[Orchestrator]) -> list[str]:
+    lines: list[str] = []
+    for store in stores:
+        lines += [
+            "Client Configuration:",
+            f"  Database Identifier: {store.db_identifier}",
+            f"  Database Backend: {store.server_binary.flavor}",
+            "  TCP/IP Port(s):",
+            *[f"    {port}" for port in store.ports],
+            f"  Type: {'Clustered' if store.num_shards > 1 else 'Standalone'}",
+        ]
+    prefix = "On" if model.query_key_prefixing() else "Off"
+    lines += ["Outgoing Key Collision Prevention (Key Prefixing):"]
+    lines += [
+        f"  {kind}: {prefix}"
+        for kind in ("Tensors", "Datasets", "ML Models/Torch Scripts", "Aggregation Lists")
+    ]
+    if model.incoming_entities:
+        lines.append("Incoming Entities:")
+        lines += [f"  {entity.name}" for entity in model.incoming_entities]
+    return lines
+
+
+def _ensemble_lines(
+    ensemble: Ensemble, stores: Sequence[Orchestrator], verbosity: Verbosity
+) -> list[str]:
+    lines = [f"= Ensemble Name: {ensemble.name} =", f"Members: {len(ensemble.models)}"]
+    if verbosity is not Verbosity.INFO:
+        lines.append(f"Path: {ensemble.path}")
+    for member in ensemble.models:
+        lines += _model_lines(member, stores, verbosity, indent="  ")
+    return lines

@@ -1,0 +1,104 @@
+"""Form a Redis Cluster from running shards, with redis-py (no ``redis-cli --cluster``).
+
+Steps, in order: give each node a distinct config epoch and its even share of the 16384
+slots (``CLUSTER SET-CONFIG-EPOCH``, ``CLUSTER ADDSLOTSRANGE``), introduce every node to the
+first (``CLUSTER MEET``), then poll until every node reports ``cluster_state:ok``, knows all
+nodes and sees all slots assigned. No replicas.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+
+import redis
+
+from insitu.errors import ClusterSetupError
+from insitu.log import get_logger
+from insitu.store.shard_client import shard_connection, split_address
+from insitu.store.topology import CLUSTER_SLOTS, slot_ranges
+
+logger = get_logger(__name__)
+
+_FIRST_POLL = 0.02
+_MAX_POLL = 0.2
+
+# redis-py leaves execute_command unannotated; this typed alias keeps the calls checkable.
+_execute: Callable[..., object] = redis.Redis.execute_command
+
+
+def parse_cluster_info(text: str) -> dict[str, str]:
+    """``CLUSTER INFO`` reply text → field map (pure)."""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.strip().partition(":")
+        if sep:
+            fields[key] = value
+    return fields
+
+
+def cluster_ready(info: Mapping[str, str], num_nodes: int) -> bool:
+    """True if one node's ``CLUSTER INFO`` shows a complete, healthy cluster of ``num_nodes``."""
+    return (
+        info.get("cluster_state") == "ok"
+        and info.get("cluster_known_nodes") == str(num_nodes)
+        and info.get("cluster_slots_assigned") == str(CLUSTER_SLOTS)
+        and info.get("cluster_slots_ok") == str(CLUSTER_SLOTS)
+    )
+
+
+def form_cluster(addresses: Sequence[str], password: str, deadline: float) -> None:
+    """Turn the fresh cluster-mode shards at ``addresses`` into one cluster.
+
+    ``deadline`` is a ``time.monotonic()`` instant. Raises :class:`ClusterSetupError` with
+    what each node reported if a command fails or the cluster is not ready in time.
+    """
+    nodes = [split_address(address) for address in addresses]
+    ranges = slot_ranges(len(nodes))
+    try:
+        for index, ((host, port), (first, last)) in enumerate(zip(nodes, ranges, strict=True)):
+            with shard_connection(host, port, password) as conn:
+                # Distinct epochs up front (as `redis-cli --cluster create` does) spare the
+                # cluster an epoch-collision round before it settles.
+                _execute(conn, "CLUSTER", "SET-CONFIG-EPOCH", index + 1)
+                _execute(conn, "CLUSTER", "ADDSLOTSRANGE", first, last)
+        first_host, first_port = nodes[0]
+        with shard_connection(first_host, first_port, password) as conn:
+            for host, port in nodes[1:]:
+                _execute(conn, "CLUSTER", "MEET", host, port)
+    except (redis.RedisError, OSError) as err:
+        raise ClusterSetupError(f"cluster setup command failed: {err}") from err
+    _wait_until_ready(addresses, password, deadline)
+    logger.debug("cluster of %d shards ready: %s", len(nodes), ", ".join(addresses))
+
+
+def _node_info(address: str, password: str) -> dict[str, str]:
+    host, port = split_address(address)
+    try:
+        with shard_connection(host, port, password) as conn:
+            reply = _execute(conn, "CLUSTER", "INFO")
+    except (redis.RedisError, OSError) as err:
+        return {"error": f"{type(err).__name__}: {err}"}
+    return parse_cluster_info(str(reply))
+
+
+def _summary(seen: Mapping[str, Mapping[str, str]]) -> str:
+    keys = ("cluster_state", "cluster_known_nodes", "cluster_slots_assigned", "error")
+    return "; ".join(
+        f"{address}: " + ", ".join(f"{k}={info[k]}" for k in keys if k in info)
+        for address, info in seen.items()
+    )
+
+
+def _wait_until_ready(addresses: Sequence[str], password: str, deadline: float) -> None:
+    interval = _FIRST_POLL
+    while True:
+        seen = {address: _node_info(address, password) for address in addresses}
+        if all(cluster_ready(info, len(addresses)) for info in seen.values()):
+            return
+        if time.monotonic() >= deadline:
+            raise ClusterSetupError(
+                f"cluster not ready before the deadline; seen: {_summary(seen)}"
+            )
+        time.sleep(interval)  # a poll interval: the loop re-checks every node
+        interval = min(interval * 2, _MAX_POLL)

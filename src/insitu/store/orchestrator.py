@@ -1,0 +1,392 @@
+"""The Orchestrator: an authenticated Valkey/Redis feature store, SmartSim 0.8's API.
+
+The Orchestrator describes and configures the store; it does not start processes. The
+runtime drives it through four calls (names are part of the contract):
+
+1. :meth:`Orchestrator.prepare` — write shard configs, check ports, return one
+   :class:`~insitu.jobs.JobSpec` per shard for the launcher to start;
+2. :meth:`Orchestrator.wait_ready` — after launch: wait for every shard, form the cluster,
+   register the password for the driver's clients;
+3. :meth:`Orchestrator.mark_stopped` — after the shard jobs are stopped;
+4. :meth:`Orchestrator.connection_env` — the environment launched entities need.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from time import monotonic
+
+from insitu.client.connection_env import StoreConnection, validate_db_identifier
+from insitu.errors import (
+    AlreadyRunningError,
+    InternalError,
+    InvalidArgumentError,
+    StoreNotActiveError,
+    UnsupportedOptionError,
+)
+from insitu.jobs import JobSpec, Resources
+from insitu.log import get_logger
+from insitu.store import credentials, options, topology
+from insitu.store.cluster_setup import form_cluster
+from insitu.store.launch_options import (
+    check_local_launch,
+    resolve_launcher,
+    resolve_run_command,
+    split_launch_kwargs,
+)
+from insitu.store.readiness import ShardProbe, check_ports_free, wait_for_shards
+from insitu.store.server_binary import ServerBinary, find_server_binary
+from insitu.store.server_config import ShardConfig, render_shard_config
+from insitu.store.shard_client import config_set_all, ping_error
+
+logger = get_logger(__name__)
+
+_LOCAL = "the local launcher"
+
+
+class Orchestrator:
+    """A feature store of ``db_nodes`` Valkey/Redis shards (1: standalone, >= 3: a cluster).
+
+    Arguments mirror SmartSim 0.8. Differences: every store requires a generated password;
+    ``**kwargs`` are extra server options (``maxmemory_policy="allkeys-lru"``), validated
+    here; options the local launcher cannot honour (``batch``, ``account``, ``time``,
+    ``alloc``, run/batch arguments) raise :class:`UnsupportedOptionError`;
+    ``server_binary`` picks the server executable (see :mod:`insitu.store.server_binary`).
+    ``threads_per_queue``/``inter_op_threads``/``intra_op_threads`` are kept for the
+    inference workers (as ``queue_threads``, ``inter_threads``, ``intra_threads``).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        port: int = 6379,
+        interface: str | list[str] = "lo",
+        launcher: str = "local",
+        run_command: str = "auto",
+        db_nodes: int = 1,
+        batch: bool = False,
+        hosts: list[str] | str | None = None,
+        account: str | None = None,
+        time: str | None = None,
+        alloc: str | None = None,
+        single_cmd: bool = False,
+        *,
+        threads_per_queue: int | None = None,
+        inter_op_threads: int | None = None,
+        intra_op_threads: int | None = None,
+        db_identifier: str = "orchestrator",
+        server_binary: str | os.PathLike[str] | None = None,
+        **kwargs: object,
+    ) -> None:
+        self.launcher = resolve_launcher(launcher)
+        self.run_command = resolve_run_command(run_command)
+        n_shards = topology.validate_db_nodes(db_nodes)
+        check_local_launch(
+            batch=batch, account=account, time=time, alloc=alloc,
+            single_cmd=single_cmd, db_nodes=n_shards,
+        )  # fmt: skip
+        options.require_type("db_identifier", db_identifier, str)
+        self._name = validate_db_identifier(db_identifier) or "orchestrator"
+        self._interfaces = topology.normalize_interfaces(interface)
+        bind = topology.bind_addresses(self._interfaces, topology.interface_addresses())
+        self._topology = topology.Topology(n_shards, topology.shard_ports(port, n_shards), bind)
+        self._user_hosts: tuple[str, ...] = ()
+        if hosts is not None:
+            self.set_hosts(hosts)
+        self.queue_threads = _optional_positive("threads_per_queue", threads_per_queue)
+        self.inter_threads = _optional_positive("inter_op_threads", inter_op_threads)
+        self.intra_threads = _optional_positive("intra_op_threads", intra_op_threads)
+        self._options = options.normalize_kwargs(split_launch_kwargs(kwargs))
+        self._path = Path(path) if path is not None else Path.cwd()
+        self._password = credentials.generate_password()
+        self._cpus_per_shard: int | None = None
+        self._probes: tuple[ShardProbe, ...] = ()
+        self._active = False
+        self._server_binary = find_server_binary(server_binary)
+
+    # ----------------------------------------------------------------- identity, layout
+    @property
+    def name(self) -> str:
+        """The orchestrator's name, equal to its ``db_identifier``."""
+        return self._name
+
+    @property
+    def db_identifier(self) -> str:
+        """Identifier that distinguishes this store in multi-store experiments."""
+        return self._name
+
+    @property
+    def type(self) -> str:
+        """Entity type name, as SmartSim shows it: ``"Orchestrator"``."""
+        return "Orchestrator"
+
+    @property
+    def path(self) -> str:
+        """Directory holding the shards' configs, data and logs."""
+        return str(self._path)
+
+    @path.setter
+    def path(self, value: str | os.PathLike[str]) -> None:
+        options.require_type("path", value, str, os.PathLike)
+        self._path = Path(value)
+
+    @property
+    def num_shards(self) -> int:
+        """Number of shards (one server process each)."""
+        return self._topology.db_nodes
+
+    @property
+    def db_nodes(self) -> int:
+        """Alias of :attr:`num_shards`, as in SmartSim."""
+        return self._topology.db_nodes
+
+    @property
+    def batch(self) -> bool:
+        """Always False: the local launcher has no batch mode."""
+        return False
+
+    @property
+    def hosts(self) -> list[str]:
+        """Addresses of the hosts the shards run on (clients connect there)."""
+        return [self._topology.host]
+
+    @property
+    def ports(self) -> list[int]:
+        """Client port of each shard, in shard order."""
+        return list(self._topology.ports)
+
+    @property
+    def interfaces(self) -> tuple[str, ...]:
+        """Network interfaces the shards listen on."""
+        return self._interfaces
+
+    @property
+    def is_clustered(self) -> bool:
+        """True when the shards form a Redis Cluster (``db_nodes >= 3``)."""
+        return self._topology.clustered
+
+    @property
+    def password(self) -> str:
+        """The store's generated password (read-only)."""
+        return self._password
+
+    @property
+    def server_binary(self) -> ServerBinary:
+        """The server executable the shards run."""
+        return self._server_binary
+
+    @property
+    def server_options(self) -> Mapping[str, str]:
+        """User server options written into the next start's configs (a copy)."""
+        return dict(self._options)
+
+    @property
+    def shard_names(self) -> list[str]:
+        """Job names of the shards: ``<db_identifier>_<i>``."""
+        return [f"{self._name}_{i}" for i in range(self.num_shards)]
+
+    def __repr__(self) -> str:
+        return (
+            f"Orchestrator(db_identifier={self._name!r}, db_nodes={self.num_shards}, "
+            f"ports={self.ports}, hosts={self.hosts}, server={self._server_binary.flavor} "
+            f"{self._server_binary.version_string})"
+        )
+
+    # ----------------------------------------------------------------- state
+    def get_address(self) -> list[str]:
+        """``"host:port"`` of every shard. Raises :class:`StoreNotActiveError` if not running."""
+        if not self.is_active():
+            raise StoreNotActiveError(f"Database is not active: orchestrator {self._name!r}")
+        return list(self._topology.addresses)
+
+    def is_active(self) -> bool:
+        """True iff every shard answers an authenticated PING now."""
+        return all(
+            ping_error(self._topology.host, port, self._password) is None
+            for port in self._topology.ports
+        )
+
+    # ----------------------------------------------------------------- server options
+    def set_db_conf(self, key: str, value: str) -> None:
+        """Set server option ``key`` to ``value``: live on every shard if the store is
+        running (``CONFIG SET``), and in the config of every later start.
+
+        A value the server rejects raises :class:`~insitu.errors.InvalidServerOptionError`
+        and is not remembered. Before start, values are checked by the server at start.
+        """
+        options.require_type("key", key, str)
+        options.require_type("value", value, str, int, float)
+        self._apply(*options.normalize_option(key, value))
+
+    def set_max_memory(self, mem: str) -> None:
+        """Max memory, e.g. ``"3gb"`` (k, kb, m, mb, g, gb; ``"0"`` = no limit)."""
+        self._apply(*options.memory_option(mem))
+
+    def set_eviction_strategy(self, strategy: str) -> None:
+        """``maxmemory-policy``: ``noeviction``, ``allkeys-lru``, ``volatile-ttl`` …"""
+        self._apply(*options.eviction_option(strategy))
+
+    def set_max_clients(self, clients: int = 50_000) -> None:
+        """Maximum number of simultaneous client connections per shard."""
+        self._apply(*options.max_clients_option(clients))
+
+    def set_max_message_size(self, size: int = 1_073_741_824) -> None:
+        """Largest single value (``proto-max-bulk-len``) in bytes; at least 1 MiB."""
+        self._apply(*options.max_message_size_option(size))
+
+    def enable_checkpoints(self, frequency: int) -> None:
+        """Snapshot to disk every ``frequency`` seconds if at least one key changed."""
+        self._apply(*options.checkpoint_option(frequency))
+
+    def _apply(self, key: str, value: str) -> None:
+        if self._active:
+            config_set_all(self._topology.addresses, self._password, key, value)
+        self._options[key] = value
+
+    # ----------------------------------------------------------------- launch options
+    def set_cpus(self, num_cpus: int) -> None:
+        """CPUs per shard; locally each shard is pinned to that many CPUs (round-robin)."""
+        count = options.require_int("num_cpus", num_cpus)
+        topology.cpu_sets(self.num_shards, count, _available_cpus())  # validates the range
+        self._cpus_per_shard = count
+
+    def set_walltime(self, walltime: str) -> None:
+        """Not available locally: raises :class:`UnsupportedOptionError` (no batch job)."""
+        raise UnsupportedOptionError("walltime", _LOCAL, "a local orchestrator is not a batch job")
+
+    def set_hosts(self, host_list: list[str] | str) -> None:
+        """Hosts to run on; with the local launcher every host must be this machine."""
+        hosts = [host_list] if isinstance(host_list, str) else host_list
+        options.require_type("host_list", hosts, list)
+        self._user_hosts = topology.check_local_hosts(hosts, topology.local_names())
+
+    def set_run_arg(self, arg: str, value: str | None = None) -> None:
+        """Not available locally: shards are started without a run command."""
+        raise UnsupportedOptionError(f"run argument {arg!r}", _LOCAL, "there is no run command")
+
+    def set_batch_arg(self, arg: str, value: str | None = None) -> None:
+        """Not available locally: raises :class:`UnsupportedOptionError` (no batch job)."""
+        raise UnsupportedOptionError(f"batch argument {arg!r}", _LOCAL, "there is no batch job")
+
+    # ----------------------------------------------------------------- runtime interface
+    def prepare(self, path: str | os.PathLike[str] | None = None) -> list[JobSpec]:
+        """Write every shard's config under ``path`` (default :attr:`path`) and return one
+        ``JobSpec`` per shard, in shard order.
+
+        Checks first that every port (and cluster bus port) is free: a taken port raises
+        :class:`~insitu.errors.PortInUseError` and nothing is written. Raises
+        :class:`~insitu.errors.AlreadyRunningError` while the store is running. Stale
+        cluster node tables from an earlier run are removed (the cluster is formed anew).
+        """
+        if self._active:
+            raise AlreadyRunningError(f"orchestrator {self._name!r} is already running")
+        if path is not None:
+            self.path = path
+        check_ports_free(self._topology.bind, self._topology.needed_ports())
+        directory = self._path.resolve()
+        directory.mkdir(parents=True, exist_ok=True)
+        pins = self._pinning()
+        specs, probes = [], []
+        for index, name in enumerate(self.shard_names):
+            config_path = self._write_shard_config(directory, index, name)
+            out, err = directory / f"{name}.out", directory / f"{name}.err"
+            resources = Resources(cpus_per_task=self._cpus_per_shard, cpu_pinning=pins[index])
+            specs.append(
+                JobSpec(
+                    name=name, exe=self._server_binary.path, args=(str(config_path),),
+                    cwd=directory, out_path=out, err_path=err, resources=resources,
+                    entity_type="DBNode",
+                )
+            )  # fmt: skip
+            probes.append(ShardProbe(name, self._topology.host, self.ports[index], out, err))
+        self._probes = tuple(probes)
+        return specs
+
+    def wait_ready(self, is_running: Callable[[int], bool], timeout: float = 30.0) -> None:
+        """Block until the launched shards serve authenticated requests (and, for
+        ``db_nodes >= 3``, form a healthy cluster); then register the password so the
+        driver's clients find it.
+
+        ``is_running(i)`` reports whether shard ``i``'s process is alive. ``timeout`` covers
+        the whole wait. Raises :class:`~insitu.errors.ShardStartError` (with log tails) or
+        :class:`~insitu.errors.ClusterSetupError`; the caller must then stop the shard jobs
+        and call :meth:`mark_stopped`.
+        """
+        if not self._probes:
+            raise InternalError("Orchestrator.wait_ready() called before prepare()")
+        deadline = monotonic() + timeout
+        wait_for_shards(self._probes, self._password, is_running, deadline)
+        if self.is_clustered:
+            form_cluster(self._topology.addresses, self._password, deadline)
+        credentials.register(self._credential_addresses(), self._password)
+        self._active = True
+        logger.info("orchestrator %s ready at %s", self._name, ", ".join(self._topology.addresses))
+
+    def mark_stopped(self) -> None:
+        """Record that the shards are stopped and forget their password registration.
+        Idempotent."""
+        credentials.unregister(self._credential_addresses())
+        self._active = False
+
+    def connection_env(self) -> dict[str, str]:
+        """Environment a launched entity needs to reach this store (``SSDB`` …)."""
+        connection = StoreConnection(
+            self._name, self._topology.addresses, self.is_clustered, self._password
+        )
+        return connection.to_env()
+
+    def remove_stale_files(self) -> None:
+        """Delete cluster node tables left by earlier runs (SmartSim's method)."""
+        for name in self.shard_names:
+            (self._path / name / f"nodes-{name}.conf").unlink(missing_ok=True)
+
+    # ----------------------------------------------------------------- helpers
+    def _write_shard_config(self, directory: Path, index: int, name: str) -> Path:
+        shard_dir = directory / name
+        shard_dir.mkdir(exist_ok=True)
+        cfg = ShardConfig(
+            name=name,
+            port=self.ports[index],
+            bind=self._topology.bind,
+            password=self._password,
+            shard_dir=shard_dir,
+            cluster=self.is_clustered,
+            options=tuple(self._options.items()),
+        )
+        (shard_dir / cfg.cluster_config_file).unlink(missing_ok=True)
+        config_path = shard_dir / f"{name}.conf"
+        _write_private(config_path, render_shard_config(cfg))
+        return config_path
+
+    def _pinning(self) -> Sequence[tuple[int, ...]]:
+        if self._cpus_per_shard is None:
+            return [()] * self.num_shards
+        return topology.cpu_sets(self.num_shards, self._cpus_per_shard, _available_cpus())
+
+    def _credential_addresses(self) -> list[str]:
+        return [f"{host}:{port}" for port in self._topology.ports for host in self._topology.bind]
+
+
+def _optional_positive(name: str, value: int | None) -> int | None:
+    if value is None:
+        return None
+    number = options.require_int(name, value)
+    if number < 1:
+        raise InvalidArgumentError(f"{name} must be a positive integer, got {number}")
+    return number
+
+
+def _available_cpus() -> list[int]:
+    if hasattr(os, "sched_getaffinity"):
+        return sorted(os.sched_getaffinity(0))
+    return list(range(os.cpu_count() or 1))
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by the owner only (it holds the password)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        os.fchmod(handle.fileno(), 0o600)  # an existing file keeps its mode on O_CREAT
+        handle.write(text)

@@ -1,0 +1,122 @@
+"""Start-up checks for store shards: ports free before, authenticated PING after.
+
+Waiting is polling against a deadline with short, growing intervals; a shard whose process
+exits while we wait fails the start at once, with the tail of its logs in the error.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from insitu.errors import PortInUseError, ShardStartError, StoreError
+from insitu.store.shard_client import ping_error
+
+LOG_TAIL_LINES = 20
+_TAIL_BYTES = 16 * 1024
+_FIRST_POLL = 0.01
+_MAX_POLL = 0.1
+
+
+@dataclass(frozen=True)
+class ShardProbe:
+    """How to reach one shard while it starts, and where its logs go."""
+
+    name: str
+    host: str
+    port: int
+    out_path: Path | None = None
+    err_path: Path | None = None
+
+
+def port_free(host: str, port: int) -> bool:
+    """True if a listener could bind ``host:port`` now.
+
+    ``SO_REUSEADDR`` is set as the server sets it, so ports in TIME_WAIT after a previous
+    run count as free, while a live listener (on this or the wildcard address) does not.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as err:
+            if err.errno == errno.EADDRINUSE:
+                return False
+            raise StoreError(f"cannot bind {host}:{port}: {err}") from err
+    return True
+
+
+def check_ports_free(hosts: Sequence[str], ports: Sequence[int]) -> None:
+    """Raise :class:`PortInUseError` for the first ``(host, port)`` that is taken."""
+    for port in ports:
+        for host in hosts:
+            if not port_free(host, port):
+                raise PortInUseError(port, host)
+
+
+def log_tail(path: Path | None, lines: int = LOG_TAIL_LINES) -> str:
+    """The last ``lines`` lines of a log file ("" if it is missing or unreadable)."""
+    if path is None:
+        return ""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(0, 2)
+            size = handle.tell()
+            handle.seek(max(0, size - _TAIL_BYTES))
+            data = handle.read()
+    except OSError:
+        return ""
+    text = data.decode("utf-8", errors="replace")
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def shard_log_tail(shard: ShardProbe) -> str:
+    """Tails of the shard's ``.out`` and ``.err`` files, labelled."""
+    parts = []
+    for label, path in (("out", shard.out_path), ("err", shard.err_path)):
+        tail = log_tail(path)
+        if tail:
+            parts.append(f"[{label}: {path}]\n{tail}")
+    return "\n".join(parts)
+
+
+def wait_for_shards(
+    shards: Sequence[ShardProbe],
+    password: str,
+    is_running: Callable[[int], bool],
+    deadline: float,
+) -> None:
+    """Return once every shard answers an authenticated PING.
+
+    ``is_running(i)`` tells whether shard ``i``'s process is alive; ``deadline`` is a
+    ``time.monotonic()`` instant. Raises :class:`ShardStartError` (with log tails) when a
+    shard's process exits, or when the deadline passes with shards still not answering.
+    """
+    pending = list(range(len(shards)))
+    last_error: dict[int, str] = {}
+    interval = _FIRST_POLL
+    while True:
+        for index in list(pending):
+            shard = shards[index]
+            if not is_running(index):
+                raise ShardStartError(
+                    shard.name, "the server process exited during start-up", shard_log_tail(shard)
+                )
+            error = ping_error(shard.host, shard.port, password)
+            if error is None:
+                pending.remove(index)
+            else:
+                last_error[index] = error
+        if not pending:
+            return
+        if time.monotonic() >= deadline:
+            shard = shards[pending[0]]
+            reason = f"no answer to an authenticated PING in time ({last_error[pending[0]]})"
+            raise ShardStartError(shard.name, reason, shard_log_tail(shard))
+        time.sleep(interval)  # a poll interval, not synchronisation: the loop re-checks
+        interval = min(interval * 2, _MAX_POLL)

@@ -1,0 +1,193 @@
+"""Where the shards of an Orchestrator go: shard count, ports, bind addresses, hosts, CPUs.
+
+Everything here is pure except :func:`interface_addresses` and :func:`local_names`, which
+read the machine's interfaces and host name (pass their results into the pure functions).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import psutil
+
+from insitu.errors import (
+    InvalidArgumentError,
+    InvalidDBNodesError,
+    ParameterTypeError,
+    UnknownInterfaceError,
+    UnsupportedOptionError,
+)
+from insitu.store.options import require_int, require_type
+
+CLUSTER_BUS_OFFSET = 10000
+"""Redis' cluster bus listens on the client port plus this offset."""
+
+CLUSTER_SLOTS = 16384
+"""Number of hash slots in a Redis/Valkey cluster."""
+
+LOOPBACK = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Topology:
+    """The shard layout of one Orchestrator on the local launcher.
+
+    ``host`` is the address clients connect to (the first bind address); shard ``i`` listens
+    on ``ports[i]`` on every address in ``bind``.
+    """
+
+    db_nodes: int
+    ports: tuple[int, ...]
+    bind: tuple[str, ...]
+
+    @property
+    def clustered(self) -> bool:
+        """True when the shards form a Redis Cluster (3 or more shards)."""
+        return self.db_nodes >= 3
+
+    @property
+    def host(self) -> str:
+        """The address clients use to reach every shard."""
+        return self.bind[0]
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        """``"host:port"`` of each shard, in shard order."""
+        return tuple(f"{self.host}:{port}" for port in self.ports)
+
+    def needed_ports(self) -> tuple[int, ...]:
+        """Every TCP port the store will listen on, including cluster bus ports."""
+        if not self.clustered:
+            return self.ports
+        return self.ports + tuple(p + CLUSTER_BUS_OFFSET for p in self.ports)
+
+
+def validate_db_nodes(db_nodes: object) -> int:
+    """``db_nodes`` must be an int that is 1 (standalone) or >= 3 (cluster)."""
+    db_nodes = require_int("db_nodes", db_nodes)
+    if db_nodes < 1 or db_nodes == 2:
+        raise InvalidDBNodesError(
+            f"db_nodes={db_nodes} is not supported: use 1 (standalone) or at least 3 "
+            "(a Redis cluster needs 3 primaries)"
+        )
+    return db_nodes
+
+
+def shard_ports(port: object, db_nodes: int) -> tuple[int, ...]:
+    """Ports ``port .. port+db_nodes-1``, checked to fit (with bus ports for clusters)."""
+    port = require_int("port", port)
+    last = port + db_nodes - 1
+    if port < 1 or last > 65535:
+        raise InvalidArgumentError(f"ports {port}..{last} do not fit in 1..65535")
+    if db_nodes >= 3 and last + CLUSTER_BUS_OFFSET > 65535:
+        raise InvalidArgumentError(
+            f"cluster bus port {last + CLUSTER_BUS_OFFSET} (port + {CLUSTER_BUS_OFFSET}) "
+            f"exceeds 65535; choose a port <= {65535 - CLUSTER_BUS_OFFSET - db_nodes + 1}"
+        )
+    return tuple(range(port, last + 1))
+
+
+def normalize_interfaces(interface: object) -> tuple[str, ...]:
+    """``interface`` as a non-empty tuple of names (a str or a list of str is accepted)."""
+    if isinstance(interface, str):
+        names: tuple[str, ...] = (interface,)
+    elif isinstance(interface, list | tuple) and all(isinstance(i, str) for i in interface):
+        names = tuple(interface)
+    else:
+        raise ParameterTypeError(f"interface must be a str or a list of str, not {interface!r}")
+    if not names or any(not name.strip() for name in names):
+        raise InvalidArgumentError("interface must name at least one network interface")
+    return names
+
+
+def bind_addresses(
+    interfaces: Sequence[str], known: Mapping[str, Sequence[str]]
+) -> tuple[str, ...]:
+    """IPv4 addresses to bind for ``interfaces``; ``known`` maps interface → its IPv4s.
+
+    ``"lo"`` always means 127.0.0.1. An unknown interface, or one without an IPv4 address,
+    raises :class:`UnknownInterfaceError` listing the known interfaces.
+    """
+    result: list[str] = []
+    for name in interfaces:
+        if name == "lo":
+            addrs: Sequence[str] = (LOOPBACK,)
+        else:
+            addrs = known.get(name, ())
+        if not addrs:
+            raise UnknownInterfaceError(name, sorted(known))
+        result.extend(a for a in addrs if a not in result)
+    return tuple(result)
+
+
+def interface_addresses() -> dict[str, tuple[str, ...]]:
+    """This machine's interfaces and their IPv4 addresses (reads the system)."""
+    table: dict[str, tuple[str, ...]] = {}
+    for name, snics in psutil.net_if_addrs().items():
+        table[name] = tuple(s.address for s in snics if s.family == socket.AF_INET)
+    return table
+
+
+def local_names() -> frozenset[str]:
+    """Names and addresses that designate this machine (reads the system)."""
+    names = {"localhost", socket.gethostname(), socket.getfqdn()}
+    for addrs in interface_addresses().values():
+        names.update(addrs)
+    return frozenset(n.lower() for n in names if n)
+
+
+def check_local_hosts(hosts: Iterable[str], local: frozenset[str]) -> tuple[str, ...]:
+    """Every host must be this machine (loopback, its name, or one of its addresses).
+
+    Raises :class:`UnsupportedOptionError` naming the first remote host: the local launcher
+    cannot start shards elsewhere.
+    """
+    checked: list[str] = []
+    for host in hosts:
+        require_type("host", host, str)
+        if not _is_local(host.strip(), local):
+            raise UnsupportedOptionError(
+                "hosts", "the local launcher", f"{host!r} is not this machine"
+            )
+        checked.append(host.strip())
+    return tuple(checked)
+
+
+def _is_local(host: str, local: frozenset[str]) -> bool:
+    if host.lower() in local:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def slot_ranges(num_shards: int) -> tuple[tuple[int, int], ...]:
+    """Inclusive slot ranges splitting 0..16383 evenly over ``num_shards`` (in shard order)."""
+    if num_shards < 1:
+        raise InvalidArgumentError("a cluster needs at least one shard")
+    bounds = [i * CLUSTER_SLOTS // num_shards for i in range(num_shards + 1)]
+    return tuple((bounds[i], bounds[i + 1] - 1) for i in range(num_shards))
+
+
+def cpu_sets(
+    num_shards: int, cpus_per_shard: int, available: Sequence[int]
+) -> tuple[tuple[int, ...], ...]:
+    """CPU pinning per shard: consecutive CPUs from ``available``, wrapping around.
+
+    With more shards than fit, CPUs are shared round-robin rather than refused, since the
+    user asked for a count per shard, not for exclusive CPUs.
+    """
+    if not 1 <= cpus_per_shard <= len(available):
+        raise InvalidArgumentError(
+            f"cpus per shard must be between 1 and {len(available)} (CPUs available), "
+            f"got {cpus_per_shard}"
+        )
+    cpus = sorted(available)
+    return tuple(
+        tuple(sorted({cpus[(i * cpus_per_shard + k) % len(cpus)] for k in range(cpus_per_shard)}))
+        for i in range(num_shards)
+    )

@@ -1,0 +1,46 @@
+"""Suite-wide fixtures: every test must leave no process behind."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import psutil
+import pytest
+
+LEFTOVER_DEADLINE = 15.0
+
+
+def _descendants() -> list[psutil.Process]:
+    try:
+        return [p for p in psutil.Process().children(recursive=True) if p.is_running()]
+    except psutil.Error:
+        return []
+
+
+def _alive(procs: list[psutil.Process]) -> list[psutil.Process]:
+    out = []
+    for proc in procs:
+        try:
+            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                out.append(proc)
+        except psutil.Error:
+            continue
+    return out
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_processes() -> Iterator[None]:
+    """Fail a test that leaves a child process (model, shard, worker) running after it."""
+    before = {p.pid for p in _descendants()}
+    yield
+    deadline = time.monotonic() + LEFTOVER_DEADLINE
+    left = _alive([p for p in _descendants() if p.pid not in before])
+    while left and time.monotonic() < deadline:
+        psutil.wait_procs(left, timeout=0.2)
+        left = _alive(left)
+    if left:
+        desc = [f"{p.pid}: {' '.join(p.cmdline())}" for p in left]
+        for proc in left:
+            proc.kill()
+        pytest.fail(f"processes left running after the test: {desc}")
