@@ -8,7 +8,6 @@ printed and written to docs/benchmarks.md (section "Launch").
 from __future__ import annotations
 
 import shutil
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -19,6 +18,7 @@ from pathlib import Path
 import redis
 
 from insitu import Experiment
+from insitu.store.readiness import find_free_port_block
 from insitu.store.server_binary import find_server_binary
 
 N_MODELS = 100
@@ -47,23 +47,10 @@ def experiment_loop(n: int, true_exe: str, root: Path, run: int) -> float:
     return elapsed
 
 
-def free_base(count: int) -> int:
-    for base in range(21000, 40000, 7):
-        ports = [*range(base, base + count), *range(base + 10000, base + 10000 + count)]
-        try:
-            for port in ports:
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("no free ports")
-
-
 def store_ready(shards: int, root: Path, run: int) -> float:
     """Seconds from ``start(store)`` to its return (all shards up, cluster ok)."""
     exp = Experiment(f"store{shards}_{run}", exp_path=str(root), launcher="local")
-    store = exp.create_database(port=free_base(shards), db_nodes=shards)
+    store = exp.create_database(port=find_free_port_block(shards), db_nodes=shards)
     start = time.perf_counter()
     exp.start(store)
     elapsed = time.perf_counter() - start
@@ -75,7 +62,7 @@ def store_ready(shards: int, root: Path, run: int) -> float:
 def raw_server_ready(root: Path, run: int) -> float:
     """Baseline: start the same server binary by hand and poll PING until it answers."""
     binary = find_server_binary().path
-    port = free_base(1)
+    port = find_free_port_block(1)
     workdir = root / f"raw{run}"
     workdir.mkdir()
     start = time.perf_counter()

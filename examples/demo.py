@@ -8,7 +8,6 @@ to type.
 
 from __future__ import annotations
 
-import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -16,27 +15,15 @@ from pathlib import Path
 import redis
 
 from insitu import Experiment
+from insitu.store.readiness import find_free_port_block
 
 HERE = Path(__file__).resolve().parent
-
-
-def free_port_range(count: int) -> int:
-    """A base port with ``count`` free ports (and their cluster-bus ports) above it."""
-    for base in range(16379, 30000, 10):
-        try:
-            for port in (*range(base, base + count), *range(base + 10000, base + 10000 + count)):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("no free ports")
 
 
 def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="insitu-demo-"))
     exp = Experiment("demo", exp_path=str(workdir), launcher="local")
-    store = exp.create_database(port=free_port_range(3), db_nodes=3)
+    store = exp.create_database(port=find_free_port_block(3), db_nodes=3)
     settings = exp.create_run_settings(sys.executable, exe_args=[str(HERE / "demo_sim.py")])
     ensemble = exp.create_ensemble(
         "decay",

@@ -98,3 +98,13 @@ def check_scalar_mapping(name: str, value: object) -> dict[str, str]:
             raise type_error(f"a key of {name}", key, "a str")
         out[key] = str(check_scalar(f"{name}[{key!r}]", item))
     return out
+
+
+def check_any(name: str, value: object, *types: type) -> None:
+    """Raise ParameterTypeError unless ``value`` is one of ``types``.
+
+    ``bool`` is not accepted where ``int`` is asked for, unless ``bool`` is listed.
+    """
+    if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
+        expected = " or ".join(t.__name__ for t in types)
+        raise type_error(name, value, expected)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from insitu._checks import check_any
 from insitu.errors import UnknownLauncherError, UnsupportedOptionError
-from insitu.store.options import SMARTSIM_LAUNCH_KWARGS, require_type
+from insitu.store.options import SMARTSIM_LAUNCH_KWARGS
 
 LOCAL = "local"
 _LOCAL_BACKEND = "the local launcher"
@@ -24,7 +25,7 @@ def resolve_launcher(launcher: str) -> str:
     A known scheduler name raises :class:`UnsupportedOptionError`; an unknown name raises
     :class:`UnknownLauncherError`.
     """
-    require_type("launcher", launcher, str)
+    check_any("launcher", launcher, str)
     name = launcher.strip().lower()
     if name in (LOCAL, "auto"):
         return LOCAL
@@ -42,7 +43,7 @@ def resolve_run_command(run_command: str | None) -> str:
     """The run command for local shards: none (``""``); ``"auto"`` resolves to it."""
     if run_command is None:
         return ""
-    require_type("run_command", run_command, str)
+    check_any("run_command", run_command, str)
     if run_command.strip() in ("", "auto"):
         return ""
     raise UnsupportedOptionError(
@@ -60,8 +61,8 @@ def check_local_launch(
     db_nodes: int,
 ) -> None:
     """Refuse the batch/allocation options the local launcher cannot honour."""
-    require_type("batch", batch, bool)
-    require_type("single_cmd", single_cmd, bool)
+    check_any("batch", batch, bool)
+    check_any("single_cmd", single_cmd, bool)
     if batch:
         raise UnsupportedOptionError("batch", _LOCAL_BACKEND, "there is no batch system locally")
     for option, value in (("account", account), ("time", time), ("alloc", alloc)):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from insitu._checks import check_any
 from insitu.errors import InvalidServerOptionError, ParameterTypeError
 
 RESERVED_KEYS = frozenset(
@@ -75,26 +76,9 @@ SMARTSIM_LAUNCH_KWARGS = frozenset(
 """SmartSim constructor keywords that configure the launch, not the server."""
 
 
-def require_type(name: str, value: object, *types: type) -> None:
-    """Raise :class:`ParameterTypeError` (a ``TypeError``) unless ``value`` is one of ``types``.
-
-    ``bool`` is not accepted where ``int`` is asked for, unless ``bool`` is listed.
-    """
-    if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
-        expected = " or ".join(t.__name__ for t in types)
-        raise ParameterTypeError(f"{name} must be {expected}, not {type(value).__name__}")
-
-
-def require_int(name: str, value: object) -> int:
-    """``value`` if it is an ``int`` (not a ``bool``), else :class:`ParameterTypeError`."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    raise ParameterTypeError(f"{name} must be int, not {type(value).__name__}")
-
-
 def normalize_key(key: str) -> str:
     """Canonical form of an option key: lower case, ``_`` → ``-``; validated, not reserved."""
-    require_type("server option key", key, str)
+    check_any("server option key", key, str)
     canonical = key.strip().lower().replace("_", "-")
     if not _KEY_RE.match(canonical):
         raise InvalidServerOptionError(key, "keys are letters, digits and '-' (or '_')")
@@ -142,7 +126,7 @@ def normalize_kwargs(kwargs: Mapping[str, object]) -> dict[str, str]:
 
 def memory_option(mem: str | int) -> tuple[str, str]:
     """``maxmemory`` from ``"3gb"``-style strings (k, kb, m, mb, g, gb; any case) or bytes."""
-    require_type("mem", mem, str, int)
+    check_any("mem", mem, str, int)
     text = str(mem).strip()
     if not _MEMORY_RE.match(text):
         raise InvalidServerOptionError(
@@ -153,7 +137,7 @@ def memory_option(mem: str | int) -> tuple[str, str]:
 
 def eviction_option(strategy: str) -> tuple[str, str]:
     """``maxmemory-policy`` validated against the Redis/Valkey policies."""
-    require_type("strategy", strategy, str)
+    check_any("strategy", strategy, str)
     if strategy not in EVICTION_POLICIES:
         raise InvalidServerOptionError(
             "maxmemory-policy",
@@ -164,7 +148,7 @@ def eviction_option(strategy: str) -> tuple[str, str]:
 
 def max_clients_option(clients: int) -> tuple[str, str]:
     """``maxclients``: a positive number of simultaneous connections."""
-    require_type("clients", clients, int)
+    check_any("clients", clients, int)
     if clients < 1:
         raise InvalidServerOptionError("maxclients", f"must be at least 1, got {clients}")
     return "maxclients", str(clients)
@@ -172,7 +156,7 @@ def max_clients_option(clients: int) -> tuple[str, str]:
 
 def max_message_size_option(size: int) -> tuple[str, str]:
     """``proto-max-bulk-len`` in bytes; at least 1 MiB, as Redis requires."""
-    require_type("size", size, int)
+    check_any("size", size, int)
     if size < MIN_MESSAGE_SIZE:
         raise InvalidServerOptionError(
             "proto-max-bulk-len", f"must be at least {MIN_MESSAGE_SIZE} bytes (1mb), got {size}"
@@ -182,7 +166,7 @@ def max_message_size_option(size: int) -> tuple[str, str]:
 
 def checkpoint_option(frequency: int) -> tuple[str, str]:
     """``save "<frequency> 1"``: snapshot every ``frequency`` seconds if anything changed."""
-    require_type("frequency", frequency, int)
+    check_any("frequency", frequency, int)
     if frequency < 1:
         raise InvalidServerOptionError("save", f"frequency must be at least 1 s, got {frequency}")
     return "save", f"{frequency} 1"

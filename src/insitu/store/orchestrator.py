@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from time import monotonic
 
+from insitu._checks import check_any, check_int
 from insitu.client.connection_env import StoreConnection, validate_db_identifier
 from insitu.errors import (
     AlreadyRunningError,
@@ -87,7 +88,7 @@ class Orchestrator:
             batch=batch, account=account, time=time, alloc=alloc,
             single_cmd=single_cmd, db_nodes=n_shards,
         )  # fmt: skip
-        options.require_type("db_identifier", db_identifier, str)
+        check_any("db_identifier", db_identifier, str)
         self._name = validate_db_identifier(db_identifier) or "orchestrator"
         self._interfaces = topology.normalize_interfaces(interface)
         bind = topology.bind_addresses(self._interfaces, topology.interface_addresses())
@@ -129,7 +130,7 @@ class Orchestrator:
 
     @path.setter
     def path(self, value: str | os.PathLike[str]) -> None:
-        options.require_type("path", value, str, os.PathLike)
+        check_any("path", value, str, os.PathLike)
         self._path = Path(value)
 
     @property
@@ -216,8 +217,8 @@ class Orchestrator:
         A value the server rejects raises :class:`~insitu.errors.InvalidServerOptionError`
         and is not remembered. Before start, values are checked by the server at start.
         """
-        options.require_type("key", key, str)
-        options.require_type("value", value, str, int, float)
+        check_any("key", key, str)
+        check_any("value", value, str, int, float)
         self._apply(*options.normalize_option(key, value))
 
     def set_max_memory(self, mem: str) -> None:
@@ -248,7 +249,7 @@ class Orchestrator:
     # ----------------------------------------------------------------- launch options
     def set_cpus(self, num_cpus: int) -> None:
         """CPUs per shard; locally each shard is pinned to that many CPUs (round-robin)."""
-        count = options.require_int("num_cpus", num_cpus)
+        count = check_int("num_cpus", num_cpus, minimum=None)
         topology.cpu_sets(self.num_shards, count, _available_cpus())  # validates the range
         self._cpus_per_shard = count
 
@@ -259,7 +260,7 @@ class Orchestrator:
     def set_hosts(self, host_list: list[str] | str) -> None:
         """Hosts to run on; with the local launcher every host must be this machine."""
         hosts = [host_list] if isinstance(host_list, str) else host_list
-        options.require_type("host_list", hosts, list)
+        check_any("host_list", hosts, list)
         self._user_hosts = topology.check_local_hosts(hosts, topology.local_names())
 
     def set_run_arg(self, arg: str, value: str | None = None) -> None:
@@ -372,7 +373,7 @@ class Orchestrator:
 def _optional_positive(name: str, value: int | None) -> int | None:
     if value is None:
         return None
-    number = options.require_int(name, value)
+    number = check_int(name, value, minimum=None)
     if number < 1:
         raise InvalidArgumentError(f"{name} must be a positive integer, got {number}")
     return number

@@ -7,6 +7,7 @@ exits while we wait fails the start at once, with the tail of its logs in the er
 from __future__ import annotations
 
 import errno
+import random
 import socket
 import time
 from collections.abc import Callable, Sequence
@@ -49,6 +50,31 @@ def port_free(host: str, port: int) -> bool:
                 return False
             raise StoreError(f"cannot bind {host}:{port}: {err}") from err
     return True
+
+
+FREE_PORT_RANGE = (20000, 22500)
+"""Where :func:`find_free_port_block` looks: below the kernel's ephemeral range (32768+)
+even for cluster bus ports (+10000), so outgoing connections never take them."""
+
+
+def find_free_port_block(
+    count: int = 1, host: str = "127.0.0.1", port_range: tuple[int, int] = FREE_PORT_RANGE
+) -> int:
+    """First port of ``count`` consecutive ports that are free on ``host`` now, together
+    with their cluster bus ports (+10000): a ``port`` for ``create_database(db_nodes=count)``.
+
+    Blocks are tried in random order so that concurrent callers rarely pick the same one;
+    a port can still be taken between this check and the server's start, which the store
+    then reports as :class:`PortInUseError`.
+    """
+    low, high = port_range
+    bases = list(range(low, high - count))
+    random.shuffle(bases)
+    for base in bases[:500]:
+        ports = [*range(base, base + count), *range(base + 10000, base + 10000 + count)]
+        if all(port_free(host, port) for port in ports):
+            return base
+    raise StoreError(f"no {count} consecutive free ports between {low} and {high} on {host}")
 
 
 def check_ports_free(hosts: Sequence[str], ports: Sequence[int]) -> None:

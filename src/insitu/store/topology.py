@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import psutil
 
+from insitu._checks import check_any, check_int
 from insitu.errors import (
     InvalidArgumentError,
     InvalidDBNodesError,
@@ -20,7 +21,6 @@ from insitu.errors import (
     UnknownInterfaceError,
     UnsupportedOptionError,
 )
-from insitu.store.options import require_int, require_type
 
 CLUSTER_BUS_OFFSET = 10000
 """Redis' cluster bus listens on the client port plus this offset."""
@@ -67,7 +67,7 @@ class Topology:
 
 def validate_db_nodes(db_nodes: object) -> int:
     """``db_nodes`` must be an int that is 1 (standalone) or >= 3 (cluster)."""
-    db_nodes = require_int("db_nodes", db_nodes)
+    db_nodes = check_int("db_nodes", db_nodes, minimum=None)
     if db_nodes < 1 or db_nodes == 2:
         raise InvalidDBNodesError(
             f"db_nodes={db_nodes} is not supported: use 1 (standalone) or at least 3 "
@@ -78,7 +78,7 @@ def validate_db_nodes(db_nodes: object) -> int:
 
 def shard_ports(port: object, db_nodes: int) -> tuple[int, ...]:
     """Ports ``port .. port+db_nodes-1``, checked to fit (with bus ports for clusters)."""
-    port = require_int("port", port)
+    port = check_int("port", port, minimum=None)
     last = port + db_nodes - 1
     if port < 1 or last > 65535:
         raise InvalidArgumentError(f"ports {port}..{last} do not fit in 1..65535")
@@ -147,7 +147,7 @@ def check_local_hosts(hosts: Iterable[str], local: frozenset[str]) -> tuple[str,
     """
     checked: list[str] = []
     for host in hosts:
-        require_type("host", host, str)
+        check_any("host", host, str)
         if not _is_local(host.strip(), local):
             raise UnsupportedOptionError(
                 "hosts", "the local launcher", f"{host!r} is not this machine"

@@ -24,6 +24,7 @@ from insitu.errors import (
     ShardStartError,
     StoreNotActiveError,
 )
+from tests.helpers import process_gone
 
 from .conftest import free_port_base
 
@@ -201,7 +202,7 @@ def test_no_shard_outlives_its_driver(tmp_path: Path, mode: str) -> None:
         proc.send_signal(signal.SIGINT if mode == "sigint" else signal.SIGTERM)
     proc.communicate(timeout=60)
     for pid in pids:
-        assert _gone(pid), f"shard {pid} outlived the driver ({mode})"
+        assert process_gone(pid), f"shard {pid} outlived the driver ({mode})"
 
 
 def _wait_for_process(parent: int, name: str) -> None:
@@ -212,15 +213,3 @@ def _wait_for_process(parent: int, name: str) -> None:
             return
         time.sleep(0.02)
     raise AssertionError(f"{name} never started")
-
-
-def _gone(pid: int) -> bool:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return True
-        except psutil.NoSuchProcess:
-            return True
-        time.sleep(0.02)
-    return False

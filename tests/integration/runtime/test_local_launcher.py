@@ -14,6 +14,7 @@ from insitu.errors import AlreadyRunningError, UnsupportedOptionError
 from insitu.jobs import JobEvent, JobSpec, JobState, Resources
 from insitu.launchers.local import LocalLauncher
 from insitu.runtime.controller import Controller
+from tests.helpers import process_gone
 
 
 def spec(tmp_path: Path, name: str, *argv: str, **kw: object) -> JobSpec:
@@ -87,7 +88,7 @@ def test_cancel_kills_the_whole_process_group(control: Controller, tmp_path: Pat
     assert psutil.pid_exists(grandchild)
     control.stop_jobs(["grp"])
     assert control.status("grp") is JobState.STATUS_CANCELLED
-    assert not _alive(grandchild)
+    assert process_gone(grandchild)
 
 
 def test_sigterm_ignoring_job_is_killed_after_grace(control: Controller, tmp_path: Path) -> None:
@@ -162,18 +163,6 @@ def test_cpus_per_task_sets_omp_threads_and_pinning_uses_taskset(
     lines = (tmp_path / "pin.out").read_text().splitlines()
     assert lines[0] == "1"
     assert lines[1].split()[-1] == "0"
-
-
-def _alive(pid: int) -> bool:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return False
-        except psutil.NoSuchProcess:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def test_unknown_launcher_and_auto() -> None:

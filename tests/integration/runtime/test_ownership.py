@@ -13,6 +13,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.helpers import process_gone
+
 DRIVER = textwrap.dedent(
     """
     import sys, time
@@ -58,20 +60,6 @@ def _job_pid(pidfile: Path, proc: subprocess.Popen[str]) -> int:
     raise AssertionError(f"driver never launched its job: {proc.communicate()}")
 
 
-def _gone(pid: int, deadline_s: float = 15) -> bool:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if not psutil.pid_exists(pid):
-            return True
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return True
-        except psutil.NoSuchProcess:
-            return True
-        time.sleep(0.02)
-    return False
-
-
 @pytest.mark.parametrize("mode", ["exit", "raise"])
 def test_job_stopped_when_driver_ends(tmp_path: Path, mode: str) -> None:
     proc, pidfile = _run_driver(tmp_path, mode)
@@ -80,7 +68,7 @@ def test_job_stopped_when_driver_ends(tmp_path: Path, mode: str) -> None:
     assert proc.returncode == (0 if mode == "exit" else 1), err
     if mode == "raise":
         assert "driver failed" in err
-    assert _gone(pid), f"job {pid} outlived its driver"
+    assert process_gone(pid), f"job {pid} outlived its driver"
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
@@ -92,6 +80,6 @@ def test_job_stopped_when_driver_is_signalled(tmp_path: Path, sig: signal.Signal
     proc.send_signal(sig)
     proc.communicate(timeout=60)
     assert proc.returncode != 0
-    assert _gone(pid), f"job {pid} outlived its driver after {sig.name}"
+    assert process_gone(pid), f"job {pid} outlived its driver after {sig.name}"
     with contextlib.suppress(psutil.Error):
         psutil.Process(pid).kill()

@@ -8,10 +8,8 @@ kill them at teardown (see the ``runner`` fixture in conftest.py).
 from __future__ import annotations
 
 import os
-import random
 import shutil
 import signal
-import socket
 import subprocess
 from pathlib import Path
 
@@ -19,35 +17,17 @@ import psutil
 
 from insitu.jobs import JobSpec
 from insitu.store import Orchestrator
+from insitu.store.readiness import find_free_port_block
 from insitu.store.server_binary import bundled_binary_path
 
 SERVER_NAMES = ("valkey-server", "redis-server", "keydb-server")
 BUNDLED = bundled_binary_path()
 REDIS_SERVER = shutil.which("redis-server")
 
-# Below the kernel's ephemeral range (32768+), so neither client ports nor cluster bus
-# ports (+10000) collide with connections the tests themselves open.
-_PORT_LOW, _PORT_HIGH = 20000, 22500
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
 
 def free_port_block(count: int) -> int:
     """First port of ``count`` consecutive free ports whose bus ports (+10000) are free too."""
-    for _ in range(200):
-        base = random.randrange(_PORT_LOW, _PORT_HIGH - count)
-        ports = [base + i for i in range(count)]
-        if all(_bindable(p) and _bindable(p + 10000) for p in ports):
-            return base
-    raise RuntimeError("no free port block found")
+    return find_free_port_block(count)
 
 
 class ShardRunner:

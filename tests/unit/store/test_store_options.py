@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from insitu._checks import check_int
 from insitu.errors import InvalidServerOptionError, ParameterTypeError
 from insitu.store import options
 
@@ -83,8 +84,8 @@ def test_numbers() -> None:
 
 
 def test_require_int_rejects_bool() -> None:
-    assert options.require_int("n", 3) == 3
+    assert check_int("n", 3, minimum=None) == 3
     with pytest.raises(ParameterTypeError):
-        options.require_int("n", True)
+        check_int("n", True, minimum=None)
     with pytest.raises(ParameterTypeError):
-        options.require_int("n", 3.0)
+        check_int("n", 3.0, minimum=None)

