@@ -32,6 +32,7 @@ which raises the built-ins in those places, keeps catching them.
     │   └── AllocationError
     ├── StoreError
     │   ├── PortInUseError                   (port)
+    │   ├── SocketInUseError                 (path)
     │   ├── ShardStartError                  (shard, log_tail)
     │   ├── ClusterSetupError
     │   └── StoreNotActiveError
@@ -231,6 +232,16 @@ class PortInUseError(StoreError):
         )
 
 
+class SocketInUseError(StoreError):
+    """A Unix socket the store needs is already served by another process."""
+
+    def __init__(self, path: object) -> None:
+        self.path = str(path)
+        super().__init__(
+            f"unix socket {self.path} is already in use by a running server; choose another path"
+        )
+
+
 class ShardStartError(StoreError):
     """A shard exited or never became ready during start-up; ``log_tail`` holds its last lines."""
 
@@ -289,6 +300,7 @@ __all__ = [
     "SSUnsupportedError",
     "ShardStartError",
     "ShellError",
+    "SocketInUseError",
     "SmartSimError",
     "StoreError",
     "StoreNotActiveError",

@@ -56,14 +56,13 @@ def form_cluster(addresses: Sequence[str], password: str, deadline: float) -> No
     nodes = [split_address(address) for address in addresses]
     ranges = slot_ranges(len(nodes))
     try:
-        for index, ((host, port), (first, last)) in enumerate(zip(nodes, ranges, strict=True)):
-            with shard_connection(host, port, password) as conn:
+        for index, (address, (first, last)) in enumerate(zip(addresses, ranges, strict=True)):
+            with shard_connection(address, password) as conn:
                 # Distinct epochs up front (as `redis-cli --cluster create` does) spare the
                 # cluster an epoch-collision round before it settles.
                 _execute(conn, "CLUSTER", "SET-CONFIG-EPOCH", index + 1)
                 _execute(conn, "CLUSTER", "ADDSLOTSRANGE", first, last)
-        first_host, first_port = nodes[0]
-        with shard_connection(first_host, first_port, password) as conn:
+        with shard_connection(addresses[0], password) as conn:
             for host, port in nodes[1:]:
                 _execute(conn, "CLUSTER", "MEET", host, port)
     except (redis.RedisError, OSError) as err:
@@ -73,9 +72,8 @@ def form_cluster(addresses: Sequence[str], password: str, deadline: float) -> No
 
 
 def _node_info(address: str, password: str) -> dict[str, str]:
-    host, port = split_address(address)
     try:
-        with shard_connection(host, port, password) as conn:
+        with shard_connection(address, password) as conn:
             reply = _execute(conn, "CLUSTER", "INFO")
     except (redis.RedisError, OSError) as err:
         return {"error": f"{type(err).__name__}: {err}"}

@@ -41,6 +41,7 @@ from insitu.store.readiness import ShardProbe, check_ports_free, wait_for_shards
 from insitu.store.server_binary import ServerBinary, find_server_binary
 from insitu.store.server_config import ShardConfig, render_shard_config
 from insitu.store.shard_client import config_set_all, ping_error
+from insitu.store.unix_socket import check_socket_free, socket_mode, validate_socket_path
 
 logger = get_logger(__name__)
 
@@ -55,6 +56,9 @@ class Orchestrator:
     here; options the local launcher cannot honour (``batch``, ``account``, ``time``,
     ``alloc``, run/batch arguments) raise :class:`UnsupportedOptionError`;
     ``server_binary`` picks the server executable (see :mod:`insitu.store.server_binary`).
+    ``unix_socket`` (an insitu extension, used for colocated stores) makes the single shard
+    listen on that socket file instead of TCP, with ``socket_permissions`` (octal digits, as
+    SmartSim's ``colocate_db_uds``); its address is then ``unix://<path>``.
     ``threads_per_queue``/``inter_op_threads``/``intra_op_threads`` are kept for the
     inference workers (as ``queue_threads``, ``inter_threads``, ``intra_threads``).
     """
@@ -79,6 +83,8 @@ class Orchestrator:
         intra_op_threads: int | None = None,
         db_identifier: str = "orchestrator",
         server_binary: str | os.PathLike[str] | None = None,
+        unix_socket: str | os.PathLike[str] | None = None,
+        socket_permissions: int = 755,
         **kwargs: object,
     ) -> None:
         self.launcher = resolve_launcher(launcher)
@@ -92,7 +98,8 @@ class Orchestrator:
         self._name = validate_db_identifier(db_identifier) or "orchestrator"
         self._interfaces = topology.normalize_interfaces(interface)
         bind = topology.bind_addresses(self._interfaces, topology.interface_addresses())
-        self._topology = topology.Topology(n_shards, topology.shard_ports(port, n_shards), bind)
+        self._topology = _layout(n_shards, port, bind, unix_socket)
+        self._socket_mode = socket_mode(socket_permissions)
         self._user_hosts: tuple[str, ...] = ()
         if hosts is not None:
             self.set_hosts(hosts)
@@ -205,8 +212,7 @@ class Orchestrator:
     def is_active(self) -> bool:
         """True iff every shard answers an authenticated PING now."""
         return all(
-            ping_error(self._topology.host, port, self._password) is None
-            for port in self._topology.ports
+            ping_error(address, self._password) is None for address in self._topology.addresses
         )
 
     # ----------------------------------------------------------------- server options
@@ -286,6 +292,9 @@ class Orchestrator:
         if path is not None:
             self.path = path
         check_ports_free(self._topology.bind, self._topology.needed_ports())
+        if self._topology.unix_socket is not None:
+            check_socket_free(self._topology.unix_socket)
+            self._topology.unix_socket.parent.mkdir(parents=True, exist_ok=True)
         directory = self._path.resolve()
         directory.mkdir(parents=True, exist_ok=True)
         pins = self._pinning()
@@ -301,7 +310,7 @@ class Orchestrator:
                     entity_type="DBNode",
                 )
             )  # fmt: skip
-            probes.append(ShardProbe(name, self._topology.host, self.ports[index], out, err))
+            probes.append(ShardProbe(name, self._topology.addresses[index], out, err))
         self._probes = tuple(probes)
         return specs
 
@@ -354,6 +363,8 @@ class Orchestrator:
             password=self._password,
             shard_dir=shard_dir,
             cluster=self.is_clustered,
+            unix_socket=self._topology.unix_socket,
+            unix_socket_perm=self._socket_mode,
             options=tuple(self._options.items()),
         )
         (shard_dir / cfg.cluster_config_file).unlink(missing_ok=True)
@@ -367,7 +378,20 @@ class Orchestrator:
         return topology.cpu_sets(self.num_shards, self._cpus_per_shard, _available_cpus())
 
     def _credential_addresses(self) -> list[str]:
+        if self._topology.unix_socket is not None:
+            return list(self._topology.addresses)
         return [f"{host}:{port}" for port in self._topology.ports for host in self._topology.bind]
+
+
+def _layout(
+    n_shards: int, port: int, bind: tuple[str, ...], unix_socket: object | None
+) -> topology.Topology:
+    """Shards on TCP ports ``port..``, or one shard on a Unix socket (TCP off: port 0)."""
+    if unix_socket is None:
+        return topology.Topology(n_shards, topology.shard_ports(port, n_shards), bind)
+    if n_shards != 1:
+        raise InvalidArgumentError("a store on a unix socket has exactly one shard (db_nodes=1)")
+    return topology.Topology(1, (0,), bind, validate_socket_path(unix_socket))
 
 
 def _optional_positive(name: str, value: int | None) -> int | None:

@@ -28,8 +28,7 @@ class ShardProbe:
     """How to reach one shard while it starts, and where its logs go."""
 
     name: str
-    host: str
-    port: int
+    address: str
     out_path: Path | None = None
     err_path: Path | None = None
 
@@ -133,7 +132,7 @@ def wait_for_shards(
                 raise ShardStartError(
                     shard.name, "the server process exited during start-up", shard_log_tail(shard)
                 )
-            error = ping_error(shard.host, shard.port, password)
+            error = ping_error(shard.address, password)
             if error is None:
                 pending.remove(index)
             else:

@@ -119,8 +119,9 @@ def _merged_options(cfg: ShardConfig) -> dict[str, str]:
 def _validate(cfg: ShardConfig) -> None:
     if not _NAME_RE.match(cfg.name):
         raise InvalidArgumentError(f"invalid shard name {cfg.name!r}")
-    if not 1 <= cfg.port <= 65535:
-        raise InvalidArgumentError(f"port {cfg.port} is outside 1..65535")
+    lowest = 0 if cfg.unix_socket is not None else 1  # port 0: no TCP listener
+    if not lowest <= cfg.port <= 65535:
+        raise InvalidArgumentError(f"port {cfg.port} is outside {lowest}..65535")
     if not cfg.bind:
         raise InvalidArgumentError(f"shard {cfg.name} has no bind address")
     if not _PASSWORD_RE.match(cfg.password):

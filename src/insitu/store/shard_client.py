@@ -19,20 +19,31 @@ from insitu.errors import InvalidServerOptionError, StoreNotActiveError
 DEFAULT_TIMEOUT = 2.0
 
 
+UNIX_PREFIX = "unix://"
+
+
 def split_address(address: str) -> tuple[str, int]:
     """``"host:port"`` → ``(host, port)``; IPv6 hosts may be bracketed (``[::1]:6379``)."""
     host, _, port = address.rpartition(":")
     return host.strip("[]"), int(port)
 
 
+def _endpoint(address: str) -> dict[str, str | int]:
+    """redis-py connection arguments for ``"host:port"`` or ``"unix://<path>"``."""
+    if address.startswith(UNIX_PREFIX):
+        return {"unix_socket_path": address[len(UNIX_PREFIX) :]}
+    host, port = split_address(address)
+    return {"host": host, "port": port}
+
+
 @contextmanager
 def shard_connection(
-    host: str, port: int, password: str, timeout: float = DEFAULT_TIMEOUT
+    address: str, password: str, timeout: float = DEFAULT_TIMEOUT
 ) -> Iterator[redis.Redis]:
-    """An authenticated connection to one shard, closed on exit. Replies are ``str``."""
+    """An authenticated connection to the shard at ``address`` (``host:port`` or
+    ``unix://<path>``), closed on exit. Replies are ``str``."""
     conn = redis.Redis(
-        host=host,
-        port=port,
+        **_endpoint(address),  # type: ignore[arg-type]
         password=password,
         socket_connect_timeout=timeout,
         socket_timeout=timeout,
@@ -45,10 +56,10 @@ def shard_connection(
         conn.close()
 
 
-def ping_error(host: str, port: int, password: str, timeout: float = 0.5) -> str | None:
+def ping_error(address: str, password: str, timeout: float = 0.5) -> str | None:
     """``None`` if the shard answers an authenticated PING, else why it did not."""
     try:
-        with shard_connection(host, port, password, timeout) as conn:
+        with shard_connection(address, password, timeout) as conn:
             conn.ping()
     except (redis.RedisError, OSError) as err:
         return f"{type(err).__name__}: {err}"
@@ -62,9 +73,8 @@ def config_set_all(addresses: Sequence[str], password: str, key: str, value: str
     :class:`StoreNotActiveError` if a shard cannot be reached.
     """
     for address in addresses:
-        host, port = split_address(address)
         try:
-            with shard_connection(host, port, password) as conn:
+            with shard_connection(address, password) as conn:
                 conn.config_set(key, value)
         except redis.ResponseError as err:
             raise InvalidServerOptionError(
@@ -76,8 +86,7 @@ def config_set_all(addresses: Sequence[str], password: str, key: str, value: str
 
 def config_get(address: str, password: str, key: str) -> str | None:
     """The value of ``CONFIG GET key`` on one shard (``None`` if the key is unknown)."""
-    host, port = split_address(address)
-    with shard_connection(host, port, password) as conn:
+    with shard_connection(address, password) as conn:
         reply = conn.config_get(key)
     value = reply.get(key)
     return None if value is None else str(value)

@@ -10,6 +10,7 @@ import ipaddress
 import socket
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import psutil
 
@@ -36,12 +37,14 @@ class Topology:
     """The shard layout of one Orchestrator on the local launcher.
 
     ``host`` is the address clients connect to (the first bind address); shard ``i`` listens
-    on ``ports[i]`` on every address in ``bind``.
+    on ``ports[i]`` on every address in ``bind``. With ``unix_socket`` (a single shard only)
+    the shard listens on that socket file and on no TCP port (``ports == (0,)``).
     """
 
     db_nodes: int
     ports: tuple[int, ...]
     bind: tuple[str, ...]
+    unix_socket: Path | None = None
 
     @property
     def clustered(self) -> bool:
@@ -55,11 +58,15 @@ class Topology:
 
     @property
     def addresses(self) -> tuple[str, ...]:
-        """``"host:port"`` of each shard, in shard order."""
+        """``"host:port"`` (or ``"unix://<path>"``) of each shard, in shard order."""
+        if self.unix_socket is not None:
+            return (f"unix://{self.unix_socket}",)
         return tuple(f"{self.host}:{port}" for port in self.ports)
 
     def needed_ports(self) -> tuple[int, ...]:
         """Every TCP port the store will listen on, including cluster bus ports."""
+        if self.unix_socket is not None:
+            return ()
         if not self.clustered:
             return self.ports
         return self.ports + tuple(p + CLUSTER_BUS_OFFSET for p in self.ports)

@@ -39,10 +39,10 @@ def test_shard_log_tail_labels_both_files(tmp_path: Path) -> None:
     out, err = tmp_path / "s.out", tmp_path / "s.err"
     out.write_text("started\n")
     err.write_text("*** FATAL CONFIG FILE ERROR ***\n")
-    tail = shard_log_tail(ShardProbe("s", "127.0.0.1", 1, out, err))
+    tail = shard_log_tail(ShardProbe("s", "127.0.0.1:1", out, err))
     assert "[out:" in tail and "started" in tail
     assert "[err:" in tail and "FATAL CONFIG" in tail
-    assert shard_log_tail(ShardProbe("s", "127.0.0.1", 1)) == ""
+    assert shard_log_tail(ShardProbe("s", "127.0.0.1:1")) == ""
 
 
 def test_split_address() -> None:
