@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import redis
+from _report import write_section
 
 from insitu import Experiment
 from insitu.store.readiness import find_free_port_block
@@ -23,7 +24,6 @@ from insitu.store.server_binary import find_server_binary
 
 N_MODELS = 100
 REPEATS = 5
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
 
 def bare_loop(n: int, true_exe: str) -> float:
@@ -140,17 +140,6 @@ def main() -> None:
     text = "\n".join(table)
     print(text)
     write_section("Launch", f"Median of {REPEATS} runs each.\n\n{text}\n")
-
-
-def write_section(title: str, body: str) -> None:
-    """Replace (or add) the ``## title`` section of docs/benchmarks.md."""
-    header = "# Benchmarks\n\nFigures are ratios against a baseline measured in the same run.\n"
-    text = DOCS.read_text() if DOCS.exists() else header
-    marker = f"\n## {title}\n"
-    before, _, after = text.partition(marker)
-    rest = after.split("\n## ", 1)
-    tail = f"\n## {rest[1]}" if len(rest) > 1 else ""
-    DOCS.write_text(f"{before.rstrip()}\n{marker}\n{body}{tail}")
 
 
 if __name__ == "__main__":

@@ -17,11 +17,15 @@ which raises the built-ins in those places, keeps catching them.
     │   │   ├── UserStrategyError            (perm strategy problems)
     │   │   ├── InvalidDBNodesError
     │   │   ├── InvalidServerOptionError     (key)
-    │   │   └── UnknownInterfaceError        (interface, known)
+    │   │   ├── UnknownInterfaceError        (interface, known)
+    │   │   └── CPUPinningError              (cpus, available)
     │   ├── ParameterTypeError               (+ TypeError)
     │   ├── ExecutableNotFoundError          (+ FileNotFoundError)
     │   ├── ParameterWriterError             (tag substitution / attached files)
-    │   └── ConnectionEnvError               (variable)
+    │   ├── ConnectionEnvError               (variable)
+    │   ├── ColocationError                  (model)
+    │   │   └── AlreadyColocatedError
+    │   └── RuleSyntaxError                  (path, e.g. ``rules[2].when``)
     ├── EntityExistsError                    (duplicate entity name)
     │   └── DBIDConflictError                (alias: SSDBIDConflictError)
     ├── EntityDirExistsError                 (+ FileExistsError)
@@ -30,8 +34,23 @@ which raises the built-ins in those places, keeps catching them.
     ├── LauncherError
     │   ├── ShellError                       (command, stderr)
     │   └── AllocationError
+    ├── EnsembleError                        (a rules ensemble failed at run time)
+    ├── ClientError                          (+ RuntimeError; the SmartRedis error names)
+    │   ├── RedisConnectionError             (address; transient)
+    │   │   └── RedisConnectionLostError     (+ RedisTimeoutError; a shard failed mid-run)
+    │   └── RedisReplyError                  (a data-plane operation failed)
+    │       ├── RedisRuntimeError
+    │       │   └── WireFormatError          (key; a stored value is not valid insitu data)
+    │       ├── RedisKeyError                (key; nothing stored there)
+    │       ├── RedisBadAllocError
+    │       ├── RedisDatabaseError           (the server refused, e.g. out of memory)
+    │       ├── RedisInternalError
+    │       ├── RedisTimeoutError            (transient)
+    │       ├── RedisInvalidUseError
+    │       └── RedisParameterError          (+ ValueError)
+    │           └── ValueTooLargeError       (key, size, limit)
     ├── StoreError
-    │   ├── PortInUseError                   (port)
+    │   ├── PortInUseError                   (port, host)
     │   ├── SocketInUseError                 (path)
     │   ├── ShardStartError                  (shard, log_tail)
     │   ├── ClusterSetupError
@@ -137,6 +156,19 @@ class UnknownInterfaceError(InvalidArgumentError):
         )
 
 
+class CPUPinningError(InvalidArgumentError):
+    """CPUs asked for (``custom_pinning``, ``db_cpus``) that this host cannot give.
+
+    ``cpus`` holds the CPUs (or CPU count) in question, ``available`` the CPUs this process
+    may run on.
+    """
+
+    def __init__(self, message: str, cpus: Sequence[int] = (), available: Sequence[int] = ()):
+        self.cpus = tuple(cpus)
+        self.available = tuple(available)
+        super().__init__(message)
+
+
 class ParameterTypeError(ConfigurationError, TypeError):
     """An argument has the wrong type (e.g. a model parameter that is not str/int/float)."""
 
@@ -178,6 +210,37 @@ class ConnectionEnvError(ConfigurationError):
         super().__init__(f"environment variable {variable}: {detail}")
 
 
+class RuleSyntaxError(ConfigurationError):
+    """A rules (ensemble) file is malformed; ``path`` names the offending item (``rules[2].when``).
+
+    Raised while loading, before anything is started.
+    """
+
+    def __init__(self, path: str, detail: str) -> None:
+        self.path = path
+        self.detail = detail
+        super().__init__(f"{path or '<file>'}: {detail}")
+
+
+class ColocationError(ConfigurationError):
+    """A colocated store cannot be set up as asked for; ``model`` names the Model."""
+
+    def __init__(self, model: str, detail: str) -> None:
+        self.model = model
+        super().__init__(f"colocated store of model {model!r}: {detail}")
+
+
+class AlreadyColocatedError(ColocationError):
+    """``colocate_db_*`` called on a Model that already has a colocated store."""
+
+    def __init__(self, model: str) -> None:
+        super().__init__(
+            model,
+            "the model is already colocated with a store; colocate each model once "
+            "(create a new Model to change the colocated store's settings)",
+        )
+
+
 class EntityExistsError(InsituError):
     """An entity of that name already exists in the experiment or ensemble."""
 
@@ -217,6 +280,106 @@ class AllocationError(LauncherError):
     """An allocation could not be obtained or is not usable."""
 
 
+class EnsembleError(InsituError):
+    """A rules ensemble could not carry out an action or was used wrongly while running."""
+
+
+class ClientError(InsituError, RuntimeError):
+    """Root of the data-plane client's errors (the SmartRedis error names derive from it).
+
+    A ``RuntimeError`` as in SmartRedis, so code catching ``RuntimeError`` keeps working.
+    """
+
+
+class RedisConnectionError(ClientError):
+    """The store could not be reached (dead or wrong address, bad password, no ``SSDB``).
+
+    ``address`` names the address tried (may be empty). Raised by the ``Client``
+    constructor within ``SR_CONN_TIMEOUT``; retrying later may succeed.
+    """
+
+    transient = True
+
+    def __init__(self, message: str = "", address: str = "") -> None:
+        self.address = address
+        super().__init__(message or f"could not connect to the store at {address or '?'}")
+
+
+class RedisReplyError(ClientError):
+    """A data-plane operation failed (SmartRedis's base class for operation errors)."""
+
+
+class RedisRuntimeError(RedisReplyError):
+    """An operation cannot be carried out on what is stored (wrong kind, bad state)."""
+
+
+class WireFormatError(RedisRuntimeError):
+    """A stored value is not a valid insitu tensor/dataset; ``key`` names where it was read."""
+
+    def __init__(self, key: str, detail: str) -> None:
+        self.key = key
+        self.detail = detail
+        super().__init__(f"value at key {key!r} is not valid insitu data: {detail}")
+
+
+class RedisKeyError(RedisReplyError):
+    """Nothing (or no such field) is stored under ``key``."""
+
+    def __init__(self, key: str, detail: str = "") -> None:
+        self.key = key
+        super().__init__(detail or f"no data stored under key {key!r}")
+
+
+class RedisBadAllocError(RedisReplyError):
+    """Memory for a value could not be allocated."""
+
+
+class RedisDatabaseError(RedisReplyError):
+    """The store refused an operation (e.g. out of memory, read-only, cluster down)."""
+
+
+class RedisInternalError(RedisReplyError):
+    """A bug in insitu's client, or a protocol violation by the server."""
+
+
+class RedisTimeoutError(RedisReplyError):
+    """An operation did not complete within ``SR_CMD_TIMEOUT``."""
+
+    transient = True
+
+
+class RedisConnectionLostError(RedisConnectionError, RedisTimeoutError):
+    """A shard stopped answering mid-run; raised once ``SR_CMD_TIMEOUT`` has passed.
+
+    Both a :class:`RedisConnectionError` and (as SmartRedis reports it) a
+    :class:`RedisTimeoutError`. The client reconnects by itself once the shard is back.
+    """
+
+    def __init__(self, message: str = "", address: str = "") -> None:
+        RedisConnectionError.__init__(self, message, address)
+
+
+class RedisInvalidUseError(RedisReplyError):
+    """The API was used in a way it does not support (e.g. an address of another store)."""
+
+
+class RedisParameterError(RedisReplyError, ValueError):
+    """An argument has the right type but an unusable value (SmartRedis raises ValueError)."""
+
+
+class ValueTooLargeError(RedisParameterError):
+    """A value is larger than the store accepts (``proto-max-bulk-len``); nothing was sent."""
+
+    def __init__(self, key: str, size: int, limit: int) -> None:
+        self.key = key
+        self.size = size
+        self.limit = limit
+        super().__init__(
+            f"value for key {key!r} is {size} bytes; the store accepts at most {limit} bytes "
+            "per value (raise it with Orchestrator.set_max_message_size or split the data)"
+        )
+
+
 class StoreError(InsituError):
     """The feature store (Orchestrator) could not be started, reached or configured."""
 
@@ -224,22 +387,20 @@ class StoreError(InsituError):
 class PortInUseError(StoreError):
     """A port the store needs is already taken by another process."""
 
-    def __init__(self, port: int, host: str) -> None:
+    def __init__(self, port: int, host: str, detail: str = "") -> None:
         self.port = port
         self.host = host
-        super().__init__(
-            f"port {port} on {host} is already in use; choose another port for the orchestrator"
-        )
+        what = detail or "choose another port for the orchestrator"
+        super().__init__(f"port {port} on {host} is already in use; {what}")
 
 
 class SocketInUseError(StoreError):
     """A Unix socket the store needs is already served by another process."""
 
-    def __init__(self, path: object) -> None:
+    def __init__(self, path: object, detail: str = "") -> None:
         self.path = str(path)
-        super().__init__(
-            f"unix socket {self.path} is already in use by a running server; choose another path"
-        )
+        what = detail or "already in use by a running server; choose another path"
+        super().__init__(f"unix socket {self.path} is {what}")
 
 
 class ShardStartError(StoreError):
@@ -273,16 +434,21 @@ SSDBIDConflictError = DBIDConflictError
 
 __all__ = [
     "AllocationError",
+    "AlreadyColocatedError",
     "AlreadyRunningError",
     "AttachedFileNotFoundError",
+    "CPUPinningError",
+    "ClientError",
     "ClusterSetupError",
+    "ColocationError",
     "ConfigurationError",
     "ConnectionEnvError",
     "DBIDConflictError",
+    "EnsembleError",
     "EntityDirExistsError",
     "EntityExistsError",
-    "ExecutableNotFoundError",
     "EntityNotLaunchedError",
+    "ExecutableNotFoundError",
     "InsituError",
     "InternalError",
     "InvalidArgumentError",
@@ -294,14 +460,26 @@ __all__ = [
     "ParameterTypeError",
     "ParameterWriterError",
     "PortInUseError",
+    "RedisBadAllocError",
+    "RedisConnectionError",
+    "RedisConnectionLostError",
+    "RedisDatabaseError",
+    "RedisInternalError",
+    "RedisInvalidUseError",
+    "RedisKeyError",
+    "RedisParameterError",
+    "RedisReplyError",
+    "RedisRuntimeError",
+    "RedisTimeoutError",
+    "RuleSyntaxError",
     "SSConfigError",
     "SSDBIDConflictError",
     "SSInternalError",
     "SSUnsupportedError",
     "ShardStartError",
     "ShellError",
-    "SocketInUseError",
     "SmartSimError",
+    "SocketInUseError",
     "StoreError",
     "StoreNotActiveError",
     "UnknownInterfaceError",
@@ -309,4 +487,6 @@ __all__ = [
     "UnknownStrategyError",
     "UnsupportedOptionError",
     "UserStrategyError",
+    "ValueTooLargeError",
+    "WireFormatError",
 ]

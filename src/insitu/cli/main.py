@@ -1,6 +1,5 @@
-"""The ``insitu`` command: ``insitu --version`` and ``insitu info`` (what this machine offers).
-
-Later subcommands (``insitu ensemble run``) hang off the same parser.
+"""The ``insitu`` command: ``insitu --version``, ``insitu info`` (what this machine offers) and
+``insitu ensemble run|serve`` (rules files, see :mod:`insitu.cli.ensemble`).
 """
 
 from __future__ import annotations
@@ -37,9 +36,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"insitu {__version__}")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("info", help="show launchers and the store server insitu would use")
+    from insitu.cli import ensemble
+
+    ensemble.configure(sub.add_parser("ensemble", help="run event-driven ensembles (rules)"))
     args = parser.parse_args(argv)
     if args.command == "info":
         return _info()
+    if args.command == "ensemble":
+        return ensemble.dispatch(args)
     parser.print_help()
     return 0
 

@@ -1,0 +1,1 @@
+"""gRPC: ensemble-python's EnsembleOperator service over a running ensemble (``grpc`` needed)."""

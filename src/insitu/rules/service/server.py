@@ -1,0 +1,149 @@
+"""``insitu ensemble serve``: ensemble-python's EnsembleOperator service over a running ensemble.
+
+``RequestStatus`` (not implemented upstream) answers with a JSON payload: whether the
+ensemble terminated, jobs per group and state, metrics, action errors. ``RequestAction``
+runs ``submit``, ``cancel``, ``terminate``, ``grow`` or ``shrink`` now; its JSON payload
+may carry ``label`` (the job group) and ``value`` (ensemble-python's ``{"grow": n}`` /
+``{"shrink": n}`` work too). Every call must carry the metadata
+``authorization: Bearer <token>``; otherwise the answer is ``DENIED``. The server binds to
+loopback unless told otherwise.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+from collections.abc import Callable
+from concurrent import futures
+from dataclasses import dataclass
+
+import grpc
+from google.protobuf.message import Message
+
+from insitu.errors import EnsembleError
+from insitu.log import get_logger
+from insitu.rules.model import Action
+from insitu.rules.runner import EnsembleRunner
+from insitu.rules.service.proto import DENIED, ERROR, MESSAGES, SERVICE, SUCCESS
+
+logger = get_logger("insitu.rules.service")
+
+SERVICE_ACTIONS = ("submit", "cancel", "terminate", "grow", "shrink")
+DEFAULT_PORT = 50051
+"""ensemble-python's default port."""
+
+
+def field(message: Message, name: str) -> str:
+    """A string field of a runtime-built message."""
+    return str(getattr(message, name))
+
+
+def _reply(status: int, payload: object) -> Message:
+    text = payload if isinstance(payload, str) else json.dumps(payload)
+    return MESSAGES.response(payload=text, status=status)
+
+
+class EnsembleService:
+    """The two RPCs over one runner, guarded by ``token``."""
+
+    def __init__(self, runner: EnsembleRunner, token: str) -> None:
+        self._runner = runner
+        self._token = token
+
+    def request_status(self, request: Message, context: grpc.ServicerContext) -> Message:
+        """JSON status of the ensemble."""
+        if not self._authorized(context):
+            return _reply(DENIED, {"error": "missing or wrong token"})
+        result = self._runner.result()
+        return _reply(
+            SUCCESS,
+            {
+                "member": self._runner.member.name,
+                "terminated": result.terminated,
+                "jobs": result.jobs,
+                "metrics": result.metrics.to_dict(),
+                "errors": list(result.errors),
+            },
+        )
+
+    def request_action(self, request: Message, context: grpc.ServicerContext) -> Message:
+        """Carry out one action now."""
+        if not self._authorized(context):
+            return _reply(DENIED, {"error": "missing or wrong token"})
+        try:
+            action = parse_action(field(request, "action"), field(request, "payload"))
+        except ValueError as err:
+            return _reply(ERROR, {"error": str(err)})
+        reason = self._runner.request(action, origin="grpc")
+        if reason is not None:
+            return _reply(ERROR, {"error": reason})
+        return _reply(SUCCESS, {"accepted": action.name})
+
+    def _authorized(self, context: grpc.ServicerContext) -> bool:
+        given = dict(context.invocation_metadata()).get("authorization", "")
+        expected = f"Bearer {self._token}"
+        return isinstance(given, str) and hmac.compare_digest(given, expected)
+
+
+def parse_action(name: str, payload: str) -> Action:
+    """The action a RequestAction asks for (``ValueError`` if malformed)."""
+    if name not in SERVICE_ACTIONS:
+        raise ValueError(f"unknown action {name!r}; use one of {', '.join(SERVICE_ACTIONS)}")
+    try:
+        data = json.loads(payload) if payload.strip() else {}
+    except json.JSONDecodeError as err:
+        raise ValueError(f"payload is not JSON: {err}") from err
+    if not isinstance(data, dict):
+        raise ValueError("payload must be a JSON object")
+    label = data.get("label")
+    value = data.get("value", data.get(name))
+    if value is not None and not isinstance(value, int | float):
+        raise ValueError(f"value must be a number, got {value!r}")
+    if name == "shrink" and isinstance(value, int | float):
+        value = abs(value)  # ensemble-python accepts a negative shrink
+    return Action(name, None if label is None else str(label), value=value)
+
+
+@dataclass
+class ServiceHandle:
+    """A running service: where it listens and how to stop it."""
+
+    server: grpc.Server
+    address: str
+    token: str
+
+    def stop(self, grace: float = 1.0) -> None:
+        """Stop serving (in-flight calls get ``grace`` seconds)."""
+        self.server.stop(grace).wait()
+
+
+def serve(
+    runner: EnsembleRunner, host: str = "127.0.0.1", port: int = 0, token: str | None = None
+) -> ServiceHandle:
+    """Serve EnsembleOperator for ``runner`` on ``host:port`` (0: any free port)."""
+    secret = token or secrets.token_urlsafe(24)
+    service = EnsembleService(runner, secret)
+    handlers = {
+        "RequestStatus": _unary(service.request_status, MESSAGES.status_request),
+        "RequestAction": _unary(service.request_action, MESSAGES.action_request),
+    }
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if bound == 0:
+        raise EnsembleError(f"cannot listen on {host}:{port}")
+    server.start()
+    address = f"{host}:{bound}"
+    logger.info("ensemble service listening on %s", address)
+    return ServiceHandle(server, address, secret)
+
+
+def _unary(
+    method: Callable[[Message, grpc.ServicerContext], Message], request: type[Message]
+) -> grpc.RpcMethodHandler[Message, Message]:
+    return grpc.unary_unary_rpc_method_handler(
+        method,
+        request_deserializer=request.FromString,
+        response_serializer=MESSAGES.response.SerializeToString,
+    )
