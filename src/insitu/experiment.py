@@ -4,6 +4,9 @@ An Experiment creates entities (``create_*``), lays out their directories (``gen
 launches them through one launcher (``start``: stores first and ready, then everything else),
 watches them (``poll``, ``get_status``, ``finished``, ``summary``) and stops them (``stop``).
 Whatever it starts is stopped at the latest when the interpreter exits.
+
+A colocated Model (``Model.colocate_db_*``) gets its own store, started just before the
+application and stopped when the application ends; see :mod:`insitu._colocated_stores`.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from pathlib import Path
 from typing import Any, cast
 
 from insitu import _checks
+from insitu._colocated_stores import plan_colocated
 from insitu.entities.ensemble import Ensemble
 from insitu.entities.model import Model
 from insitu.errors import (
+    AlreadyRunningError,
     DBIDConflictError,
     EntityExistsError,
     EntityNotLaunchedError,
@@ -62,6 +67,7 @@ class Experiment:
         self._launcher_name = resolve_launcher_name(launcher)
         self._control = Controller(create_launcher(self._launcher_name))
         self._created: dict[str, Entity] = {}
+        self._colocated: dict[str, Orchestrator] = {}  # model name -> its latest store
 
     @property
     def launcher(self) -> str:
@@ -235,15 +241,23 @@ class Experiment:
     ) -> None:
         """Launch ``args``: orchestrators first (each ready before anything else starts).
 
-        Everything is validated before anything starts; if a launch fails part-way, what
-        this call started is stopped again. ``block`` waits for the non-store entities.
+        A colocated Model's store starts (and is ready) just before the Model, and is
+        stopped when the Model's run ends. Everything is validated before anything starts;
+        if a launch fails part-way, what this call started is stopped again. ``block``
+        waits for the non-store entities (and for their colocated stores to be stopped).
         On Ctrl-C while blocking, ``kill_on_interrupt`` stops every job of the experiment.
         """
         manifest = build_manifest(*args)
         self._check_not_running(manifest)
+        # Their applications have ended (just checked): finish their old stores' teardown
+        # now instead of racing the teardown thread for the store names.
+        self._stop_colocated([m.name for m in manifest.colocated_models])
         for model in manifest.all_models:
             self._check_batch(model.batch_settings)
             self._control.launcher.validate(_model_spec(model, {}))
+        colocated = plan_colocated(
+            manifest.colocated_models, manifest.orchestrators, self._shared_stores()
+        )
         if summary:
             logger.info("launching:\n%s", self._preview_text(manifest, Verbosity.INFO))
         started_stores: list[str] = []
@@ -253,8 +267,7 @@ class Experiment:
                 self._control.start_store(store)
                 started_stores.append(store.name)
             for model in manifest.all_models:
-                Path(model.path).mkdir(parents=True, exist_ok=True)
-                self._control.submit(_model_spec(model, self._model_env(model)), model.name)
+                self._launch_model(model, colocated.get(model.name), started_stores)
                 started_jobs.append(model.name)
         except BaseException:
             self._control.stop_jobs(started_jobs)
@@ -264,10 +277,24 @@ class Experiment:
         if block:
             self._wait([m.name for m in manifest.all_models], kill_on_interrupt)
 
+    def _launch_model(self, model: Model, store: Orchestrator | None, started: list[str]) -> None:
+        """Submit ``model``; with a colocated ``store``, start that first (``started`` gets
+        its name before it starts, so that a failed start is rolled back too)."""
+        Path(model.path).mkdir(parents=True, exist_ok=True)
+        if store is None:
+            self._control.submit(_model_spec(model, self._model_env(model)), model.name)
+            return
+        started.append(store.name)
+        spec = _model_spec(model, self._model_env(model, store.connection_env()))
+        self._colocated[model.name] = store
+        self._control.start_colocated(store, spec, model.name)
+
     def stop(self, *args: Entity) -> None:
         """Stop ``args`` (stores: every shard); entities not running are left alone."""
         manifest = build_manifest(*args)
-        self._control.stop_jobs([m.name for m in manifest.all_models])
+        names = [m.name for m in manifest.all_models]
+        self._control.stop_jobs(names)
+        self._stop_colocated(names)
         for store in manifest.orchestrators:
             self._control.stop_store(store.name)
 
@@ -354,25 +381,39 @@ class Experiment:
                 logger.warning("interrupted: stopping every job of experiment %s", self.name)
                 self._control.shutdown()
             raise
+        self._stop_colocated(names)
 
-    def _model_env(self, model: Model) -> dict[str, str]:
+    def _stop_colocated(self, names: Sequence[str]) -> None:
+        """Stop the colocated stores of the models ``names`` (their apps have ended or been
+        stopped); returns once they are gone, even if the teardown thread stops them."""
+        for name in names:
+            store = self._colocated.get(name)
+            if store is not None:
+                self._control.stop_store(store.name)
+
+    def _model_env(
+        self, model: Model, colocated: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
+        """Shared stores, then the model's colocated store, then key prefixes."""
         from insitu.client.connection_env import format_key_prefix_env
 
         key_out = model.name if model.query_key_prefixing() else None
         keys_in = [e.name for e in model.incoming_entities]
-        return {**self._control.store_env(), **format_key_prefix_env(key_out, keys_in)}
+        prefixes = format_key_prefix_env(key_out, keys_in)
+        return {**self._control.store_env(), **(colocated or {}), **prefixes}
+
+    def _shared_stores(self) -> list[Orchestrator]:
+        return [s for s in self._control.running_stores() if isinstance(s, Orchestrator)]
 
     def _preview_text(self, manifest: Manifest, verbosity: Verbosity) -> str:
-        stores = list(manifest.orchestrators) or [
-            s for s in self._control.running_stores() if isinstance(s, Orchestrator)
-        ]
+        stores = list(manifest.orchestrators) or self._shared_stores()
         return render_preview(self.name, self.exp_path, self.launcher, manifest, stores, verbosity)
 
     def _job_names(self, manifest: Manifest) -> list[str]:
         names: list[str] = []
         for entity in manifest.entities:
             if isinstance(entity, Orchestrator):
-                names += [f"{entity.db_identifier}_{i}" for i in range(entity.num_shards)]
+                names += entity.shard_names
             else:
                 names += [m.name for m in _members(entity)]
         return names
@@ -381,8 +422,6 @@ class Experiment:
         for name in self._job_names(manifest):
             record = self._control.table.latest(name)
             if record is not None and not record.state.is_terminal:
-                from insitu.errors import AlreadyRunningError
-
                 raise AlreadyRunningError(
                     f"{name} is already running (job {record.job_id}); "
                     "stop it before starting it again"

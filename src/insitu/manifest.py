@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from insitu.entities.colocation import colocated_store_name
 from insitu.entities.ensemble import Ensemble
 from insitu.entities.model import Model
 from insitu.errors import EntityExistsError, ParameterTypeError
@@ -16,7 +17,8 @@ Entity = Model | Ensemble | Orchestrator
 class Manifest:
     """The entities of one call, by kind, in the order given.
 
-    Contract: names are unique across the whole manifest, ensemble members included.
+    Contract: names are unique across the whole manifest, ensemble members included, and
+    differ from the job names of the colocated stores (``<model>.db_0``).
     """
 
     orchestrators: tuple[Orchestrator, ...] = ()
@@ -28,6 +30,11 @@ class Manifest:
         """Stand-alone models followed by every ensemble member."""
         members = tuple(m for e in self.ensembles for m in e.models)
         return self.models + members
+
+    @property
+    def colocated_models(self) -> tuple[Model, ...]:
+        """The models of :attr:`all_models` that run with a colocated store."""
+        return tuple(m for m in self.all_models if m.colocated)
 
     @property
     def entities(self) -> tuple[Entity, ...]:
@@ -74,6 +81,7 @@ def _check_unique(manifest: Manifest) -> None:
     names = [s.name for s in manifest.orchestrators]
     names += [m.name for m in manifest.models] + [e.name for e in manifest.ensembles]
     names += [m.name for e in manifest.ensembles for m in e.models]
+    names += [f"{colocated_store_name(m.name)}_0" for m in manifest.colocated_models]
     seen: set[str] = set()
     for name in names:
         if name in seen:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
 
+from insitu.entities.colocation import ColocationSpec
 from insitu.entities.ensemble import Ensemble
 from insitu.entities.model import Model
 from insitu.errors import InvalidArgumentError
@@ -122,6 +123,8 @@ def _model_lines(
         lines += _run_settings_lines(model)
     if verbosity is Verbosity.DEVELOPER:
         lines.append(f"Launch Command: {' '.join([*settings.exe, *settings.exe_args])}")
+    if model.colocation is not None:
+        lines += _colocated_lines(model.colocation)
     lines += _client_lines(model, stores)
     return [indent + line for line in lines]
 
@@ -135,6 +138,26 @@ def _run_settings_lines(model: Model) -> list[str]:
     if settings.env_vars:
         lines.append("Environment Variables:")
         lines += [f"  {key}: {value}" for key, value in settings.env_vars.items()]
+    return lines
+
+
+def _colocated_lines(spec: ColocationSpec) -> list[str]:
+    """The colocated store as asked for (a default endpoint may move to a free one)."""
+    if spec.unix_socket is not None:
+        where = [f"  Unix Socket: {spec.unix_socket}", f"  Permissions: {spec.socket_permissions}"]
+    else:
+        where = [
+            f"  TCP/IP Port: {spec.port}",
+            f"  Network Interface: {', '.join(spec.interfaces)}",
+        ]
+    if spec.custom_pinning is None:
+        pinning = f"first {spec.db_cpus} available"
+    else:
+        pinning = ",".join(str(cpu) for cpu in spec.custom_pinning) or "off"
+    lines = ["Colocated Database:", f"  Database Identifier: {spec.db_identifier or '(default)'}"]
+    lines += [*where, f"  CPUs: {spec.db_cpus}", f"  CPU Pinning: {pinning}"]
+    lines.append(f"  Debug: {'on (loglevel verbose)' if spec.debug else 'off'}")
+    lines += [f"  {key}: {value}" for key, value in spec.server_options if key != "loglevel"]
     return lines
 
 

@@ -8,6 +8,9 @@ Difference from SmartSim: with both ``params`` and ``replicas``, each parameter 
 repeated ``replicas`` times (the documented intent of ``create_ensemble(params=...,
 replicas=2)``); SmartSim 0.8 ignored ``replicas`` there. ``replicas`` or strategy arguments
 that cannot take effect raise instead of being ignored.
+
+Addition: :meth:`Ensemble.colocate_db_tcp` / :meth:`Ensemble.colocate_db_uds` colocate a
+store with every current member in one call (SmartSim users loop over the members).
 """
 
 from __future__ import annotations
@@ -20,7 +23,15 @@ from tabulate import tabulate
 
 from insitu import _checks as tc
 from insitu.entities.attached_files import EntityFiles
+from insitu.entities.colocation import (
+    DEFAULT_PORT,
+    DEFAULT_UNIX_SOCKET,
+    ColocationSpec,
+    tcp_spec,
+    uds_spec,
+)
 from insitu.entities.model import (
+    CPUPinning,
     Model,
     Named,
     check_entity_name,
@@ -32,6 +43,7 @@ from insitu.errors import EntityExistsError, InvalidArgumentError
 from insitu.log import get_logger
 from insitu.settings.batch_settings import BatchSettings
 from insitu.settings.run_settings import RunSettings
+from insitu.store.orchestrator import available_cpus
 
 logger = get_logger("insitu.entities")
 
@@ -178,6 +190,62 @@ class Ensemble:
         files = EntityFiles.attach(to_copy, to_symlink, to_configure)
         for model in self.entities:
             model.files = files
+
+    def colocate_db_tcp(
+        self,
+        port: int = DEFAULT_PORT,
+        ifname: str | list[str] = "lo",
+        db_cpus: int = 1,
+        custom_pinning: CPUPinning | None = None,
+        debug: bool = False,
+        db_identifier: str = "",
+        **kwargs: object,
+    ) -> None:
+        """Colocate a TCP store with every current member (see Model.colocate_db_tcp);
+        member ``i`` gets ``port + i``, so the stores of one host do not collide.
+
+        Validated for every member before any is changed: an empty ensemble raises
+        ``InvalidArgumentError``, a member already colocated ``AlreadyColocatedError``.
+        """
+        spec = tcp_spec(
+            port, ifname, db_cpus, custom_pinning, debug, db_identifier, kwargs, available_cpus()
+        )
+        self._colocate_members(spec)
+
+    def colocate_db_uds(
+        self,
+        unix_socket: str = DEFAULT_UNIX_SOCKET,
+        socket_permissions: int = 755,
+        db_cpus: int = 1,
+        custom_pinning: CPUPinning | None = None,
+        debug: bool = False,
+        db_identifier: str = "",
+        **kwargs: object,
+    ) -> None:
+        """Colocate a Unix-socket store with every current member (see
+        Model.colocate_db_uds); each member's socket is ``unix_socket`` with ``-<member
+        name>`` added to its file name (``/tmp/redis.socket`` → ``/tmp/redis-ens_0.socket``).
+        """
+        spec = uds_spec(
+            unix_socket,
+            socket_permissions,
+            db_cpus,
+            custom_pinning,
+            debug,
+            db_identifier,
+            kwargs,
+            available_cpus(),
+        )
+        self._colocate_members(spec)
+
+    def _colocate_members(self, spec: ColocationSpec) -> None:
+        if not self.entities:
+            raise InvalidArgumentError(f"ensemble {self.name} has no members to colocate")
+        specs = [spec.for_member(i, model.name) for i, model in enumerate(self.entities)]
+        for model in self.entities:
+            model._check_colocatable()
+        for model, member_spec in zip(self.entities, specs, strict=True):
+            model._set_colocation(member_spec)
 
     @property
     def attached_files_table(self) -> str:

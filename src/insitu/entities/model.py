@@ -10,14 +10,32 @@ argument.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 from insitu import _checks as tc
 from insitu.entities.attached_files import EntityFiles
-from insitu.errors import EntityExistsError, InvalidArgumentError
+from insitu.entities.colocation import (
+    DEFAULT_PORT,
+    DEFAULT_UNIX_SOCKET,
+    ColocateDbDeprecationWarning,
+    ColocationSpec,
+    tcp_spec,
+    uds_spec,
+)
+from insitu.errors import (
+    AlreadyColocatedError,
+    EntityExistsError,
+    InvalidArgumentError,
+    UnsupportedOptionError,
+)
 from insitu.settings.batch_settings import BatchSettings
 from insitu.settings.run_settings import RunSettings
+from insitu.store.orchestrator import available_cpus
+
+CPUPinning = Iterable[int | Iterable[int]]
+"""``custom_pinning``: CPU ids and iterables of ids, e.g. ``[0, range(2, 4)]``."""
 
 
 class Named(Protocol):
@@ -115,6 +133,7 @@ class Model:
         self.incoming_entities: list[Named] = []
         self.files: EntityFiles | None = None
         self._key_prefixing_enabled = False
+        self._colocation: ColocationSpec | None = None
         self._args_added: set[str] = set()
         self.params_to_args()
 
@@ -125,8 +144,97 @@ class Model:
 
     @property
     def colocated(self) -> bool:
-        """Whether a store runs beside this Model (colocation is not available yet)."""
-        return False
+        """True once a store is colocated with this Model (``colocate_db_tcp``/``_uds``)."""
+        return self._colocation is not None
+
+    @property
+    def colocation(self) -> ColocationSpec | None:
+        """The colocated store's settings, or ``None`` (an insitu addition)."""
+        return self._colocation
+
+    def colocate_db(self, *args: object, **kwargs: object) -> None:
+        """Deprecated alias of :meth:`colocate_db_tcp` (warns, as SmartSim 0.8 does)."""
+        warnings.warn(
+            "`colocate_db` has been deprecated and will be removed in a future release. "
+            "Please use `colocate_db_tcp` or `colocate_db_uds`.",
+            ColocateDbDeprecationWarning,
+            stacklevel=2,
+        )
+        self.colocate_db_tcp(*args, **kwargs)  # type: ignore[arg-type]
+
+    def colocate_db_tcp(
+        self,
+        port: int = DEFAULT_PORT,
+        ifname: str | list[str] = "lo",
+        db_cpus: int = 1,
+        custom_pinning: CPUPinning | None = None,
+        debug: bool = False,
+        db_identifier: str = "",
+        **kwargs: object,
+    ) -> None:
+        """Run a single-shard store beside this Model, reached over TCP on ``port``.
+
+        When the Experiment starts this Model, the store starts first on this host, pinned
+        to ``custom_pinning`` or to the first ``db_cpus`` CPUs, and is ready before the
+        application starts; the application finds it through ``SSDB[_<db_identifier>]``
+        (``127.0.0.1:<port>``), ``SR_DB_TYPE[...]`` and ``SSDB_PASSWORD[...]``. The store
+        is stopped when the application ends, fails or is stopped. It listens on loopback
+        and on the other interfaces in ``ifname``. ``kwargs`` are server options
+        (``maxclients=100000``) or inference-thread settings (``threads_per_queue``,
+        ``inter_op_threads``, ``intra_op_threads``); ``debug=True`` sets the server's
+        ``loglevel verbose``. Left at its default, ``port`` moves to the next free port
+        when 6379 is taken. See :mod:`insitu.entities.colocation` for the rules.
+
+        Raises :class:`~insitu.errors.AlreadyColocatedError` if the Model is already
+        colocated, :class:`~insitu.errors.CPUPinningError` for CPUs this host cannot give,
+        ``TypeError``/``ValueError`` subclasses for malformed arguments.
+        """
+        self._check_colocatable()
+        self._colocation = tcp_spec(
+            port, ifname, db_cpus, custom_pinning, debug, db_identifier, kwargs, available_cpus()
+        )
+
+    def colocate_db_uds(
+        self,
+        unix_socket: str = DEFAULT_UNIX_SOCKET,
+        socket_permissions: int = 755,
+        db_cpus: int = 1,
+        custom_pinning: CPUPinning | None = None,
+        debug: bool = False,
+        db_identifier: str = "",
+        **kwargs: object,
+    ) -> None:
+        """Run a single-shard store beside this Model, reached over the Unix socket
+        ``unix_socket`` (created with ``socket_permissions``, octal digits as in ``755``);
+        the application finds it as ``SSDB[_<db_identifier>]=unix://<path>``. Left at its
+        default, the socket moves to a free name when ``/tmp/redis.socket`` is taken.
+        Everything else is as in :meth:`colocate_db_tcp`; ``ifname`` is refused (a socket
+        store has no network interface).
+        """
+        self._check_colocatable()
+        self._colocation = uds_spec(
+            unix_socket,
+            socket_permissions,
+            db_cpus,
+            custom_pinning,
+            debug,
+            db_identifier,
+            kwargs,
+            available_cpus(),
+        )
+
+    def _check_colocatable(self) -> None:
+        if self._colocation is not None:
+            raise AlreadyColocatedError(self.name)
+        if self.run_settings.mpmd:
+            raise UnsupportedOptionError(
+                "colocate_db", f"model {self.name}", "colocated models cannot be MPMD workloads"
+            )
+
+    def _set_colocation(self, spec: ColocationSpec) -> None:
+        """Colocate with an already validated ``spec`` (used by Ensemble.colocate_db_*)."""
+        self._check_colocatable()
+        self._colocation = spec
 
     def set_path(self, path: str | os.PathLike[str]) -> None:
         """Move the Model's directory (absolute, or relative to the current directory)."""

@@ -2,10 +2,17 @@
 
 It knows entities only through the small protocols below, so the runtime does not depend
 on the entity or store packages (imports point one way: experiment → runtime → launchers).
+
+Colocated stores (:meth:`Controller.start_colocated`) are *private* to one application job:
+they are left out of :meth:`Controller.store_env`, and they are stopped when that job ends
+for any reason. The job's terminal event arrives on whichever thread observed it (usually
+the monitor's); the stop itself, which may wait out a SIGTERM grace period, runs on a small
+teardown thread so that the monitor never blocks.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -58,8 +65,16 @@ class Controller:
         self.events = EventBus()
         self.monitor = Monitor(launcher, self.table, self.events)
         self._stores: dict[str, tuple[Store, list[JobRecord]]] = {}
+        self._private: set[str] = set()
         self._lock = threading.RLock()
+        # Re-entrant locks: the SIGTERM handler (reaper) may run shutdown() on a thread that
+        # already holds one of them.
+        self._stop_lock = threading.RLock()  # one store stop at a time: return means "gone"
+        self._links: dict[tuple[str, str], str] = {}  # (app name, job id) -> private store
+        self._links_lock = threading.RLock()
+        self._teardown = _TeardownWorker(self.stop_store)
         self._closed = False
+        self.events.subscribe(self._on_event)
         reaper.register(self)
 
     def subscribe(self, listener: Listener) -> Subscription:
@@ -94,8 +109,13 @@ class Controller:
         self.monitor.notify()
         return self.table.latest(spec.name) or record
 
-    def start_store(self, store: Store, timeout: float = STORE_START_TIMEOUT) -> list[JobRecord]:
-        """Launch every shard of ``store`` and wait until it is ready."""
+    def start_store(
+        self, store: Store, timeout: float = STORE_START_TIMEOUT, *, private: bool = False
+    ) -> list[JobRecord]:
+        """Launch every shard of ``store`` and wait until it is ready.
+
+        A ``private`` store is left out of :meth:`store_env` and :meth:`running_stores`.
+        """
         if store.name in self._stores:
             raise AlreadyRunningError(f"orchestrator {store.name!r} is already running")
         specs = store.prepare()
@@ -111,16 +131,49 @@ class Controller:
             store.mark_stopped()
             raise
         self._stores[store.name] = (store, records)
+        if private:
+            self._private.add(store.name)
         return records
 
+    def start_colocated(
+        self, store: Store, spec: JobSpec, owner: str, timeout: float = STORE_START_TIMEOUT
+    ) -> JobRecord:
+        """Start ``store`` (private, ready first), then the application ``spec``.
+
+        Contract: the store is stopped when the application's run ends — completed,
+        failed, cancelled, or on :meth:`shutdown` — and immediately if the application
+        cannot be launched (the error then propagates).
+        """
+        self.start_store(store, timeout, private=True)
+        try:
+            record = self.submit(spec, owner)
+        except BaseException:
+            self.stop_store(store.name)
+            raise
+        key = (record.name, record.job_id)
+        with self._links_lock:
+            self._links[key] = store.name
+        # The run may have ended before the link existed; its event would then be lost.
+        latest = self.table.latest(record.name)
+        if latest is None or latest.job_id != record.job_id or latest.state.is_terminal:
+            self._release(key)
+        return record
+
     def stop_store(self, name: str) -> None:
-        """Stop every shard of the store ``name`` (no error if it is not running)."""
-        entry = self._stores.pop(name, None)
-        if entry is None:
-            return
-        store, records = entry
-        self._cancel(records)
-        store.mark_stopped()
+        """Stop every shard of the store ``name`` (no error if it is not running).
+
+        When this returns the store is stopped, also if another thread was stopping it.
+        """
+        with self._stop_lock:
+            entry = self._stores.pop(name, None)
+            self._private.discard(name)
+            if entry is None:
+                return
+            store, records = entry
+            try:
+                self._cancel(records)
+            finally:
+                store.mark_stopped()
 
     def stop_jobs(self, names: Sequence[str]) -> None:
         """Stop the newest runs of ``names`` that are still active."""
@@ -130,13 +183,13 @@ class Controller:
     def store_env(self) -> dict[str, str]:
         """Connection variables of every running store, for launched entities."""
         env: dict[str, str] = {}
-        for store, _ in self._stores.values():
+        for store in self.running_stores():
             env.update(store.connection_env())
         return env
 
     def running_stores(self) -> list[Store]:
-        """Stores started and not stopped, in start order."""
-        return [store for store, _ in self._stores.values()]
+        """Shared (not colocated) stores started and not stopped, in start order."""
+        return [s for name, (s, _) in list(self._stores.items()) if name not in self._private]
 
     def status(self, name: str) -> JobState:
         """State of the newest run of ``name``."""
@@ -169,8 +222,20 @@ class Controller:
             self.launcher.shutdown()
             self.monitor.refresh()
         finally:
+            self._teardown.close()
             self.monitor.stop()
             reaper.unregister(self)
+
+    def _on_event(self, event: JobEvent) -> None:
+        """Listener (any thread, must not block): hand a finished app's store to teardown."""
+        if event.state.is_terminal:
+            self._release((event.name, event.job_id))
+
+    def _release(self, key: tuple[str, str]) -> None:
+        with self._links_lock:
+            name = self._links.pop(key, None)
+        if name is not None:
+            self._teardown.submit(name)
 
     def _is_running(self, name: str) -> bool:
         record = self.table.latest(name)
@@ -185,6 +250,53 @@ class Controller:
         if live:
             self.launcher.cancel([r.job_id for r in live])
         self.monitor.refresh(live)
+
+
+class _TeardownWorker:
+    """A daemon thread that stops the stores handed to it, in order (started on first use).
+
+    Each thread has its own queue, so a thread ended by :meth:`close` never takes work
+    meant for its successor.
+    """
+
+    def __init__(self, stop: Callable[[str], None]) -> None:
+        self._stop = stop
+        self._lock = threading.RLock()  # re-entrant for the same reason as the controller's
+        self._current: tuple[threading.Thread, queue.SimpleQueue[str | None]] | None = None
+
+    def submit(self, name: str) -> None:
+        """Stop the store ``name`` soon (returns at once)."""
+        with self._lock:
+            if self._current is None:
+                work: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+                thread = threading.Thread(
+                    target=self._run, args=(work,), name="insitu-teardown", daemon=True
+                )
+                thread.start()
+                self._current = (thread, work)
+            self._current[1].put(name)
+
+    def close(self, timeout: float = 1.0) -> None:
+        """End the thread after the stops already handed over.
+
+        Called by :meth:`Controller.shutdown` after it has stopped every store itself, so
+        what is left for the thread are no-ops; the wait is short because the thread may
+        be queued behind a stop that the shutting-down thread interrupted (a signal).
+        """
+        with self._lock:
+            current, self._current = self._current, None
+        if current is not None:
+            thread, work = current
+            work.put(None)
+            if thread is not threading.current_thread():
+                thread.join(timeout)
+
+    def _run(self, work: queue.SimpleQueue[str | None]) -> None:
+        while (name := work.get()) is not None:
+            try:
+                self._stop(name)
+            except Exception:
+                logger.exception("failed to stop colocated store %s", name)
 
 
 def _submit_event(record: JobRecord) -> JobEvent:

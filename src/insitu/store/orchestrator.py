@@ -18,10 +18,11 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from time import monotonic
 
-from insitu._checks import check_any, check_int
+from insitu._checks import check_any, check_int, check_str
 from insitu.client.connection_env import StoreConnection, validate_db_identifier
 from insitu.errors import (
     AlreadyRunningError,
+    CPUPinningError,
     InternalError,
     InvalidArgumentError,
     StoreNotActiveError,
@@ -61,6 +62,8 @@ class Orchestrator:
     SmartSim's ``colocate_db_uds``); its address is then ``unix://<path>``.
     ``threads_per_queue``/``inter_op_threads``/``intra_op_threads`` are kept for the
     inference workers (as ``queue_threads``, ``inter_threads``, ``intra_threads``).
+    ``name`` (an insitu extension, used for colocated stores) names the store and its shard
+    jobs (``<name>_<i>``) when that must differ from ``db_identifier``; it defaults to it.
     """
 
     def __init__(
@@ -85,6 +88,7 @@ class Orchestrator:
         server_binary: str | os.PathLike[str] | None = None,
         unix_socket: str | os.PathLike[str] | None = None,
         socket_permissions: int = 755,
+        name: str | None = None,
         **kwargs: object,
     ) -> None:
         self.launcher = resolve_launcher(launcher)
@@ -95,7 +99,8 @@ class Orchestrator:
             single_cmd=single_cmd, db_nodes=n_shards,
         )  # fmt: skip
         check_any("db_identifier", db_identifier, str)
-        self._name = validate_db_identifier(db_identifier) or "orchestrator"
+        self._db_identifier = validate_db_identifier(db_identifier) or "orchestrator"
+        self._name = self._db_identifier if name is None else _store_name(name)
         self._interfaces = topology.normalize_interfaces(interface)
         bind = topology.bind_addresses(self._interfaces, topology.interface_addresses())
         self._topology = _layout(n_shards, port, bind, unix_socket)
@@ -110,6 +115,7 @@ class Orchestrator:
         self._path = Path(path) if path is not None else Path.cwd()
         self._password = credentials.generate_password()
         self._cpus_per_shard: int | None = None
+        self._cpu_pinning: tuple[int, ...] | None = None
         self._probes: tuple[ShardProbe, ...] = ()
         self._active = False
         self._server_binary = find_server_binary(server_binary)
@@ -117,13 +123,13 @@ class Orchestrator:
     # ----------------------------------------------------------------- identity, layout
     @property
     def name(self) -> str:
-        """The orchestrator's name, equal to its ``db_identifier``."""
+        """The orchestrator's name: its ``db_identifier`` unless ``name`` was given."""
         return self._name
 
     @property
     def db_identifier(self) -> str:
         """Identifier that distinguishes this store in multi-store experiments."""
-        return self._name
+        return self._db_identifier
 
     @property
     def type(self) -> str:
@@ -166,6 +172,12 @@ class Orchestrator:
         return list(self._topology.ports)
 
     @property
+    def unix_socket(self) -> str | None:
+        """Path of the Unix socket the store listens on, or ``None`` for a TCP store."""
+        socket = self._topology.unix_socket
+        return None if socket is None else str(socket)
+
+    @property
     def interfaces(self) -> tuple[str, ...]:
         """Network interfaces the shards listen on."""
         return self._interfaces
@@ -197,7 +209,7 @@ class Orchestrator:
 
     def __repr__(self) -> str:
         return (
-            f"Orchestrator(db_identifier={self._name!r}, db_nodes={self.num_shards}, "
+            f"Orchestrator(db_identifier={self._db_identifier!r}, db_nodes={self.num_shards}, "
             f"ports={self.ports}, hosts={self.hosts}, server={self._server_binary.flavor} "
             f"{self._server_binary.version_string})"
         )
@@ -256,8 +268,26 @@ class Orchestrator:
     def set_cpus(self, num_cpus: int) -> None:
         """CPUs per shard; locally each shard is pinned to that many CPUs (round-robin)."""
         count = check_int("num_cpus", num_cpus, minimum=None)
-        topology.cpu_sets(self.num_shards, count, _available_cpus())  # validates the range
+        topology.cpu_sets(self.num_shards, count, available_cpus())  # validates the range
         self._cpus_per_shard = count
+
+    def set_cpu_pinning(self, cpus: Sequence[int]) -> None:
+        """Pin every shard to exactly ``cpus`` (locally with ``taskset``); ``[]`` turns
+        pinning off. Takes precedence over the round-robin pinning of :meth:`set_cpus`.
+
+        Raises :class:`~insitu.errors.CPUPinningError` for CPUs this process may not use.
+        """
+        check_any("cpus", cpus, list, tuple)
+        pins = tuple(sorted({check_int("cpu", cpu, minimum=0) for cpu in cpus}))
+        usable = available_cpus()
+        missing = [cpu for cpu in pins if cpu not in usable]
+        if missing:
+            raise CPUPinningError(
+                f"CPUs {missing} are not available to this process (usable: {usable})",
+                missing,
+                usable,
+            )
+        self._cpu_pinning = pins
 
     def set_walltime(self, walltime: str) -> None:
         """Not available locally: raises :class:`UnsupportedOptionError` (no batch job)."""
@@ -343,7 +373,7 @@ class Orchestrator:
     def connection_env(self) -> dict[str, str]:
         """Environment a launched entity needs to reach this store (``SSDB`` …)."""
         connection = StoreConnection(
-            self._name, self._topology.addresses, self.is_clustered, self._password
+            self._db_identifier, self._topology.addresses, self.is_clustered, self._password
         )
         return connection.to_env()
 
@@ -373,9 +403,11 @@ class Orchestrator:
         return config_path
 
     def _pinning(self) -> Sequence[tuple[int, ...]]:
+        if self._cpu_pinning is not None:
+            return [self._cpu_pinning] * self.num_shards
         if self._cpus_per_shard is None:
             return [()] * self.num_shards
-        return topology.cpu_sets(self.num_shards, self._cpus_per_shard, _available_cpus())
+        return topology.cpu_sets(self.num_shards, self._cpus_per_shard, available_cpus())
 
     def _credential_addresses(self) -> list[str]:
         if self._topology.unix_socket is not None:
@@ -403,7 +435,12 @@ def _optional_positive(name: str, value: int | None) -> int | None:
     return number
 
 
-def _available_cpus() -> list[int]:
+def _store_name(name: object) -> str:
+    return validate_db_identifier(check_str("name", name))
+
+
+def available_cpus() -> list[int]:
+    """The CPUs this process may run on (its affinity mask), sorted."""
     if hasattr(os, "sched_getaffinity"):
         return sorted(os.sched_getaffinity(0))
     return list(range(os.cpu_count() or 1))
