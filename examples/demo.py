@@ -1,9 +1,9 @@
-"""The insitu demo: a 3-shard store and an ensemble of simulations, then the summary.
+"""The insitu demo: a 3-shard store, an ensemble of simulations, an analysis model.
 
 Run with ``make demo``. The store is a real Redis Cluster of Valkey servers with a
-generated password; the ensemble sweeps two parameters; each member publishes its result
-to the store, and the driver reads them back with the store's password, which it never had
-to type.
+generated password. Six simulations (a sweep over two parameters) each publish a dataset
+to an aggregation list; an analysis model polls the list, reduces the datasets and prints
+the result; then the summary of every run is printed.
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ from __future__ import annotations
 import sys
 import tempfile
 from pathlib import Path
-
-import redis
 
 from insitu import Experiment
 from insitu.store.readiness import find_free_port_block
@@ -24,25 +22,27 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="insitu-demo-"))
     exp = Experiment("demo", exp_path=str(workdir), launcher="local")
     store = exp.create_database(port=find_free_port_block(3), db_nodes=3)
-    settings = exp.create_run_settings(sys.executable, exe_args=[str(HERE / "demo_sim.py")])
+    sim = exp.create_run_settings(sys.executable, exe_args=[str(HERE / "demo_sim.py")])
     ensemble = exp.create_ensemble(
         "decay",
         params={"k": [0.5, 1.0, 2.0], "steps": [10, 1000]},
-        run_settings=settings,
+        run_settings=sim,
         params_as_args=["k", "steps"],
     )
-    exp.generate(store, ensemble)
+    analysis = exp.create_model(
+        "analysis",
+        exp.create_run_settings(
+            sys.executable, exe_args=[str(HERE / "demo_analysis.py"), "--expect", "6"]
+        ),
+    )
+    exp.generate(store, ensemble, analysis)
     try:
         exp.start(store)
         print(f"store ready at {', '.join(store.get_address())} (password generated)")
-        exp.start(ensemble, block=True)
-        host, port = store.get_address()[0].rsplit(":", 1)
-        with redis.RedisCluster(host=host, port=int(port), password=store.password) as client:
-            for member in ensemble.models:
-                value = client.get(f"{member.name}.result")
-                print(f"{member.name} {member.params} -> x(1) = {float(value or 'nan'):.6f}")
+        exp.start(ensemble, analysis, block=True)
     finally:
         exp.stop(store)
+    print((workdir / "analysis" / "analysis.out").read_text(), end="")
     print(exp.summary())
     print(f"outputs in {workdir}")
 

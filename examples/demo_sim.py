@@ -1,35 +1,36 @@
-"""A stand-in simulation for the demo: integrates dx/dt = -k x and publishes its result.
+"""A stand-in simulation for the demo: integrates dx/dt = -k x and publishes the trajectory.
 
 It reaches the store only through the environment insitu gives every launched entity
-(SSDB, SR_DB_TYPE, SSDB_PASSWORD; see docs/env-contract.md), and prefixes its key with
-SSKEYOUT as SmartRedis would.
+(see docs/env-contract.md): a SmartRedis-style ``Client`` needs no address or password.
+The result goes out as a Dataset (trajectory tensor + metadata) appended to the shared
+aggregation list ``trajectories``.
 """
 
 import argparse
-import math
-import os
 
-import redis
+import numpy as np
+
+from insitu.client import Client, Dataset, LLInfo
 
 parser = argparse.ArgumentParser()
 parser.add_argument("-k", type=float, required=True)
 parser.add_argument("--steps", type=int, required=True)
 args = parser.parse_args()
 
-x, dt = 1.0, 1.0 / args.steps
-for _ in range(args.steps):
-    x -= args.k * x * dt
+dt = 1.0 / args.steps
+x = np.empty(args.steps + 1)
+x[0] = 1.0
+for i in range(args.steps):
+    x[i + 1] = x[i] - args.k * x[i] * dt
 
-addresses = os.environ["SSDB"].split(",")
-password = os.environ["SSDB_PASSWORD"]
-if os.environ["SR_DB_TYPE"] == "Clustered":
-    host, port = addresses[0].rsplit(":", 1)
-    store: redis.Redis | redis.RedisCluster = redis.RedisCluster(
-        host=host, port=int(port), password=password
-    )
-else:
-    host, port = addresses[0].rsplit(":", 1)
-    store = redis.Redis(host=host, port=int(port), password=password)
-key = f"{os.environ.get('SSKEYOUT', 'sim')}.result"
-store.set(key, repr(x))
-print(f"k={args.k} steps={args.steps}: x(1)={x:.6f} (exact {math.exp(-args.k):.6f}) -> {key}")
+client = Client(cluster=True)
+# Datasets are prefixed with this member's name (SSKEYOUT), so names never collide;
+# the list itself is shared by every member.
+client.use_list_ensemble_prefix(False)
+dataset = Dataset("trajectory")
+dataset.add_tensor("x", x)
+dataset.add_meta_scalar("k", args.k)
+dataset.add_meta_scalar("steps", args.steps)
+client.put_dataset(dataset)
+client.append_to_list("trajectories", dataset)
+client.log_data(LLInfo, f"k={args.k} steps={args.steps}: x(1)={x[-1]:.6f}")

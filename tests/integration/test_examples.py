@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .experiment.conftest import free_port_base
+from insitu.store.readiness import find_free_port_block
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -24,9 +24,19 @@ def run_example(name: str, cwd: Path, **env: str) -> subprocess.CompletedProcess
     )
 
 
+def summary_statuses(text: str) -> dict[str, str]:
+    """Name -> Status from the summary table lines found in ``text``."""
+    out = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 8 and cells[0].isdigit():
+            out[cells[1]] = cells[6]
+    return out
+
+
 def test_seed_001_example(tmp_path: Path) -> None:
     result = run_example(
-        "experiment_example.py", tmp_path, INSITU_EXAMPLE_PORT=str(free_port_base(3))
+        "experiment_example.py", tmp_path, INSITU_EXAMPLE_PORT=str(find_free_port_block(3))
     )
     assert result.returncode == 0, result.stderr
     assert "= Database Identifier: orchestrator =" in result.stdout
@@ -38,14 +48,79 @@ def test_seed_001_example(tmp_path: Path) -> None:
         "orchestrator_1.out",
         "orchestrator_2.out",
     ]
-    assert "| hello_world" in result.stderr and "Completed" in result.stderr
-    assert "DBNode" in result.stderr and "Cancelled" in result.stderr
+    statuses = summary_statuses(result.stderr)
+    assert statuses["hello_world"] == "Completed"
+    assert statuses["orchestrator_0"] == "Cancelled"
+
+
+def test_seed_000_standalone_example(tmp_path: Path) -> None:
+    result = run_example(
+        "seed000_standalone/experiment_script.py",
+        tmp_path,
+        INSITU_EXAMPLE_PORT=str(find_free_port_block(3)),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "The tensor exists: True" in result.stderr
+    out = (tmp_path / "getting-started" / "model" / "model.out").read_text()
+    assert "The multi-sharded db tensor is: [1 2 3 4]" in out
+    assert summary_statuses(result.stderr)["model"] == "Completed"
+
+
+def test_seed_000_colocated_example(tmp_path: Path) -> None:
+    result = run_example(
+        "seed000_colocated/experiment_script.py",
+        tmp_path,
+        INSITU_EXAMPLE_SOCKET=str(tmp_path / "redis.socket"),
+    )
+    assert result.returncode == 0, result.stderr
+    out = (tmp_path / "getting-started" / "colo_model" / "colo_model.out").read_text()
+    assert "The colocated db tensor is: [1 2 3 4]" in out
+    assert summary_statuses(result.stderr)["colo_model"] == "Completed"
+    assert not (tmp_path / "redis.socket").exists() or not _listening(tmp_path / "redis.socket")
+
+
+def _listening(path: Path) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_UNIX) as sock:
+        try:
+            sock.connect(str(path))
+        except OSError:
+            return False
+    return True
+
+
+def test_seed_000_multidb_example(tmp_path: Path) -> None:
+    result = run_example(
+        "seed000_multidb/experiment_script.py",
+        tmp_path,
+        INSITU_EXAMPLE_PORT=str(find_free_port_block(5)),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "The multi shard array key exists in the incorrect database: False" in result.stderr
+    out = (tmp_path / "getting-started-multidb" / "colo_model" / "colo_model.out").read_text()
+    assert "The single sharded db tensor is: [1 2 3 4]" in out
+    assert "The colocated db has tensor_2: True" in out
+    assert summary_statuses(result.stderr)["colo_model"] == "Completed"
+
+
+def test_seed_002_multidb_example(tmp_path: Path) -> None:
+    result = run_example(
+        "seed002_multidb/experiment_script.py",
+        tmp_path,
+        INSITU_EXAMPLE_PORT=str(find_free_port_block(5)),
+    )
+    assert result.returncode == 0, result.stderr
+    model_dir = tmp_path / "getting-started-multidb" / "colocated_model"
+    out = (model_dir / "colocated_model.out").read_text()
+    assert "The clustered db tensor is: [5 6 7 8]" in out
+    assert summary_statuses(result.stderr)["colocated_model"] == "Completed"
 
 
 def test_demo(tmp_path: Path) -> None:
     result = run_example("demo.py", tmp_path)
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
-    results = [line for line in lines if "-> x(1) =" in line]
-    assert len(results) == 6
-    assert "Completed" in result.stdout and "| decay_5" in result.stdout
+    assert "6 trajectories reduced" in result.stdout
+    statuses = summary_statuses(result.stdout)
+    assert statuses["analysis"] == "Completed"
+    assert [statuses[f"decay_{i}"] for i in range(6)] == ["Completed"] * 6

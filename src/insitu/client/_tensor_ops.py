@@ -1,0 +1,104 @@
+"""Client operations on tensors, raw byte values and plain keys (SmartRedis 0.6 names)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from insitu._checks import check_any, check_type
+from insitu.client._core import ClientCore
+from insitu.client.resp import Value
+from insitu.client.tensors import decode_header, decode_tensor, encode_tensor
+from insitu.errors import RedisKeyError, RedisRuntimeError
+
+
+class TensorOps(ClientCore):
+    """``put_tensor``/``get_tensor``/... The tensor ``name`` is stored under the key
+    ``name`` (after prefixing, see :mod:`insitu.client.keys`) in the format of
+    :mod:`insitu.client.tensors`."""
+
+    def put_tensor(self, name: str, data: np.ndarray) -> None:
+        """Store ``data`` (any shape and memory layout) as the tensor ``name``,
+        replacing what was there. TypeError for unsupported dtypes (object, str, complex)."""
+        key = self._tensor_key(name, read=False)
+        check_type("data", data, np.ndarray, "a numpy.ndarray")
+        encoded = encode_tensor(data)
+        self._store.put(key, Value(encoded.parts()))
+
+    def get_tensor(self, name: str) -> np.ndarray:
+        """The tensor ``name`` as a new writable array; RedisKeyError if it does not exist."""
+        key = self._tensor_key(name, read=True)
+        return decode_tensor(self._fetch(key), key)
+
+    def unpack_tensor(self, name: str, result: np.ndarray) -> None:
+        """Copy the tensor ``name`` into ``result``, which must have its shape and dtype
+        (RedisRuntimeError otherwise)."""
+        key = self._tensor_key(name, read=True)
+        check_type("result", result, np.ndarray, "a numpy.ndarray")
+        buf = self._fetch(key)
+        header = decode_header(buf, key)
+        if result.dtype.newbyteorder("<") != header.dtype:
+            raise RedisRuntimeError(
+                f"The type of the fetched tensor {key!r} ({header.type_name}) does not match "
+                f"the provided array's dtype {result.dtype}"
+            )
+        if tuple(result.shape) != header.shape:
+            raise RedisRuntimeError(
+                f"The dimensions of the fetched tensor {key!r} {list(header.shape)} do not "
+                f"match the provided array's {list(result.shape)}"
+            )
+        np.copyto(result, decode_tensor(buf, key))
+
+    def delete_tensor(self, name: str) -> None:
+        """Delete the tensor ``name`` (no error if it does not exist, as in SmartRedis)."""
+        self._store.delete(self._tensor_key(name, read=True))
+
+    def copy_tensor(self, src_name: str, dest_name: str) -> None:
+        """Copy ``src_name`` (read prefix) to ``dest_name`` (write prefix)."""
+        src = self._tensor_key(src_name, read=True, arg="src_name")
+        dst = self._tensor_key(dest_name, read=False, arg="dest_name")
+        if not self._store.copy(src, dst):
+            raise RedisKeyError(src)
+
+    def rename_tensor(self, old_name: str, new_name: str) -> None:
+        """Move ``old_name`` (read prefix) to ``new_name`` (write prefix)."""
+        src = self._tensor_key(old_name, read=True, arg="old_name")
+        dst = self._tensor_key(new_name, read=False, arg="new_name")
+        if not self._store.rename(src, dst):
+            raise RedisKeyError(src)
+
+    def tensor_exists(self, name: str) -> bool:
+        """True if the tensor ``name`` exists (read prefix applied)."""
+        return self._store.exists(self._tensor_key(name, read=True))
+
+    def poll_tensor(self, name: str, poll_frequency_ms: int, num_tries: int) -> bool:
+        """Check for the tensor ``name`` up to ``num_tries`` times, ``poll_frequency_ms``
+        apart; True as soon as it exists."""
+        key = self._tensor_key(name, read=True)
+        return self._poll(lambda: self._store.exists(key), poll_frequency_ms, num_tries)
+
+    def key_exists(self, key: str) -> bool:
+        """True if the store key ``key`` exists (no prefix is applied)."""
+        return self._store.exists(check_type("key", key, str, "a str"))
+
+    def poll_key(self, key: str, poll_frequency_ms: int, num_tries: int) -> bool:
+        """:meth:`key_exists`, up to ``num_tries`` times ``poll_frequency_ms`` apart."""
+        check_type("key", key, str, "a str")
+        return self._poll(lambda: self._store.exists(key), poll_frequency_ms, num_tries)
+
+    def put_bytes(self, name: str, data: bytes | bytearray | memoryview) -> None:
+        """Store the raw bytes ``data`` (no header) under the tensor key ``name``
+        (an insitu addition, for blobs that are not arrays)."""
+        key = self._tensor_key(name, read=False)
+        check_any("data", data, bytes, bytearray, memoryview)
+        self._store.put(key, Value((memoryview(data).cast("B"),)))
+
+    def get_bytes(self, name: str) -> bytes:
+        """The raw value stored under the tensor key ``name``; RedisKeyError if none."""
+        key = self._tensor_key(name, read=True)
+        return bytes(self._fetch(key))
+
+    def _fetch(self, key: str) -> memoryview:
+        buf = self._store.get(key)
+        if buf is None:
+            raise RedisKeyError(key, f"no tensor stored under key {key!r}")
+        return buf

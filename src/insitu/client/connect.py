@@ -1,0 +1,152 @@
+"""How a Client finds its store and connects: settings resolution and the connect loop.
+
+Where the pieces come from (first match wins):
+
+* addresses — the ``address`` argument, else ``SSDB[_<id>]``;
+* topology — the ``cluster`` argument, else ``SR_DB_TYPE[_<id>]`` (``Standalone`` if unset,
+  as in SmartRedis);
+* password — the ``password`` argument, else the ``SSDB_PASSWORD`` option (an override on
+  the ConfigOptions, else ``SSDB_PASSWORD[_<id>]``), else the password the Experiment in
+  this process registered for that address (:mod:`insitu.store.credentials`), else none;
+* timeouts — :meth:`ConfigOptions.timeouts`.
+
+Connecting retries every ``SR_CONN_INTERVAL`` until ``SR_CONN_TIMEOUT``, then raises
+:class:`~insitu.errors.RedisConnectionError`; a refused password fails at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import redis.exceptions as rex
+
+from insitu.client.addresses import Address, parse_address_list
+from insitu.client.config_options import ConfigOptions, Timeouts
+from insitu.client.connection_env import ADDRESS_VAR, DB_TYPE_VAR, PASSWORD_VAR
+from insitu.client.routing import ClusterRouter, Router, StandaloneRouter, redis_options
+from insitu.client.transport import RedisTransport
+from insitu.errors import RedisConnectionError, RedisParameterError
+from insitu.store import credentials
+
+_DB_TYPES = {"clustered": True, "standalone": False}
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """Everything needed to open a store connection."""
+
+    addresses: tuple[Address, ...]
+    clustered: bool
+    password: str | None
+    timeouts: Timeouts
+
+    def describe(self) -> str:
+        """``<kind> store at <addresses>`` (never the password)."""
+        kind = "clustered" if self.clustered else "standalone"
+        return f"{kind} store at {', '.join(str(a) for a in self.addresses)}"
+
+
+def resolve_settings(
+    options: ConfigOptions,
+    *,
+    address: str | None = None,
+    cluster: bool | None = None,
+    password: str | None = None,
+) -> ConnectionSettings:
+    """Settings for ``options``' store, overridden by the explicit arguments."""
+    raw = address if address else options.lookup_string(ADDRESS_VAR)
+    if not raw or not raw.strip():
+        raise RedisConnectionError(
+            f"Could not connect to database. ${options.env_name(ADDRESS_VAR)} not set"
+        )
+    try:
+        addresses = parse_address_list(raw)
+    except RedisParameterError as err:
+        raise RedisConnectionError(f"{err} (from {options.env_name(ADDRESS_VAR)})") from None
+    clustered = cluster if cluster is not None else _db_type(options)
+    if clustered and any(a.is_unix for a in addresses):
+        raise RedisParameterError("a clustered store cannot be reached over a Unix socket")
+    if not clustered:
+        addresses = addresses[:1]
+    secret = password or options.lookup_string(PASSWORD_VAR) or _registered(addresses)
+    return ConnectionSettings(addresses, clustered, secret or None, options.timeouts())
+
+
+def _db_type(options: ConfigOptions) -> bool:
+    raw = (options.lookup_string(DB_TYPE_VAR) or "Standalone").strip()
+    if raw.lower() not in _DB_TYPES:
+        raise RedisConnectionError(
+            f"{options.env_name(DB_TYPE_VAR)} is {raw!r}; expected Clustered or Standalone"
+        )
+    return _DB_TYPES[raw.lower()]
+
+
+def _registered(addresses: tuple[Address, ...]) -> str | None:
+    for address in addresses:
+        found = credentials.lookup(str(address))
+        if found:
+            return found
+    return None
+
+
+def open_transport(settings: ConnectionSettings) -> RedisTransport:
+    """Connect (retrying as the module docs say) and check that every shard answers."""
+    timeouts = settings.timeouts
+    deadline = time.monotonic() + timeouts.connect
+    options = redis_options(settings.password, timeouts)
+    make: Callable[[], Router] = (
+        (lambda: ClusterRouter(settings.addresses, options))
+        if settings.clustered
+        else (lambda: StandaloneRouter(settings.addresses[0], options))
+    )
+    while True:
+        router: Router | None = None
+        try:
+            router = make()
+            for _, node in router.nodes():
+                node.ping()
+            return RedisTransport(router, timeouts)
+        except (rex.AuthenticationError, rex.ResponseError) as err:
+            _close(router)
+            raise RedisConnectionError(_explain(err, settings), str(settings.addresses[0])) from err
+        except (rex.RedisError, rex.RedisClusterException, OSError) as err:
+            _close(router)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or _is_permanent(err):
+                raise RedisConnectionError(
+                    f"could not connect to the {settings.describe()} within "
+                    f"{timeouts.connect:g} s (SR_CONN_TIMEOUT): {_explain(err, settings)}",
+                    str(settings.addresses[0]),
+                ) from err
+            time.sleep(min(timeouts.connect_interval, remaining))
+
+
+def _close(router: Router | None) -> None:
+    if router is not None:
+        with contextlib.suppress(rex.RedisError, rex.RedisClusterException, OSError):
+            router.close()
+
+
+def _is_permanent(err: BaseException) -> bool:
+    """Errors that retrying cannot fix (wrong password, cluster mode off)."""
+    text = str(err)
+    permanent = ("WRONGPASS", "NOAUTH", "invalid password", "invalid username", "luster mode",
+                 "cluster support")  # fmt: skip
+    return any(s in text for s in permanent)
+
+
+def _explain(err: BaseException, settings: ConnectionSettings) -> str:
+    text = str(err)
+    if "NOAUTH" in text or "Authentication required" in text:
+        return (
+            f"the {settings.describe()} requires a password and none was found "
+            "(set SSDB_PASSWORD, pass password=..., or override the SSDB_PASSWORD option)"
+        )
+    if "WRONGPASS" in text or "invalid password" in text or "invalid username" in text:
+        return f"the {settings.describe()} refused the password"
+    if "luster mode is not enabled" in text or "cluster support disabled" in text:
+        return f"{text}: the store is not a cluster; connect with cluster=False"
+    return text

@@ -1,0 +1,40 @@
+"""SmartRedis's error names (``from smartredis.error import *`` ports to this module).
+
+They are defined in :mod:`insitu.errors`, rooted in :class:`~insitu.errors.InsituError`;
+``RedisConnectionError`` and ``RedisReplyError`` are ``RuntimeError`` subclasses as in
+SmartRedis. Type errors raise ``TypeError`` subclasses, bad values ``ValueError`` ones.
+"""
+
+from insitu.errors import (
+    ClientError,
+    RedisBadAllocError,
+    RedisConnectionError,
+    RedisConnectionLostError,
+    RedisDatabaseError,
+    RedisInternalError,
+    RedisInvalidUseError,
+    RedisKeyError,
+    RedisParameterError,
+    RedisReplyError,
+    RedisRuntimeError,
+    RedisTimeoutError,
+    ValueTooLargeError,
+    WireFormatError,
+)
+
+__all__ = [
+    "ClientError",
+    "RedisBadAllocError",
+    "RedisConnectionError",
+    "RedisConnectionLostError",
+    "RedisDatabaseError",
+    "RedisInternalError",
+    "RedisInvalidUseError",
+    "RedisKeyError",
+    "RedisParameterError",
+    "RedisReplyError",
+    "RedisRuntimeError",
+    "RedisTimeoutError",
+    "ValueTooLargeError",
+    "WireFormatError",
+]

@@ -1,0 +1,136 @@
+"""THE key schema: which store key holds a tensor, dataset, aggregation list or model.
+
+Pure functions over :class:`KeyPrefixes`; ``docs/wire-format.md`` documents the same rules
+for other languages. Following SmartRedis 0.6:
+
+=============  ==========================  ===========================================
+kind           key                         prefixed by default (``use_*_ensemble_prefix``)
+=============  ==========================  ===========================================
+tensor, bytes  ``[<prefix>.]<name>``       yes
+dataset        ``[<prefix>.]{<name>}``     yes
+list           ``[<prefix>.]<list name>``  yes
+model, script  ``[<prefix>.]<name>``       no
+=============  ==========================  ===========================================
+
+``<prefix>`` is ``SSKEYOUT`` when writing and the current data source (the first
+``SSKEYIN`` entry unless :meth:`KeyPrefixes.with_data_source` picked another) when reading;
+it is left out when that variable is unset or the kind's prefixing is off. A dataset is one
+key; its braces make it a Redis Cluster hash tag, so anything ever stored beside a dataset
+can share its slot. An aggregation list is a Redis list whose entries are full dataset keys
+(with the writer's prefix), so readers need no prefix to follow them.
+
+Prefixes must not contain ``{``, ``}``, ``,`` or whitespace (they would break parsing).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from insitu.errors import RedisParameterError, RedisRuntimeError
+
+SEPARATOR = "."
+
+
+class Kind(enum.Enum):
+    """What a key holds; each kind has its own prefixing switch."""
+
+    TENSOR = "tensor"
+    DATASET = "dataset"
+    LIST = "list"
+    MODEL = "model"
+
+
+@dataclass(frozen=True)
+class KeyPrefixes:
+    """The prefixing state of one client.
+
+    ``put_prefix`` is ``SSKEYOUT`` ("" = none); ``get_prefixes`` the ``SSKEYIN`` entries;
+    ``data_source`` the prefix used for reads ("" = none); ``enabled`` the kinds whose
+    keys are prefixed (tensors, datasets and lists by default, as in SmartRedis).
+    """
+
+    put_prefix: str = ""
+    get_prefixes: tuple[str, ...] = ()
+    data_source: str = ""
+    enabled: frozenset[Kind] = frozenset({Kind.TENSOR, Kind.DATASET, Kind.LIST})
+
+    def __post_init__(self) -> None:
+        for prefix in (self.put_prefix, *self.get_prefixes):
+            if any(c in prefix for c in "{},") or any(c.isspace() for c in prefix):
+                raise RedisParameterError(
+                    f"key prefix {prefix!r} must not contain '{{', '}}', ',' or whitespace"
+                )
+
+    @classmethod
+    def from_entities(cls, key_out: str | None, keys_in: Sequence[str]) -> KeyPrefixes:
+        """Prefixes of an entity writing as ``key_out`` and reading ``keys_in`` (first is
+        the default data source)."""
+        sources = tuple(k for k in keys_in if k)
+        return cls(key_out or "", sources, sources[0] if sources else "")
+
+    def with_data_source(self, source_id: str) -> KeyPrefixes:
+        """Read from ``source_id`` from now on; it must be one of ``get_prefixes``."""
+        if source_id not in self.get_prefixes:
+            raise RedisRuntimeError(
+                f"Client error: data source {source_id!r} could not be found during client "
+                f"initialization (SSKEYIN lists {', '.join(self.get_prefixes) or 'nothing'})"
+            )
+        return replace(self, data_source=source_id)
+
+    def using(self, kind: Kind, use_prefix: bool) -> KeyPrefixes:
+        """Switch prefixing of ``kind`` on or off."""
+        enabled = self.enabled | {kind} if use_prefix else self.enabled - {kind}
+        return replace(self, enabled=frozenset(enabled))
+
+    def prefix(self, kind: Kind, *, read: bool) -> str:
+        """The prefix (without separator) for ``kind``; "" when none applies."""
+        if kind not in self.enabled:
+            return ""
+        return self.data_source if read else self.put_prefix
+
+
+def with_prefix(prefix: str, name: str) -> str:
+    """``<prefix>.<name>``, or ``name`` if ``prefix`` is empty."""
+    return f"{prefix}{SEPARATOR}{name}" if prefix else name
+
+
+def tensor_key(prefixes: KeyPrefixes, name: str, *, read: bool) -> str:
+    """Key of the tensor (or raw bytes) ``name``."""
+    return with_prefix(prefixes.prefix(Kind.TENSOR, read=read), name)
+
+
+def dataset_key(prefixes: KeyPrefixes, name: str, *, read: bool) -> str:
+    """Key of the dataset ``name``: ``[<prefix>.]{<name>}``."""
+    return with_prefix(prefixes.prefix(Kind.DATASET, read=read), "{" + name + "}")
+
+
+def list_key(prefixes: KeyPrefixes, name: str, *, read: bool) -> str:
+    """Key of the aggregation list ``name``."""
+    return with_prefix(prefixes.prefix(Kind.LIST, read=read), name)
+
+
+def model_key(prefixes: KeyPrefixes, name: str, *, read: bool) -> str:
+    """Key of the model or script ``name`` (not prefixed unless switched on)."""
+    return with_prefix(prefixes.prefix(Kind.MODEL, read=read), name)
+
+
+def dataset_name(key: str) -> str:
+    """The dataset name inside a dataset key or list entry (inverse of :func:`dataset_key`):
+    the text between the first ``{`` and the last ``}``."""
+    start, end = key.find("{"), key.rfind("}")
+    if start < 0 or end <= start:
+        raise RedisRuntimeError(f"{key!r} is not a dataset key (no '{{<name>}}' part)")
+    return key[start + 1 : end]
+
+
+def hash_tag(key: str) -> str:
+    """The part of ``key`` that Redis Cluster hashes to pick a slot (its hash tag, or the
+    whole key when it has none)."""
+    start = key.find("{")
+    if start >= 0:
+        end = key.find("}", start + 1)
+        if end > start + 1:
+            return key[start + 1 : end]
+    return key

@@ -1,0 +1,355 @@
+"""The store connection behind a Client: the :class:`Transport` protocol and its redis-py
+(+ hiredis) implementation for a standalone server or a Redis Cluster.
+
+Contract of every operation:
+
+* A shard that cannot be reached (refused, reset, timed out, cluster down) is retried
+  every ``SR_CMD_INTERVAL`` until ``SR_CMD_TIMEOUT`` has passed since the call began;
+  then :class:`~insitu.errors.RedisConnectionLostError` (a ``RedisConnectionError``). The
+  next call reconnects by itself, so a client recovers when the shard is back.
+* A command that changes state and is not idempotent (``RPUSH``) is never sent twice: if
+  the connection fails after it was sent, the error says the outcome is unknown.
+* Server error replies become the matching SmartRedis error (see :func:`reply_error`).
+* Values above 1 MiB are checked against the shard's ``proto-max-bulk-len`` before
+  anything is sent, so an oversized value raises ValueTooLargeError instead of getting
+  the connection dropped by the server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from typing import Protocol, TypeVar
+
+import redis
+import redis.exceptions as rex
+from redis.connection import AbstractConnection
+
+from insitu.client.addresses import Address
+from insitu.client.config_options import Timeouts
+from insitu.client.resp import (
+    Arg,
+    Buffer,
+    BulkReader,
+    ProtocolViolationError,
+    ServerReplyError,
+    Value,
+    pack,
+    pack_many,
+    send_all,
+)
+from insitu.client.routing import Router
+from insitu.errors import (
+    ClientError,
+    RedisConnectionError,
+    RedisConnectionLostError,
+    RedisDatabaseError,
+    RedisInternalError,
+    RedisInvalidUseError,
+    RedisKeyError,
+    RedisReplyError,
+    RedisRuntimeError,
+    ValueTooLargeError,
+)
+
+T = TypeVar("T")
+Reader = Callable[[AbstractConnection], T]
+
+_RETRYABLE = (rex.ConnectionError, rex.TimeoutError, rex.ClusterDownError, rex.TryAgainError,
+              rex.MasterDownError, rex.SlotNotCoveredError, rex.RedisClusterException,
+              ConnectionError, OSError)  # fmt: skip
+_REDIRECTS = 5
+_MIN_LIMIT = 1024 * 1024  # no server accepts a smaller proto-max-bulk-len
+_LIMIT_TTL = 5.0
+
+
+class Transport(Protocol):
+    """What a Client needs from a store (keys are final: prefixes already applied)."""
+
+    @property
+    def clustered(self) -> bool: ...
+    def addresses(self) -> list[Address]: ...
+    def put(self, key: str, value: Value) -> None: ...
+    def get(self, key: str) -> memoryview | None: ...
+    def get_many(self, keys: Sequence[str]) -> list[memoryview | None]: ...
+    def exists(self, key: str) -> bool: ...
+    def delete(self, key: str) -> bool: ...
+    def copy(self, src: str, dst: str) -> bool: ...
+    def rename(self, src: str, dst: str) -> bool: ...
+    def rpush(self, key: str, values: Sequence[str]) -> int: ...
+    def llen(self, key: str) -> int: ...
+    def lrange(self, key: str, start: int, end: int) -> list[str]: ...
+    def copy_list(self, src: str, dst: str) -> bool: ...
+    def node_command(self, address: Address, *args: Arg) -> object: ...
+    def close(self) -> None: ...
+
+
+class RedisTransport:
+    """:class:`Transport` over redis-py connection pools (see the module contract)."""
+
+    def __init__(self, router: Router, timeouts: Timeouts) -> None:
+        self._router = router
+        self._timeouts = timeouts
+        self._limits: dict[int, tuple[float, int]] = {}
+
+    @property
+    def clustered(self) -> bool:
+        return self._router.clustered
+
+    def addresses(self) -> list[Address]:
+        return [address for address, _ in self._router.nodes()]
+
+    # ----------------------------------------------------------------- values
+    def put(self, key: str, value: Value) -> None:
+        size = value.nbytes
+        if size > _MIN_LIMIT:
+            limit = self._limit(key)
+            if size > limit:
+                raise ValueTooLargeError(key, size, limit)
+        self._run(key, pack("SET", key, value), _read_one)
+
+    def get(self, key: str) -> memoryview | None:
+        return self._run(key, pack("GET", key), _bulk_reader(1))[0]
+
+    def get_many(self, keys: Sequence[str]) -> list[memoryview | None]:
+        groups: dict[int, list[int]] = {}
+        for index, key in enumerate(keys):
+            groups.setdefault(id(self._router.node_for(key)), []).append(index)
+        out: list[memoryview | None] = [None] * len(keys)
+        for indices in groups.values():
+            batch = [keys[i] for i in indices]
+            commands = pack_many([("GET", k) for k in batch])
+            values = self._run(batch[0], commands, _bulk_reader(len(batch)))
+            for i, value in zip(indices, values, strict=True):
+                out[i] = value
+        return out
+
+    def exists(self, key: str) -> bool:
+        return self._run(key, pack("EXISTS", key), _read_one) == 1
+
+    def delete(self, key: str) -> bool:
+        return self._run(key, pack("DEL", key), _read_one) == 1
+
+    def copy(self, src: str, dst: str) -> bool:
+        if self._router.same_slot(src, dst):
+            return self._run(src, pack("COPY", src, dst, "REPLACE"), _read_one) == 1
+        value = self.get(src)
+        if value is None:
+            return False
+        self.put(dst, Value((value,)))
+        return True
+
+    def rename(self, src: str, dst: str) -> bool:
+        if not self._router.same_slot(src, dst):
+            copied = self.copy(src, dst)
+            if copied:
+                self.delete(src)
+            return copied
+        try:
+            self._run(src, pack("RENAME", src, dst), _read_one)
+        except RedisKeyError:
+            return False
+        return True
+
+    # ----------------------------------------------------------------- lists
+    def rpush(self, key: str, values: Sequence[str]) -> int:
+        reply = self._run(key, pack("RPUSH", key, *values), _read_one, idempotent=False)
+        return _int(reply)
+
+    def llen(self, key: str) -> int:
+        return _int(self._run(key, pack("LLEN", key), _read_one))
+
+    def lrange(self, key: str, start: int, end: int) -> list[str]:
+        reply = self._run(key, pack("LRANGE", key, start, end), _read_one)
+        if not isinstance(reply, list):
+            raise RedisInternalError(f"LRANGE {key!r} returned {type(reply).__name__}")
+        return [bytes(item).decode("utf-8", "replace") for item in reply]
+
+    def copy_list(self, src: str, dst: str) -> bool:
+        if self._router.same_slot(src, dst):
+            return self._run(src, pack("COPY", src, dst, "REPLACE"), _read_one) == 1
+        values = self.lrange(src, 0, -1)
+        if not values:
+            return False
+        commands = pack_many([("MULTI",), ("DEL", dst), ("RPUSH", dst, *values), ("EXEC",)])
+        self._run(dst, commands, _read_all(4))
+        return True
+
+    # ----------------------------------------------------------------- admin
+    def node_command(self, address: Address, *args: Arg) -> object:
+        node = self._router.node_at(address)
+        return self._run(str(address), pack(*args), _read_one, node=node)
+
+    def close(self) -> None:
+        self._router.close()
+
+    # ----------------------------------------------------------------- machinery
+    def _limit(self, key: str) -> int:
+        """The shard's largest accepted value (cached for a few seconds)."""
+        node = self._router.node_for(key)
+        now = time.monotonic()
+        cached = self._limits.get(id(node))
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        try:
+            reply = self._run(key, pack("CONFIG", "GET", "proto-max-bulk-len"), _read_one)
+            limit = int(reply[1])  # type: ignore[index]
+        except (RedisReplyError, IndexError, ValueError, TypeError):
+            limit = 512 * 1024 * 1024  # the server default, if CONFIG is not allowed
+        self._limits[id(node)] = (now + _LIMIT_TTL, limit)
+        return limit
+
+    def _run(
+        self,
+        key: str,
+        commands: list[Buffer],
+        read: Reader[T],
+        *,
+        idempotent: bool = True,
+        node: redis.Redis | None = None,
+    ) -> T:
+        """Send ``commands`` to the shard of ``key`` (or ``node``) and ``read`` the replies,
+        retrying as the module contract says."""
+        deadline = time.monotonic() + self._timeouts.command
+        redirects = 0
+        while True:
+            sent = [False]
+            try:
+                target = node if node is not None else self._router.node_for(key)
+                return _attempt(target, commands, read, sent)
+            except (rex.MovedError, rex.AskError) as err:
+                redirects = self._redirected(err, redirects)
+            except ServerReplyError as err:
+                if not str(err).startswith(("MOVED ", "ASK ")):
+                    raise reply_error(str(err), key) from None
+                redirects = self._redirected(err, redirects)
+            except rex.AuthenticationError as err:
+                raise RedisConnectionError(f"authentication failed: {err}", key) from err
+            except rex.ResponseError as err:
+                raise reply_error(str(err), key) from err
+            except ProtocolViolationError as err:
+                raise RedisInternalError(f"protocol error talking to the store: {err}") from err
+            except _RETRYABLE as err:
+                if sent[0] and not idempotent:
+                    raise RedisConnectionLostError(
+                        f"connection lost while writing {key!r}; the write may or may not "
+                        f"have been applied: {err}",
+                        key,
+                    ) from err
+                self._pause_or_fail(deadline, err, key)
+
+    def _redirected(self, err: Exception, count: int) -> int:
+        if not self._router.clustered:
+            raise RedisInvalidUseError(
+                f"the store is a Redis Cluster ({err}); connect with cluster=True"
+            ) from None
+        if count >= _REDIRECTS:
+            raise RedisDatabaseError(f"the cluster keeps redirecting: {err}") from None
+        self._refresh()
+        return count + 1
+
+    def _pause_or_fail(self, deadline: float, err: BaseException, key: str) -> None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise RedisConnectionLostError(
+                f"the store did not answer for {self._timeouts.command:g} s "
+                f"(SR_CMD_TIMEOUT) while accessing {key!r}: {err}",
+                key,
+            ) from err
+        time.sleep(min(self._timeouts.command_interval, remaining))
+        self._refresh()
+
+    def _refresh(self) -> None:
+        with contextlib.suppress(rex.RedisError, rex.RedisClusterException, OSError):
+            self._router.refresh()
+
+
+def _attempt(node: redis.Redis, commands: list[Buffer], read: Reader[T], sent: list[bool]) -> T:
+    """One try on one connection; on any failure the connection is dropped, not reused."""
+    pool = node.connection_pool
+    conn = pool.get_connection()
+    try:
+        sock = getattr(conn, "_sock", None)
+        if sock is None:  # not a socket connection: let redis-py send
+            conn.send_packed_command(commands, check_health=False)  # type: ignore[no-untyped-call]
+        else:
+            send_all(sock, commands)
+        sent[0] = True
+        return read(conn)
+    except (ServerReplyError, rex.ResponseError):
+        raise  # a complete error reply was read: the connection is still in step
+    except BaseException:
+        conn.disconnect()  # type: ignore[no-untyped-call]
+        raise
+    finally:
+        pool.release(conn)
+
+
+def _int(reply: object) -> int:
+    if not isinstance(reply, int):
+        raise RedisInternalError(f"expected an integer reply, got {type(reply).__name__}")
+    return reply
+
+
+def _read_one(conn: AbstractConnection) -> object:
+    return conn.read_response(disable_decoding=True)
+
+
+def _read_all(count: int) -> Reader[list[object]]:
+    """Read ``count`` replies; the first error reply is raised after all were read."""
+
+    def read(conn: AbstractConnection) -> list[object]:
+        replies: list[object] = []
+        error: rex.ResponseError | None = None
+        for _ in range(count):
+            try:
+                replies.append(conn.read_response(disable_decoding=True))
+            except rex.ResponseError as err:
+                error = error or err
+        if error is not None:
+            raise error
+        return replies
+
+    return read
+
+
+def _bulk_reader(count: int) -> Reader[list[memoryview | None]]:
+    """Read ``count`` bulk replies zero-copy into fresh writable buffers."""
+
+    def read(conn: AbstractConnection) -> list[memoryview | None]:
+        sock = getattr(conn, "_sock", None)
+        if sock is None:
+            raise rex.ConnectionError("connection closed before the reply was read")
+        reader = BulkReader(sock)
+        values: list[memoryview | None] = []
+        error: ServerReplyError | None = None
+        for _ in range(count):
+            try:
+                values.append(reader.read_bulk())
+            except ServerReplyError as err:
+                error = error or err
+                values.append(None)
+        if not reader.drained:
+            raise ProtocolViolationError("unexpected bytes after the last reply")
+        if error is not None:
+            raise error
+        return values
+
+    return read
+
+
+def reply_error(message: str, key: str) -> ClientError:
+    """The SmartRedis error for a server error reply about ``key``."""
+    code = message.split(" ", 1)[0]
+    if code == "WRONGTYPE":
+        return RedisRuntimeError(f"key {key!r} holds another kind of value: {message}")
+    if code in ("OOM", "READONLY", "MASTERDOWN", "LOADING", "BUSY", "CLUSTERDOWN"):
+        return RedisDatabaseError(f"the store refused the operation on {key!r}: {message}")
+    if code in ("NOAUTH", "WRONGPASS", "NOPERM"):
+        return RedisConnectionError(f"not authorised for {key!r}: {message}", key)
+    if code == "CROSSSLOT":
+        return RedisInternalError(f"keys in different slots: {message}")
+    if "no such key" in message:
+        return RedisKeyError(key)
+    return RedisReplyError(f"the store rejected the operation on {key!r}: {message}")
