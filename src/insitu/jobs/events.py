@@ -29,10 +29,10 @@ class JobEvent:
     @property
     def kind(self) -> str:
         """The event name used by rules (``submit``, ``start``, ``success`` …)."""
-        return _KIND.get(self.state, self.state.value.lower())
+        return EVENT_KINDS.get(self.state, self.state.value.lower())
 
 
-_KIND = {
+EVENT_KINDS: dict[JobState, str] = {
     JobState.STATUS_QUEUED: "submit",
     JobState.STATUS_RUNNING: "start",
     JobState.STATUS_COMPLETED: "success",
@@ -40,3 +40,4 @@ _KIND = {
     JobState.STATUS_CANCELLED: "cancel",
     JobState.STATUS_NEVER_STARTED: "failure",
 }
+"""Rules-engine event name of each state a job can enter (New and Paused have none)."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from insitu.entities.ensemble import Ensemble
 from insitu.entities.model import Model
 from insitu.errors import InvalidArgumentError, UnsupportedOptionError
-from insitu.jobs.events import JobEvent
+from insitu.jobs.events import EVENT_KINDS, JobEvent
 from insitu.jobs.status import JobState
 from insitu.rules.events import JobTicket, JobUpdate
 from insitu.rules.members.base import Sink
@@ -25,15 +25,6 @@ from insitu.runtime.events import Subscription
 
 if TYPE_CHECKING:
     from insitu.experiment import Experiment
-
-_KINDS = {
-    JobState.STATUS_QUEUED: "submit",
-    JobState.STATUS_RUNNING: "start",
-    JobState.STATUS_COMPLETED: "success",
-    JobState.STATUS_FAILED: "failure",
-    JobState.STATUS_CANCELLED: "cancel",
-    JobState.STATUS_NEVER_STARTED: "failure",
-}
 
 
 class ExperimentMember:
@@ -113,7 +104,7 @@ class ExperimentMember:
 
     def _on_event(self, event: JobEvent) -> None:
         group = self._owner.get(event.name)
-        kind = _KINDS.get(event.state)
+        kind = EVENT_KINDS.get(event.state)
         if group is None or kind is None or self._sink is None:
             return
         code = None if event.state is JobState.STATUS_NEVER_STARTED else event.returncode

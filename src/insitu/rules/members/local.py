@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from insitu.errors import UnsupportedOptionError
-from insitu.jobs.events import JobEvent
+from insitu.jobs.events import EVENT_KINDS, JobEvent
 from insitu.jobs.resources import Resources
 from insitu.jobs.spec import JobSpec
 from insitu.jobs.status import JobState
@@ -27,14 +27,6 @@ from insitu.runtime.controller import Controller
 from insitu.runtime.events import Subscription
 
 logger = get_logger("insitu.rules.members.local")
-
-_KINDS = {
-    JobState.STATUS_RUNNING: "start",
-    JobState.STATUS_COMPLETED: "success",
-    JobState.STATUS_FAILED: "failure",
-    JobState.STATUS_CANCELLED: "cancel",
-    JobState.STATUS_NEVER_STARTED: "failure",
-}
 
 
 class ControllerMember:
@@ -217,8 +209,8 @@ class ControllerMember:
                 self._running.pop(event.name, None)
                 self._keys.pop(event.name, None)
                 self._cond.notify_all()
-        kind = _KINDS.get(event.state)
-        if kind is None:  # Queued was reported when the job entered our queue
+        kind = EVENT_KINDS.get(event.state)
+        if kind is None or kind == "submit":  # submit: reported when it entered our queue
             return
         code = None if event.state is JobState.STATUS_NEVER_STARTED else event.returncode
         self._emit(JobUpdate(key, kind, event.time, code))
