@@ -179,6 +179,7 @@ def build_store(model: Model, spec: ColocationSpec, cpus: Sequence[int]) -> Orch
         threads_per_queue=spec.threads.threads_per_queue,
         inter_op_threads=spec.threads.inter_op_threads,
         intra_op_threads=spec.threads.intra_op_threads,
+        inference_workers=spec.threads.workers,
     )
     for key, value in spec.server_options:
         store.set_db_conf(key, value)  # not running yet: recorded for the config file

@@ -149,6 +149,10 @@ class EntityFactory:
 
         ``db_nodes`` 1 is a single shard; 3 or more form a Redis Cluster; 2 is an error.
         ``db_identifier`` must be unique in the experiment (``DBIDConflictError``).
+        ``kwargs`` are server options, or settings of the inference workers beside every
+        shard: ``threads_per_queue``, ``inter_op_threads``, ``intra_op_threads``,
+        ``inference_workers`` (per shard, default 1; 0 for none) and ``inference_devices``
+        (``"CPU"`` or e.g. ``["GPU:0", "GPU:1"]``); see :class:`Orchestrator`.
         """
         _checks.check_type("db_identifier", db_identifier, str)
         existing = [e for e in self._created.values() if isinstance(e, Orchestrator)]

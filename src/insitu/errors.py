@@ -47,14 +47,22 @@ which raises the built-ins in those places, keeps catching them.
     │       ├── RedisInternalError
     │       ├── RedisTimeoutError            (transient)
     │       ├── RedisInvalidUseError
-    │       └── RedisParameterError          (+ ValueError)
-    │           └── ValueTooLargeError       (key, size, limit)
+    │       ├── RedisParameterError          (+ ValueError)
+    │       │   └── ValueTooLargeError       (key, size, limit)
+    │       └── InferenceError               (key, reason, backend_message; a model/script run)
+    │           ├── ModelLoadError           (corrupt model bytes, a script that won't compile)
+    │           ├── InferenceInputError      (wrong number, dtype or shape of inputs/outputs)
+    │           ├── ScriptFunctionError      (no such function in the script)
+    │           ├── DeviceUnavailableError   (e.g. a GPU device where there is no GPU)
+    │           ├── InferenceTimeoutError    (+ RedisTimeoutError; no reply in SR_MODEL_TIMEOUT)
+    │           └── WorkerLostError          (workers died twice while holding the request)
     ├── StoreError
     │   ├── PortInUseError                   (port, host)
     │   ├── SocketInUseError                 (path)
     │   ├── ShardStartError                  (shard, log_tail)
     │   ├── ClusterSetupError
-    │   └── StoreNotActiveError
+    │   ├── StoreNotActiveError
+    │   └── DBObjectLoadError                (entity, object_name, store)
     └── InternalError                        (alias: SSInternalError)
 """
 
@@ -380,6 +388,51 @@ class ValueTooLargeError(RedisParameterError):
         )
 
 
+class InferenceError(RedisReplyError):
+    """A model or script could not be stored, loaded or run by an inference worker.
+
+    ``key`` names the model or script key, ``reason`` is the wire code of the failure (see
+    :mod:`insitu.inference.messages`), ``backend_message`` the backend's own words (may be
+    empty). The worker that reported it keeps serving other requests.
+    """
+
+    def __init__(
+        self, message: str, key: str = "", reason: str = "run", backend_message: str = ""
+    ) -> None:
+        self.key = key
+        self.reason = reason
+        self.backend_message = backend_message
+        super().__init__(message)
+
+
+class ModelLoadError(InferenceError):
+    """The stored model bytes or script source cannot be loaded by its backend."""
+
+
+class InferenceInputError(InferenceError):
+    """The inputs (number, dtype, shape) or outputs do not fit the model or script."""
+
+
+class ScriptFunctionError(InferenceError):
+    """``run_script`` named a function the script does not define."""
+
+
+class DeviceUnavailableError(InferenceError):
+    """The model's device (e.g. ``GPU:1``) does not exist where the worker runs."""
+
+
+class InferenceTimeoutError(InferenceError, RedisTimeoutError):
+    """No reply within ``SR_MODEL_TIMEOUT``; the request is withdrawn if still queued."""
+
+    transient = True
+
+
+class WorkerLostError(InferenceError):
+    """The inference workers holding a request died twice (it was retried once)."""
+
+    transient = True
+
+
 class StoreError(InsituError):
     """The feature store (Orchestrator) could not be started, reached or configured."""
 
@@ -421,6 +474,23 @@ class StoreNotActiveError(StoreError):
     """An operation needs a running store, and this one is not running."""
 
 
+class DBObjectLoadError(StoreError):
+    """A model, script or function added to an entity (``add_ml_model`` …) could not be
+    loaded into its store before the entity started; nothing of that launch is left running.
+
+    ``entity`` names the Model, ``object_name`` the model or script, ``store`` the store
+    (``""`` when there was no store to load it into). The Client's error, if any, is the
+    ``__cause__``.
+    """
+
+    def __init__(self, entity: str, object_name: str, store: str, detail: str) -> None:
+        self.entity = entity
+        self.object_name = object_name
+        self.store = store
+        where = f" into orchestrator {store!r}" if store else ""
+        super().__init__(f"could not load {object_name!r} of {entity!r}{where}: {detail}")
+
+
 class InternalError(InsituError):
     """A bug in insitu: an invariant did not hold."""
 
@@ -444,11 +514,16 @@ __all__ = [
     "ConfigurationError",
     "ConnectionEnvError",
     "DBIDConflictError",
+    "DBObjectLoadError",
+    "DeviceUnavailableError",
     "EnsembleError",
     "EntityDirExistsError",
     "EntityExistsError",
     "EntityNotLaunchedError",
     "ExecutableNotFoundError",
+    "InferenceError",
+    "InferenceInputError",
+    "InferenceTimeoutError",
     "InsituError",
     "InternalError",
     "InvalidArgumentError",
@@ -456,6 +531,7 @@ __all__ = [
     "InvalidServerOptionError",
     "LauncherError",
     "MissingDependencyError",
+    "ModelLoadError",
     "NotExecutableError",
     "ParameterTypeError",
     "ParameterWriterError",
@@ -476,6 +552,7 @@ __all__ = [
     "SSDBIDConflictError",
     "SSInternalError",
     "SSUnsupportedError",
+    "ScriptFunctionError",
     "ShardStartError",
     "ShellError",
     "SmartSimError",
@@ -489,4 +566,5 @@ __all__ = [
     "UserStrategyError",
     "ValueTooLargeError",
     "WireFormatError",
+    "WorkerLostError",
 ]

@@ -7,6 +7,10 @@ Whatever it starts is stopped at the latest when the interpreter exits.
 
 A colocated Model (``Model.colocate_db_*``) gets its own store, started just before the
 application and stopped when the application ends; see :mod:`insitu._colocated_stores`.
+Every store runs inference workers beside its shards (:mod:`insitu.store.workers`); they are
+jobs of the same launcher, left out of :meth:`Experiment.summary`. Models, scripts and
+functions attached to entities are loaded into their stores before the entities start
+(:mod:`insitu.entities.ml_api`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pathlib import Path
 
 from insitu import _checks
 from insitu._colocated_stores import plan_colocated
+from insitu._db_object_loading import Load, colocated_load, load_objects, plan_loads
 from insitu._factories import EntityFactory
 from insitu.entities.ensemble import Ensemble
 from insitu.entities.model import Model
@@ -37,6 +42,7 @@ from insitu.preview import Format, Verbosity, parse_format, parse_verbosity, ren
 from insitu.runtime.controller import Controller
 from insitu.runtime.events import Subscription
 from insitu.store.orchestrator import Orchestrator
+from insitu.store.workers import WORKER_ENTITY_TYPE
 from insitu.summary import render_summary
 
 logger = get_logger("insitu.experiment")
@@ -92,16 +98,7 @@ class Experiment(EntityFactory):
         On Ctrl-C while blocking, ``kill_on_interrupt`` stops every job of the experiment.
         """
         manifest = build_manifest(*args)
-        self._check_not_running(manifest)
-        # Their applications have ended (just checked): finish their old stores' teardown
-        # now instead of racing the teardown thread for the store names.
-        self._stop_colocated([m.name for m in manifest.colocated_models])
-        for model in manifest.all_models:
-            self._check_batch(model.batch_settings)
-            self._control.launcher.validate(_model_spec(model, {}))
-        colocated = plan_colocated(
-            manifest.colocated_models, manifest.orchestrators, self._shared_stores()
-        )
+        colocated, loads = self._plan_start(manifest)
         if summary:
             logger.info("launching:\n%s", self._preview_text(manifest, Verbosity.INFO))
         started_stores: list[str] = []
@@ -110,6 +107,8 @@ class Experiment(EntityFactory):
             for store in manifest.orchestrators:
                 self._control.start_store(store)
                 started_stores.append(store.name)
+            for load in loads:
+                load_objects(load)
             for model in manifest.all_models:
                 self._launch_model(model, colocated.get(model.name), started_stores)
                 started_jobs.append(model.name)
@@ -121,6 +120,23 @@ class Experiment(EntityFactory):
         if block:
             self._wait([m.name for m in manifest.all_models], kill_on_interrupt)
 
+    def _plan_start(self, manifest: Manifest) -> tuple[dict[str, Orchestrator], list[Load]]:
+        """Check everything ``start`` needs and plan its colocated stores (by model name)
+        and object loads; nothing starts here."""
+        self._check_not_running(manifest)
+        # Their applications have ended (just checked): finish their old stores' teardown
+        # now instead of racing the teardown thread for the store names.
+        self._stop_colocated([m.name for m in manifest.colocated_models])
+        for model in manifest.all_models:
+            self._check_batch(model.batch_settings)
+            self._control.launcher.validate(_model_spec(model, {}))
+        colocated = plan_colocated(
+            manifest.colocated_models, manifest.orchestrators, self._shared_stores()
+        )
+        shared = {s.name: s for s in [*manifest.orchestrators, *self._shared_stores()]}
+        loads = plan_loads([m for m in manifest.all_models if not m.colocated], [*shared.values()])
+        return colocated, loads
+
     def _launch_model(self, model: Model, store: Orchestrator | None, started: list[str]) -> None:
         """Submit ``model``; with a colocated ``store``, start that first (``started`` gets
         its name before it starts, so that a failed start is rolled back too)."""
@@ -131,7 +147,9 @@ class Experiment(EntityFactory):
         started.append(store.name)
         spec = _model_spec(model, self._model_env(model, store.connection_env()))
         self._colocated[model.name] = store
-        self._control.start_colocated(store, spec, model.name)
+        load = colocated_load(model, store)
+        prepare = None if load is None else (lambda: load_objects(load))
+        self._control.start_colocated(store, spec, model.name, prepare=prepare)
 
     def stop(self, *args: Entity) -> None:
         """Stop ``args`` (stores: every shard); entities not running are left alone."""
@@ -149,7 +167,11 @@ class Experiment(EntityFactory):
 
         With ``verbose``, logs each job's status every ``interval`` seconds.
         """
-        names = [r.name for r in self._control.table.active() if r.entity_type != "DBNode"]
+        names = [
+            r.name
+            for r in self._control.table.active()
+            if r.entity_type not in ("DBNode", WORKER_ENTITY_TYPE)
+        ]
 
         def report() -> None:
             for name in names:
@@ -198,9 +220,14 @@ class Experiment(EntityFactory):
         out.write_text(text, encoding="utf-8")
 
     def summary(self, style: str = "github") -> str:
-        """A table of every run: Name, Entity-Type, JobID, RunID, Time, Status, Returncode."""
+        """A table of every run: Name, Entity-Type, JobID, RunID, Time, Status, Returncode.
+
+        Inference workers are left out, as RedisAI ran inside the database in SmartSim;
+        their runs are JobEvents with entity type ``Worker`` (see :meth:`subscribe`).
+        """
         self._control.monitor.refresh()
-        return render_summary(self._control.table, style)
+        records = [r for r in self._control.table if r.entity_type != WORKER_ENTITY_TYPE]
+        return render_summary(records, style)
 
     def subscribe(self, listener: Callable[[JobEvent], None]) -> Subscription:
         """Receive every JobEvent of this experiment's jobs (on the monitor thread)."""

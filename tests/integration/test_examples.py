@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from insitu.store.readiness import find_free_port_block
 
@@ -124,3 +127,19 @@ def test_demo(tmp_path: Path) -> None:
     statuses = summary_statuses(result.stdout)
     assert statuses["analysis"] == "Completed"
     assert [statuses[f"decay_{i}"] for i in range(6)] == ["Completed"] * 6
+
+
+def test_online_training_example(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("onnxruntime")
+    result = run_example(
+        "online_training/driver.py", tmp_path, INSITU_EXAMPLE_PORT=str(find_free_port_block(1))
+    )
+    assert result.returncode == 0, result.stderr
+    assert "trainer: trained on 256 samples for 300 steps" in result.stdout
+    errors = re.findall(r"sim_\d: published 64 samples; surrogate error ([0-9.]+)", result.stdout)
+    assert len(errors) == 4 and all(float(e) < 0.1 for e in errors), result.stdout
+    statuses = summary_statuses(result.stdout)
+    assert [statuses[f"sim_{i}"] for i in range(4)] == ["Completed"] * 4
+    assert statuses["trainer"] == "Completed"
+    assert not any("Worker" in line for line in result.stdout.splitlines())

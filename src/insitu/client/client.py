@@ -26,6 +26,7 @@ from typing import overload
 from insitu._checks import check_bool, check_type
 from insitu.client._admin_ops import AdminOps
 from insitu.client._dataset_ops import DatasetOps
+from insitu.client._run_ops import RunOps
 from insitu.client._tensor_ops import TensorOps
 from insitu.client.config_options import ConfigOptions
 from insitu.client.connect import ConnectionSettings, open_transport, resolve_settings
@@ -37,7 +38,7 @@ from insitu.errors import ParameterTypeError
 _ADDRESS_KWARGS = ("cluster", "address", "logger_name", "password")
 
 
-class Client(TensorOps, DatasetOps, AdminOps):
+class Client(TensorOps, DatasetOps, AdminOps, RunOps):
     """A connection to one store (standalone or cluster) with SmartRedis's operations."""
 
     @overload

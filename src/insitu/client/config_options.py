@@ -16,6 +16,7 @@ variable              unit     default   meaning
 ``SR_CMD_TIMEOUT``    s        100       give up on a command (shard down) after this
 ``SR_CMD_INTERVAL``   ms       1000      wait between command attempts
 ``SR_THREAD_COUNT``   threads  4         parallel requests to different shards
+``SR_MODEL_TIMEOUT``  ms       3600000   longest wait for a model or script run (1 hour)
 ====================  =======  ========  ============================================
 
 For these, a suffixed variable wins over the bare one, which applies to every store.
@@ -48,6 +49,7 @@ class Timeouts:
     command: float = 100.0
     command_interval: float = 1.0
     threads: int = 4
+    model: float = 3600.0
 
 
 class ConfigOptions:
@@ -134,7 +136,8 @@ class ConfigOptions:
         cmd = self._positive_int("SR_CMD_TIMEOUT", 100, _INT_MAX_SECONDS)
         cmd_ms = self._positive_int("SR_CMD_INTERVAL", 1000, 2**31 - 1)
         threads = self._positive_int("SR_THREAD_COUNT", 4, 1024)
-        return Timeouts(conn, conn_ms / 1000, cmd, cmd_ms / 1000, threads)
+        model_ms = self._positive_int("SR_MODEL_TIMEOUT", 3_600_000, 2**31 - 1)
+        return Timeouts(conn, conn_ms / 1000, cmd, cmd_ms / 1000, threads, model_ms / 1000)
 
     def _positive_int(self, name: str, default: int, maximum: int) -> int:
         if name in self._ints:

@@ -7,6 +7,12 @@ SmartRedis. Type errors raise ``TypeError`` subclasses, bad values ``ValueError`
 
 from insitu.errors import (
     ClientError,
+    DeviceUnavailableError,
+    InferenceError,
+    InferenceInputError,
+    InferenceTimeoutError,
+    MissingDependencyError,
+    ModelLoadError,
     RedisBadAllocError,
     RedisConnectionError,
     RedisConnectionLostError,
@@ -18,12 +24,22 @@ from insitu.errors import (
     RedisReplyError,
     RedisRuntimeError,
     RedisTimeoutError,
+    ScriptFunctionError,
     ValueTooLargeError,
     WireFormatError,
+    WorkerLostError,
 )
 
 __all__ = [
     "ClientError",
+    "DeviceUnavailableError",
+    "InferenceError",
+    "InferenceInputError",
+    "InferenceTimeoutError",
+    "ModelLoadError",
+    "ScriptFunctionError",
+    "WorkerLostError",
+    "MissingDependencyError",
     "RedisBadAllocError",
     "RedisConnectionError",
     "RedisConnectionLostError",

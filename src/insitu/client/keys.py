@@ -20,13 +20,20 @@ can share its slot. An aggregation list is a Redis list whose entries are full d
 (with the writer's prefix), so readers need no prefix to follow them.
 
 Prefixes must not contain ``{``, ``}``, ``,`` or whitespace (they would break parsing).
+
+The inference workers' keys (request streams, replies, heartbeats, statistics) start with
+``__insitu__:{<shard tag>}:``; see the end of this module and ``docs/wire-format.md``.
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+
+from redis.crc import REDIS_CLUSTER_HASH_SLOTS as SLOTS
+from redis.crc import key_slot
 
 from insitu.errors import RedisParameterError, RedisRuntimeError
 
@@ -134,3 +141,64 @@ def hash_tag(key: str) -> str:
         if end > start + 1:
             return key[start + 1 : end]
     return key
+
+
+# --------------------------------------------------------------------- inference keys
+# Keys the inference workers and clients share (docs/wire-format.md, "Inference"). Every
+# key of one shard's queue carries the same hash tag, ``shard_tag(lowest slot it owns)``,
+# so the stream, replies, heartbeats and statistics of a shard all live on that shard.
+INFERENCE_PREFIX = "__insitu__"
+_TAG_STEM = "q"
+
+
+@functools.lru_cache(maxsize=64)
+def slot_tag(slot: int) -> str:
+    """The hash tag ``q<n>`` with the smallest ``n`` whose Redis Cluster slot is ``slot``
+    (deterministic, so clients and workers derive the same keys without talking)."""
+    if not 0 <= slot < SLOTS:
+        raise RedisParameterError(f"slot {slot} is outside 0..{SLOTS - 1}")
+    n = 0
+    while key_slot(f"{_TAG_STEM}{n}".encode()) != slot:
+        n += 1
+    return f"{_TAG_STEM}{n}"
+
+
+def queue_key(tag: str) -> str:
+    """The request stream of the shard whose tag is ``tag``."""
+    return f"{INFERENCE_PREFIX}:{{{tag}}}:queue"
+
+
+def device_queue_key(tag: str, device: str) -> str:
+    """The stream of requests forwarded to the workers of ``device`` (e.g. ``GPU:1``)."""
+    return f"{INFERENCE_PREFIX}:{{{tag}}}:queue:{device}"
+
+
+def heartbeat_key(tag: str, shard_index: int) -> str:
+    """Exists (with a short expiry, refreshed) while a worker serves shard ``shard_index``."""
+    return f"{INFERENCE_PREFIX}:{{{tag}}}:worker:{shard_index}"
+
+
+def serving_key(tag: str) -> str:
+    """Exists (short expiry, refreshed) while any worker serves this shard's queue."""
+    return f"{INFERENCE_PREFIX}:{{{tag}}}:serving"
+
+
+def alive_key(tag: str, worker_id: str) -> str:
+    """Exists (short expiry, refreshed) while the worker process ``worker_id`` lives; its
+    stream consumers are named ``<worker_id>/<thread>``."""
+    return f"{INFERENCE_PREFIX}:{{{tag}}}:alive:{worker_id}"
+
+
+def device_key(tag: str, device: str) -> str:
+    """Exists (short expiry, refreshed) while some worker of this shard serves ``device``."""
+    return f"{INFERENCE_PREFIX}:{{{tag}}}:device:{device}"
+
+
+def reply_key(tag: str, request_id: str) -> str:
+    """The list a worker pushes the reply to request ``request_id`` onto."""
+    return f"{INFERENCE_PREFIX}:{{{tag}}}:reply:{request_id}"
+
+
+def stats_key(tag: str, model: str) -> str:
+    """The hash of run statistics of ``model`` (a model or script key) on one shard."""
+    return f"{INFERENCE_PREFIX}:{{{tag}}}:stats:{model}"

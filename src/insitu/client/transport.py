@@ -82,6 +82,11 @@ class Transport(Protocol):
     def lrange(self, key: str, start: int, end: int) -> list[str]: ...
     def copy_list(self, src: str, dst: str) -> bool: ...
     def node_command(self, address: Address, *args: Arg) -> object: ...
+    def command(self, key: str, *args: Arg, idempotent: bool = True) -> object: ...
+    def transaction(self, key: str, commands: Sequence[Sequence[Arg]]) -> list[object]: ...
+    def pipeline(
+        self, key: str, commands: Sequence[Sequence[Arg]], *, idempotent: bool = True
+    ) -> list[object]: ...
     def close(self) -> None: ...
 
 
@@ -180,6 +185,28 @@ class RedisTransport:
     def node_command(self, address: Address, *args: Arg) -> object:
         node = self._router.node_at(address)
         return self._run(str(address), pack(*args), _read_one, node=node)
+
+    # ----------------------------------------------------------------- generic
+    def command(self, key: str, *args: Arg, idempotent: bool = True) -> object:
+        """One command on the shard of ``key``; the raw reply (bytes undecoded)."""
+        return self._run(key, pack(*args), _read_one, idempotent=idempotent)
+
+    def transaction(self, key: str, commands: Sequence[Sequence[Arg]]) -> list[object]:
+        """``commands`` (all on the slot of ``key``) in one MULTI/EXEC, never sent twice;
+        the EXEC reply (one entry per command)."""
+        packed = pack_many([("MULTI",), *commands, ("EXEC",)])
+        replies = self._run(key, packed, _read_all(len(commands) + 2), idempotent=False)
+        result = replies[-1]
+        if not isinstance(result, list):
+            raise RedisInternalError(f"MULTI/EXEC on {key!r} was aborted")
+        return result
+
+    def pipeline(
+        self, key: str, commands: Sequence[Sequence[Arg]], *, idempotent: bool = True
+    ) -> list[object]:
+        """``commands`` (all on the slot of ``key``) sent back to back, one round trip;
+        their raw replies (the first error reply is raised after all were read)."""
+        return self._run(key, pack_many(commands), _read_all(len(commands)), idempotent=idempotent)
 
     def close(self) -> None:
         self._router.close()

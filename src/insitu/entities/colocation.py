@@ -14,7 +14,8 @@ Rules (SmartSim 0.8 semantics unless marked *insitu*):
 * ``**kwargs`` are server options (``maxclients=100000`` → ``maxclients 100000``) validated
   by the store's option rules, except the inference-thread settings ``threads_per_queue``,
   ``inter_op_threads``, ``intra_op_threads`` (SmartSim's spellings ``inter_op_parallelism`` /
-  ``intra_op_parallelism`` are accepted too), which go to the store's inference workers.
+  ``intra_op_parallelism`` are accepted too), which go to the store's inference workers,
+  and *insitu*'s ``inference_workers`` (workers beside the store, default 1; 0 for none).
   ``limit_app_cpus`` is refused as in SmartSim.
 * ``debug=True`` raises the server's log level to ``verbose`` (*insitu*: SmartSim kept or
   dropped a log file; insitu always keeps the server log, ``debug`` makes it detailed).
@@ -87,11 +88,13 @@ Transport = Literal["tcp", "uds"]
 
 @dataclass(frozen=True)
 class InferenceThreads:
-    """Thread settings for the inference workers beside the store (``None``: default)."""
+    """Settings of the inference workers beside the store: thread counts (``None``:
+    default) and ``workers``, the number of workers (0: none; an insitu addition)."""
 
     threads_per_queue: int | None = None
     inter_op_threads: int | None = None
     intra_op_threads: int | None = None
+    workers: int = 1
 
 
 @dataclass(frozen=True)
@@ -323,6 +326,9 @@ def split_server_kwargs(
     threads: dict[str, int] = {}
     rest: dict[str, object] = {}
     for key, value in kwargs.items():
+        if key == "inference_workers":
+            threads["workers"] = tc.check_int(key, value, minimum=0)
+            continue
         target = _THREAD_KWARGS.get(key)
         if target is None:
             rest[key] = value

@@ -30,6 +30,8 @@ from insitu.entities.colocation import (
     tcp_spec,
     uds_spec,
 )
+from insitu.entities.db_objects import DBObject, check_unique
+from insitu.entities.ml_api import MLObjectsAPI
 from insitu.entities.model import (
     CPUPinning,
     Model,
@@ -48,7 +50,7 @@ from insitu.store.orchestrator import available_cpus
 logger = get_logger("insitu.entities")
 
 
-class Ensemble:
+class Ensemble(MLObjectsAPI):
     """A named group of :class:`Model` members treated as one entity.
 
     ``kwargs``: ``replicas`` (copies of each member, ≥ 1), ``n_models`` (for
@@ -83,6 +85,7 @@ class Ensemble:
         replicas = kwargs.pop("replicas", None)
         self.replicas = None if replicas is None else tc.check_int("replicas", replicas)
         self.entities: list[Model] = []
+        self._db_objects: list[DBObject] = []
         self._initialize_entities(kwargs)
 
     def _initialize_entities(self, strategy_kwargs: dict[str, object]) -> None:
@@ -154,11 +157,29 @@ class Ensemble:
         return self.batch_settings is not None
 
     def add_model(self, model: Model) -> None:
-        """Add a member; a member of the same name raises ``EntityExistsError``."""
+        """Add a member; a member of the same name raises ``EntityExistsError``. The
+        ensemble's models and scripts are attached to it too (a member that already has
+        one of the same name raises ``UnsupportedOptionError``, as in SmartSim)."""
         tc.check_type("model", model, Model)
         if model in self.entities:
             raise EntityExistsError(f"Model {model.name} already exists in ensemble {self.name}")
+        for obj in self._db_objects:
+            check_unique(model._objects(), obj, f"model {model.name}")
+        for obj in self._db_objects:
+            model._attach(obj)
         self.entities.append(model)
+
+    def _attach(self, obj: DBObject) -> None:
+        """Attach ``obj`` to the ensemble and to every current member (all checked first)."""
+        check_unique(self._db_objects, obj, f"ensemble {self.name}")
+        for model in self.entities:
+            check_unique(model._objects(), obj, f"model {model.name}")
+        self._db_objects.append(obj)
+        for model in self.entities:
+            model._attach(obj)
+
+    def _objects(self) -> tuple[DBObject, ...]:
+        return tuple(self._db_objects)
 
     def set_path(self, path: str | os.PathLike[str]) -> None:
         """Move the ensemble's directory; members move to ``<path>/<member name>``."""

@@ -24,6 +24,8 @@ from insitu.entities.colocation import (
     tcp_spec,
     uds_spec,
 )
+from insitu.entities.db_objects import DBObject, check_unique
+from insitu.entities.ml_api import MLObjectsAPI
 from insitu.errors import (
     AlreadyColocatedError,
     EntityExistsError,
@@ -104,13 +106,15 @@ def check_params_as_args(
     return names
 
 
-class Model:
+class Model(MLObjectsAPI):
     """One program (simulation, analysis, ML job) and the settings to run it.
 
     Contract: ``params`` values are ``str``; ``path`` is absolute; two Models are equal
     when their names are (SmartSim semantics), so a name is unique within an experiment.
     ``run_settings`` is used as given, not copied (later changes to it apply); the
-    ``params_as_args`` arguments are appended to it.
+    ``params_as_args`` arguments are appended to it. Models, scripts and functions added
+    with ``add_ml_model``/``add_script``/``add_function`` are loaded into its store before
+    it starts (see :mod:`insitu.entities.ml_api`).
     """
 
     def __init__(
@@ -135,12 +139,20 @@ class Model:
         self._key_prefixing_enabled = False
         self._colocation: ColocationSpec | None = None
         self._args_added: set[str] = set()
+        self._db_objects: list[DBObject] = []
         self.params_to_args()
 
     @property
     def type(self) -> str:
         """The entity type shown in summaries."""
         return "Model"
+
+    def _attach(self, obj: DBObject) -> None:
+        check_unique(self._db_objects, obj, f"model {self.name}")
+        self._db_objects.append(obj)
+
+    def _objects(self) -> tuple[DBObject, ...]:
+        return tuple(self._db_objects)
 
     @property
     def colocated(self) -> bool:

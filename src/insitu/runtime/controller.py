@@ -8,6 +8,11 @@ they are left out of :meth:`Controller.store_env`, and they are stopped when tha
 for any reason. The job's terminal event arrives on whichever thread observed it (usually
 the monitor's); the stop itself, which may wait out a SIGTERM grace period, runs on a small
 teardown thread so that the monitor never blocks.
+
+Every store brings its inference workers (``Store.worker_specs``): they are started once
+the store is ready — without waiting for them, since requests queue in the store until a
+worker takes them — stopped together with its shards, and restarted by a
+:class:`~insitu.runtime.workers.WorkerSupervisor` if they die while the store runs.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from insitu.runtime import reaper
 from insitu.runtime.events import EventBus, Listener, Subscription
 from insitu.runtime.job_table import JobRecord, JobTable
 from insitu.runtime.monitor import Monitor
+from insitu.runtime.workers import WorkerSupervisor
 
 logger = get_logger("insitu.runtime.controller")
 
@@ -49,6 +55,8 @@ class Store(Protocol):
     def mark_stopped(self) -> None: ...
 
     def connection_env(self) -> dict[str, str]: ...
+
+    def worker_specs(self) -> list[JobSpec]: ...
 
 
 class Controller:
@@ -73,8 +81,10 @@ class Controller:
         self._links: dict[tuple[str, str], str] = {}  # (app name, job id) -> private store
         self._links_lock = threading.RLock()
         self._teardown = _TeardownWorker(self.stop_store)
+        self._workers = WorkerSupervisor(self.submit, self.table.latest)
         self._closed = False
         self.events.subscribe(self._on_event)
+        self.events.subscribe(self._workers.on_event)
         reaper.register(self)
 
     def subscribe(self, listener: Listener) -> Subscription:
@@ -112,40 +122,54 @@ class Controller:
     def start_store(
         self, store: Store, timeout: float = STORE_START_TIMEOUT, *, private: bool = False
     ) -> list[JobRecord]:
-        """Launch every shard of ``store`` and wait until it is ready.
+        """Launch every shard of ``store``, wait until it is ready, then start its
+        inference workers (not waited for); returns the shards' records.
 
         A ``private`` store is left out of :meth:`store_env` and :meth:`running_stores`.
         """
         if store.name in self._stores:
             raise AlreadyRunningError(f"orchestrator {store.name!r} is already running")
         specs = store.prepare()
-        for spec in specs:
+        workers = store.worker_specs()
+        for spec in [*specs, *workers]:
             self.launcher.validate(spec)
         records: list[JobRecord] = []
+        started: list[JobRecord] = []
         try:
             for spec in specs:
                 records.append(self.submit(spec, owner=store.name))
             store.wait_ready(lambda i: self._is_running(records[i].name), timeout)
+            for spec in workers:
+                started.append(self.submit(spec, owner=store.name))
         except BaseException:
-            self._cancel(records)
+            self._cancel([*started, *records])
             store.mark_stopped()
             raise
+        self._workers.adopt(store.name, started)
         self._stores[store.name] = (store, records)
         if private:
             self._private.add(store.name)
         return records
 
     def start_colocated(
-        self, store: Store, spec: JobSpec, owner: str, timeout: float = STORE_START_TIMEOUT
+        self,
+        store: Store,
+        spec: JobSpec,
+        owner: str,
+        timeout: float = STORE_START_TIMEOUT,
+        prepare: Callable[[], None] | None = None,
     ) -> JobRecord:
-        """Start ``store`` (private, ready first), then the application ``spec``.
+        """Start ``store`` (private, ready first), call ``prepare`` (e.g. load models into
+        it), then launch the application ``spec``.
 
         Contract: the store is stopped when the application's run ends — completed,
-        failed, cancelled, or on :meth:`shutdown` — and immediately if the application
-        cannot be launched (the error then propagates).
+        failed, cancelled, or on :meth:`shutdown` — and immediately if ``prepare`` fails or
+        the application cannot be launched (the error then propagates).
         """
         self.start_store(store, timeout, private=True)
         try:
+            if prepare is not None:
+                prepare()
             record = self.submit(spec, owner)
         except BaseException:
             self.stop_store(store.name)
@@ -171,6 +195,9 @@ class Controller:
                 return
             store, records = entry
             try:
+                # Workers first (out of supervision, so none is restarted), while their
+                # store still runs, so a request in flight can finish; then the shards.
+                self._cancel(self._workers.release(name))
                 self._cancel(records)
             finally:
                 store.mark_stopped()
@@ -223,6 +250,7 @@ class Controller:
             self.monitor.refresh()
         finally:
             self._teardown.close()
+            self._workers.close()
             self.monitor.stop()
             reaper.unregister(self)
 

@@ -28,9 +28,10 @@ from insitu.errors import (
     StoreNotActiveError,
     UnsupportedOptionError,
 )
+from insitu.inference.launch import WorkerThreads
 from insitu.jobs import JobSpec, Resources
 from insitu.log import get_logger
-from insitu.store import credentials, options, topology
+from insitu.store import credentials, options, topology, workers
 from insitu.store.cluster_setup import form_cluster
 from insitu.store.launch_options import (
     check_local_launch,
@@ -60,8 +61,11 @@ class Orchestrator:
     ``unix_socket`` (an insitu extension, used for colocated stores) makes the single shard
     listen on that socket file instead of TCP, with ``socket_permissions`` (octal digits, as
     SmartSim's ``colocate_db_uds``); its address is then ``unix://<path>``.
-    ``threads_per_queue``/``inter_op_threads``/``intra_op_threads`` are kept for the
-    inference workers (as ``queue_threads``, ``inter_threads``, ``intra_threads``).
+    ``threads_per_queue``/``inter_op_threads``/``intra_op_threads`` are passed to the
+    inference workers (kept as ``queue_threads``, ``inter_threads``, ``intra_threads``).
+    ``inference_workers`` (insitu: workers per shard and device, default 1, 0 for none) and
+    ``inference_devices`` (``"CPU"`` or ``["GPU:0", "GPU:1"]``: one worker pinned to each)
+    shape the workers the runtime starts beside every shard (:mod:`insitu.store.workers`).
     ``name`` (an insitu extension, used for colocated stores) names the store and its shard
     jobs (``<name>_<i>``) when that must differ from ``db_identifier``; it defaults to it.
     """
@@ -84,6 +88,8 @@ class Orchestrator:
         threads_per_queue: int | None = None,
         inter_op_threads: int | None = None,
         intra_op_threads: int | None = None,
+        inference_workers: int = 1,
+        inference_devices: str | Sequence[str] = "CPU",
         db_identifier: str = "orchestrator",
         server_binary: str | os.PathLike[str] | None = None,
         unix_socket: str | os.PathLike[str] | None = None,
@@ -111,6 +117,8 @@ class Orchestrator:
         self.queue_threads = _optional_positive("threads_per_queue", threads_per_queue)
         self.inter_threads = _optional_positive("inter_op_threads", inter_op_threads)
         self.intra_threads = _optional_positive("intra_op_threads", intra_op_threads)
+        self._workers = workers.check_workers(inference_workers)
+        self._worker_devices = workers.parse_devices(inference_devices)
         self._options = options.normalize_kwargs(split_launch_kwargs(kwargs))
         self._path = Path(path) if path is not None else Path.cwd()
         self._password = credentials.generate_password()
@@ -206,6 +214,12 @@ class Orchestrator:
     def shard_names(self) -> list[str]:
         """Job names of the shards: ``<db_identifier>_<i>``."""
         return [f"{self._name}_{i}" for i in range(self.num_shards)]
+
+    @property
+    def worker_layout(self) -> workers.WorkerLayout:
+        """The inference workers beside each shard: count, devices, threads."""
+        threads = WorkerThreads(self.queue_threads, self.inter_threads, self.intra_threads)
+        return workers.WorkerLayout(self._workers, self._worker_devices, threads)
 
     def __repr__(self) -> str:
         return (
@@ -363,6 +377,19 @@ class Orchestrator:
         credentials.register(self._credential_addresses(), self._password)
         self._active = True
         logger.info("orchestrator %s ready at %s", self._name, ", ".join(self._topology.addresses))
+
+    def worker_specs(self) -> list[JobSpec]:
+        """One JobSpec per inference worker of every shard (none with
+        ``inference_workers=0``), for the runtime to start once :meth:`wait_ready` returned;
+        call after :meth:`prepare`."""
+        directory = self._path.resolve()
+        shards = [
+            workers.ShardFacts(name, address, directory / name, pins)
+            for name, address, pins in zip(
+                self.shard_names, self._topology.addresses, self._pinning(), strict=True
+            )
+        ]
+        return workers.worker_specs(shards, self.worker_layout, self._password, self._db_identifier)
 
     def mark_stopped(self) -> None:
         """Record that the shards are stopped and forget their password registration.

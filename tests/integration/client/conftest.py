@@ -1,5 +1,5 @@
 """Real stores for the client suite: one standalone store over TCP, one over a Unix socket
-and one 3-shard cluster, started once per session (their start-up dominates otherwise) and
+and one 3-shard cluster, started once for the package (their start-up dominates otherwise) and
 emptied with ``flush_db`` before every test."""
 
 from __future__ import annotations
@@ -40,9 +40,10 @@ class Store:
         return Client(self.cluster, self.address, **kwargs)  # type: ignore[call-overload]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stores() -> Iterator[dict[str, Store]]:
-    """The three stores, started in one Experiment and stopped at the end of the session."""
+    """The three stores, started in one Experiment and stopped after this package (their
+    inference workers must not outlive the suite)."""
     root = Path(tempfile.mkdtemp(prefix="insitu-client-"))
     exp = Experiment("client-suite", exp_path=str(root), launcher="local")
     try:

@@ -1,0 +1,142 @@
+"""Request batching: SmartRedis's checks of the three batch settings, and merging inputs
+of concurrent ``run_model`` calls along dimension 0 and splitting the outputs back (pure).
+
+With ``batch_size > 0`` a worker merges requests for the same model whose inputs agree in
+count, dtype and every dimension but the first, up to ``batch_size`` samples (dimension 0
+summed). It waits up to ``min_batch_timeout`` ms for at least ``min_batch_size`` samples;
+with ``min_batch_timeout == 0`` it waits for them at most until the oldest request's caller
+would have waited half of its remaining time (RedisAI waits without limit; insitu never
+lets a caller time out because of batching). A request larger than ``batch_size`` runs
+alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from insitu._checks import check_int
+from insitu.errors import InferenceInputError, RedisParameterError
+
+Arrays = tuple[np.ndarray, ...]
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    """``batch_size`` (0: no batching), ``min_batch_size``, ``min_batch_timeout`` (ms)."""
+
+    batch_size: int = 0
+    min_batch_size: int = 0
+    min_batch_timeout: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        """True if requests may be merged."""
+        return self.batch_size > 0
+
+
+def check_batch_settings(
+    batch_size: object, min_batch_size: object, min_batch_timeout: object
+) -> BatchSettings:
+    """The settings, checked as SmartRedis checks them (TypeError for non-ints,
+    RedisParameterError for inconsistent values)."""
+    size = check_int("batch_size", batch_size, minimum=None)
+    min_size = check_int("min_batch_size", min_batch_size, minimum=None)
+    timeout = check_int("min_batch_timeout", min_batch_timeout, minimum=None)
+    for name, value in (
+        ("batch_size", size),
+        ("min_batch_size", min_size),
+        ("min_batch_timeout", timeout),
+    ):
+        if value < 0:
+            raise RedisParameterError(f"{name} must be a non-negative integer")
+    if size == 0 and (min_size > 0 or timeout > 0):
+        raise RedisParameterError(
+            "batch_size must be non-zero if min_batch_size or min_batch_timeout is used; "
+            "otherwise batching will not be performed."
+        )
+    if timeout > 0 and min_size == 0:
+        raise RedisParameterError(
+            "min_batch_size must be non-zero if min_batch_timeout is used; otherwise the "
+            "min_batch_timeout parameter is ignored."
+        )
+    return BatchSettings(size, min_size, timeout)
+
+
+def samples(inputs: Arrays) -> int:
+    """Samples in one request: dimension 0 of its first input (1 for scalars/no input)."""
+    if not inputs or inputs[0].ndim == 0:
+        return 1
+    return int(inputs[0].shape[0])
+
+
+def signature(inputs: Arrays) -> tuple[tuple[str, tuple[int, ...]], ...] | None:
+    """What must agree for two requests to merge; None if this one cannot be merged
+    (a scalar input, or inputs whose first dimensions differ)."""
+    if not inputs or any(a.ndim == 0 for a in inputs):
+        return None
+    if len({a.shape[0] for a in inputs}) != 1:
+        return None
+    return tuple((a.dtype.str, tuple(a.shape[1:])) for a in inputs)
+
+
+def plan(requests: Sequence[Arrays], batch_size: int) -> list[list[int]]:
+    """Split requests (in arrival order) into groups to run together: same signature,
+    at most ``batch_size`` samples per group (a bigger request forms its own group)."""
+    groups: list[list[int]] = []
+    open_groups: dict[object, tuple[list[int], int]] = {}
+    for index, inputs in enumerate(requests):
+        sig = signature(inputs)
+        count = samples(inputs)
+        if sig is None or count >= batch_size:
+            groups.append([index])
+            continue
+        current = open_groups.get(sig)
+        if current is not None and current[1] + count <= batch_size:
+            current[0].append(index)
+            open_groups[sig] = (current[0], current[1] + count)
+            continue
+        group = [index]
+        groups.append(group)
+        open_groups[sig] = (group, count)
+    return groups
+
+
+def merge(requests: Sequence[Arrays]) -> tuple[Arrays, list[int]]:
+    """The inputs of ``requests`` (one signature) concatenated along dimension 0, and each
+    request's sample count."""
+    if len(requests) == 1:
+        return requests[0], [samples(requests[0])]
+    counts = [samples(r) for r in requests]
+    merged = tuple(np.concatenate(column, axis=0) for column in zip(*requests, strict=True))
+    return merged, counts
+
+
+def split(outputs: Arrays, counts: Sequence[int]) -> list[Arrays]:
+    """The merged ``outputs`` cut back into one tuple per request; InferenceInputError if an
+    output's dimension 0 is not the total sample count (it cannot be split)."""
+    if len(counts) == 1:
+        return [outputs]
+    total = sum(counts)
+    for position, out in enumerate(outputs):
+        if out.ndim == 0 or out.shape[0] != total:
+            raise InferenceInputError(
+                f"output {position} of the batched run has shape {list(out.shape)}; its "
+                f"first dimension must be the batch size {total} to split it between callers"
+            )
+    bounds = np.cumsum(counts)[:-1]
+    pieces = [np.split(out, bounds, axis=0) for out in outputs]
+    return [tuple(piece[i] for piece in pieces) for i in range(len(counts))]
+
+
+def ready(
+    settings: BatchSettings, pending_samples: int, waited_s: float, patience_s: float
+) -> bool:
+    """True if a batch of ``pending_samples`` should run now, after waiting ``waited_s``;
+    ``patience_s`` bounds the wait when ``min_batch_timeout`` is 0."""
+    if pending_samples >= max(settings.min_batch_size, 1):
+        return True
+    limit = settings.min_batch_timeout / 1000 if settings.min_batch_timeout else patience_s
+    return waited_s >= limit

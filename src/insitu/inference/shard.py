@@ -1,0 +1,66 @@
+"""Which hash tag addresses one shard's inference keys (the I/O half of
+:func:`insitu.client.keys.slot_tag`).
+
+A standalone server owns every slot, so its tag is that of slot 0; a cluster shard's tag
+is that of the lowest slot it serves as primary.
+"""
+
+from __future__ import annotations
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from insitu.client.addresses import Address, parse_address
+from insitu.client.keys import slot_tag
+
+
+def connect(address: str, password: str | None, *, timeout: float = 5.0) -> redis.Redis:
+    """A plain (non-cluster) redis-py client of the one server at ``address``
+    (``host:port`` or ``unix:///path``); connects lazily."""
+    where: Address = parse_address(address)
+    endpoint: dict[str, object] = (
+        {"unix_socket_path": where.path}
+        if where.is_unix
+        else {"host": where.host, "port": where.port}
+    )
+    return redis.Redis(
+        **endpoint,  # type: ignore[arg-type]
+        password=password or None,
+        protocol=2,
+        socket_connect_timeout=timeout,
+        socket_timeout=timeout,
+        health_check_interval=0,
+        # No hidden retries with back-off: callers decide (a worker must notice a stop).
+        retry=Retry(NoBackoff(), 0),
+    )
+
+
+def is_clustered(conn: redis.Redis) -> bool:
+    """True if the server runs with ``cluster-enabled yes``."""
+    info = conn.info("cluster")
+    return bool(info.get("cluster_enabled"))
+
+
+def lowest_owned_slot(conn: redis.Redis) -> int | None:
+    """The lowest slot this server serves as primary; 0 for a standalone server, None for
+    a cluster node that owns no slot (yet)."""
+    if not is_clustered(conn):
+        return 0
+    myid = _text(conn.execute_command("CLUSTER", "MYID"))  # type: ignore[no-untyped-call]
+    owned: list[int] = []
+    for entry in conn.execute_command("CLUSTER", "SLOTS"):  # type: ignore[no-untyped-call]
+        start, primary = int(entry[0]), entry[2]
+        if len(primary) > 2 and _text(primary[2]) == myid:
+            owned.append(start)
+    return min(owned) if owned else None
+
+
+def shard_tag(conn: redis.Redis) -> str | None:
+    """The hash tag of this server's inference keys; None while it owns no slot."""
+    slot = lowest_owned_slot(conn)
+    return None if slot is None else slot_tag(slot)
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -1,0 +1,248 @@
+"""A worker's connection to its store (redis-py): its queues, heartbeats, the tensors it
+reads and writes, replies and statistics. The thin I/O shell of the worker.
+
+A standalone store is one ``redis.Redis``; a cluster shard's worker talks to the cluster
+through ``RedisCluster`` (inputs and outputs may live on any shard), while every key of its
+own queue carries the shard's hash tag and so lives on its shard.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+import redis.exceptions as rex
+from redis.backoff import NoBackoff
+from redis.cluster import ClusterNode, RedisCluster
+from redis.retry import Retry
+
+from insitu.client import keys
+from insitu.client.addresses import parse_address
+from insitu.inference import messages
+from insitu.inference.shard import connect, is_clustered, shard_tag
+
+log = logging.getLogger("insitu.inference.worker")
+
+GROUP = "insitu"
+ALIVE_TTL_MS = 3000  # liveness keys expire this long after a worker stops refreshing them
+REPLY_TTL_MS = 60_000  # a reply nobody pops (its caller gave up) disappears after this
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One request as read from a stream: where, its fields, how often delivered."""
+
+    stream: str
+    entry_id: str
+    fields: dict[bytes, bytes]
+    delivered: int = 1
+
+
+@dataclass(frozen=True)
+class Queues:
+    """The streams a worker reads: the shard's entry queue and its device's queue."""
+
+    tag: str
+    entry: str
+    device: str
+
+
+class StoreLink:
+    """Everything a worker does with the store (see the module docs)."""
+
+    def __init__(self, address: str, password: str | None, shard_index: int, device: str):
+        self.address = address
+        self.shard_index = shard_index
+        self.device = device
+        self.worker_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self._password = password
+        self._node = connect(address, password, timeout=10.0)
+        self.data: redis.Redis | RedisCluster = self._node
+        self.queues: Queues | None = None
+
+    # ------------------------------------------------------------------ setup
+    def open(self) -> Queues | None:
+        """(Re)learn topology and tag, create the consumer groups; None while the shard
+        owns no slot yet. Raises redis errors when the store is unreachable."""
+        if is_clustered(self._node) and not isinstance(self.data, RedisCluster):
+            where = parse_address(self.address)
+            self.data = RedisCluster(
+                startup_nodes=[ClusterNode(where.host, where.port)],  # type: ignore[no-untyped-call]
+                password=self._password or None,
+                protocol=2,
+                socket_timeout=10.0,
+                socket_connect_timeout=10.0,
+                retry=Retry(NoBackoff(), 0),  # the worker loop retries, and notices a stop
+            )
+        tag = shard_tag(self._node)
+        if tag is None:
+            return None
+        queues = Queues(tag, keys.queue_key(tag), keys.device_queue_key(tag, self.device))
+        for stream in (queues.entry, queues.device):
+            self._create_group(stream)
+        self.queues = queues
+        return queues
+
+    def _create_group(self, stream: str) -> None:
+        try:
+            # From id 0: requests queued before the group existed are served too.
+            self.data.xgroup_create(stream, GROUP, id="0", mkstream=True)
+        except rex.ResponseError as err:
+            if "BUSYGROUP" not in str(err):
+                raise
+
+    @property
+    def clustered(self) -> bool:
+        """True when the store is a Redis Cluster."""
+        return isinstance(self.data, RedisCluster)
+
+    def consumer(self, thread: int) -> str:
+        """The stream consumer name of this worker's thread ``thread``."""
+        return f"{self.worker_id}/{thread}"
+
+    def close(self) -> None:
+        """Withdraw the liveness key (so others may take over at once) and disconnect."""
+        if self.queues is not None:
+            with contextlib.suppress(rex.RedisError, rex.RedisClusterException, OSError):
+                self.data.delete(keys.alive_key(self.queues.tag, self.worker_id))
+        with contextlib.suppress(rex.RedisError, rex.RedisClusterException, OSError):
+            self.data.close()
+            self._node.close()
+
+    # ------------------------------------------------------------------ queue
+    def read(self, queues: Queues, consumer: str, count: int, block_ms: int) -> list[Entry] | None:
+        """New entries of both queues for ``consumer`` (waiting up to ``block_ms``); None if
+        the queues vanished (the store was flushed or restarted empty): call :meth:`open`."""
+        try:
+            reply: Any = self.data.xreadgroup(
+                GROUP,
+                consumer,
+                {queues.entry: ">", queues.device: ">"},
+                count=count,
+                block=max(block_ms, 1),
+            )
+        except rex.ResponseError as err:
+            if not str(err).startswith(("NOGROUP", "UNBLOCKED")):
+                raise
+            return None
+        return [
+            Entry(_text(stream), _text(entry_id), dict(fields))
+            for stream, entries in (reply or [])
+            for entry_id, fields in entries
+            if fields is not None  # an entry deleted while pending
+        ]
+
+    def heartbeat(self, queues: Queues) -> None:
+        """Refresh this worker's liveness, its device's and its shard's readiness keys."""
+        pipe = self.data.pipeline(transaction=False)
+        pipe.set(keys.alive_key(queues.tag, self.worker_id), self.device, px=ALIVE_TTL_MS)
+        pipe.set(keys.device_key(queues.tag, self.device), self.worker_id, px=ALIVE_TTL_MS)
+        pipe.set(keys.heartbeat_key(queues.tag, self.shard_index), self.worker_id, px=ALIVE_TTL_MS)
+        pipe.set(keys.serving_key(queues.tag), self.worker_id, px=ALIVE_TTL_MS)
+        pipe.execute()
+
+    def device_served(self, queues: Queues, device: str) -> bool:
+        """True if some live worker of this shard serves ``device``."""
+        return bool(self.data.exists(keys.device_key(queues.tag, device)))
+
+    def claim_orphans(self, queues: Queues, consumer: str) -> list[Entry]:
+        """Take over the entries held by consumers of dead workers (liveness key gone),
+        with how often each was delivered (counting this delivery)."""
+        claimed: list[Entry] = []
+        alive: dict[str, bool] = {}
+        for stream in (queues.entry, queues.device):
+            pending: Any = self.data.xpending_range(stream, GROUP, min="-", max="+", count=100)
+            for item in pending:
+                owner = _text(item["consumer"])
+                worker = owner.split("/", 1)[0]
+                if worker == self.worker_id:
+                    continue
+                if worker not in alive:
+                    alive[worker] = bool(self.data.exists(keys.alive_key(queues.tag, worker)))
+                if alive[worker]:
+                    continue
+                idle = max(int(item["time_since_delivered"]) - 50, 0)
+                got: Any = self.data.xclaim(stream, GROUP, consumer, idle, [item["message_id"]])
+                delivered = int(item["times_delivered"]) + 1
+                for entry_id, fields in got:
+                    if fields is None:  # withdrawn by its caller: just forget it
+                        self.data.xack(stream, GROUP, entry_id)
+                    else:
+                        claimed.append(Entry(stream, _text(entry_id), dict(fields), delivered))
+        return claimed
+
+    def forward(self, queues: Queues, device: str, entry: Entry) -> None:
+        """Hand ``entry`` to the workers of ``device`` and drop it from this queue."""
+        self.data.xadd(keys.device_queue_key(queues.tag, device), entry.fields)  # type: ignore[arg-type]
+        self.done([entry])
+
+    def done(self, entries: Sequence[Entry]) -> None:
+        """Acknowledge and delete finished entries."""
+        if not entries:
+            return
+        pipe = self.data.pipeline(transaction=False)
+        for entry in entries:
+            pipe.xack(entry.stream, GROUP, entry.entry_id)
+            pipe.xdel(entry.stream, entry.entry_id)
+        pipe.execute()
+
+    # ------------------------------------------------------------------ data
+    def fetch(
+        self, model_keys: Sequence[str], input_keys: Sequence[str]
+    ) -> tuple[list[object], list[bytes | None]]:
+        """In one round trip: the ``header`` field of each model key (None: no such key; an
+        exception: the key holds something else) and the value of each input key (None
+        where missing)."""
+        pipe = self.data.pipeline(transaction=False)
+        for key in model_keys:
+            pipe.hget(key, "header")
+        for key in input_keys:
+            pipe.get(key)
+        replies = pipe.execute(raise_on_error=False)
+        values = [v if isinstance(v, bytes) else None for v in replies[len(model_keys) :]]
+        return list(replies[: len(model_keys)]), values
+
+    def record(self, model_key: str) -> dict[bytes, bytes]:
+        """The whole stored record of a model or script (one atomic HGETALL)."""
+        return dict(self.data.hgetall(model_key))  # type: ignore[arg-type]
+
+    def finish(
+        self,
+        queues: Queues,
+        outputs: Sequence[tuple[str, bytes]],
+        replies: Sequence[tuple[str, messages.RunReply]],
+        entries: Sequence[Entry],
+        stats: tuple[str, dict[str, int]] | None,
+    ) -> None:
+        """Store ``outputs``, then push ``replies`` (with an expiry), count ``stats`` for
+        its model key on this shard and acknowledge ``entries``. On a cluster the outputs
+        may live on other shards, so they are written (and confirmed) first: a caller
+        woken by its reply must find them."""
+        pipe = self.data.pipeline(transaction=False)
+        for key, value in outputs:
+            pipe.set(key, value)
+        if self.clustered and outputs:
+            pipe.execute()
+            pipe = self.data.pipeline(transaction=False)
+        for reply_key, reply in replies:
+            pipe.lpush(reply_key, messages.format_reply(reply))
+            pipe.pexpire(reply_key, REPLY_TTL_MS)
+        if stats is not None:
+            for name, amount in stats[1].items():
+                if amount:
+                    pipe.hincrby(keys.stats_key(queues.tag, stats[0]), name, amount)
+        for entry in entries:
+            pipe.xack(entry.stream, GROUP, entry.entry_id)
+            pipe.xdel(entry.stream, entry.entry_id)
+        pipe.execute()
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -1,0 +1,205 @@
+"""The inference worker process: ``python -m insitu.inference.worker --address ... ``
+(see :func:`insitu.inference.launch.worker_argv`; the password comes from
+:data:`~insitu.inference.launch.WORKER_PASSWORD_ENV`).
+
+One worker serves one shard with ``threads_per_queue`` threads (default 1). Each thread
+reads requests from the shard's entry stream and its device's stream through the consumer
+group ``insitu``, runs them (:mod:`insitu.inference.executor`) and, once a second, refreshes
+its liveness keys and takes over the requests held by workers that died (their liveness key
+expired): such a request is run once more, and answered with WorkerLostError if it was
+already retried.
+
+Contract with the runtime: starts fast (no ML framework is imported until a model of that
+backend is used); exits 0 within about a second of SIGTERM/SIGINT after finishing the
+request it is running (pending batches run at once); keeps retrying, then serves again,
+while its store is unreachable or restarted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import redis.exceptions as rex
+
+from insitu.inference.backends import BackendThreads
+from insitu.inference.executor import Executor
+from insitu.inference.launch import WORKER_PASSWORD_ENV, WorkerThreads
+from insitu.inference.model_cache import ModelCache
+from insitu.inference.store_link import Queues, StoreLink
+
+log = logging.getLogger("insitu.inference.worker")
+
+HOUSEKEEPING_S = 1.0  # heartbeat and orphan check period (liveness keys live 3 s)
+READ_BLOCK_MS = 500  # longest wait for requests, so that a stop is noticed quickly
+READ_COUNT = 64
+_UNREACHABLE = (
+    rex.ConnectionError,
+    rex.TimeoutError,
+    rex.ClusterError,
+    rex.RedisClusterException,
+    OSError,
+)
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """Everything a worker is told at start."""
+
+    address: str
+    shard_index: int
+    num_shards: int
+    device: str = "CPU"
+    threads: WorkerThreads = field(default_factory=WorkerThreads)
+    db_identifier: str = "orchestrator"
+    password: str | None = None
+
+
+class Worker:
+    """Serves one shard until :meth:`stop` (see the module docs)."""
+
+    def __init__(self, config: WorkerConfig) -> None:
+        self.config = config
+        self._stop = threading.Event()
+        threads = BackendThreads(config.threads.inter_op_threads, config.threads.intra_op_threads)
+        self._cache = ModelCache(threads)
+
+    def stop(self) -> None:
+        """Ask every thread to finish its current request and exit (signal-safe)."""
+        self._stop.set()
+
+    def serve(self) -> None:
+        """Serve until stopped; returns once every thread has exited."""
+        count = self.config.threads.threads_per_queue or 1
+        helpers = [
+            threading.Thread(target=self._serve_thread, args=(i,), name=f"queue-{i}", daemon=True)
+            for i in range(1, count)
+        ]
+        for thread in helpers:
+            thread.start()
+        self._serve_thread(0)
+        for thread in helpers:
+            thread.join()
+
+    def _serve_thread(self, index: int) -> None:
+        cfg = self.config
+        link = StoreLink(cfg.address, cfg.password, cfg.shard_index, cfg.device)
+        try:
+            _QueueLoop(link, Executor(link, self._cache), link.consumer(index)).run(self._stop)
+        finally:
+            link.close()
+
+
+class _QueueLoop:
+    """One worker thread: read, run, reply; heartbeats and orphan checks once a second;
+    reconnection with back-off while the store is unreachable."""
+
+    def __init__(self, link: StoreLink, executor: Executor, consumer: str) -> None:
+        self.link = link
+        self.executor = executor
+        self.consumer = consumer
+        self.queues: Queues | None = None
+        self.last_beat = 0.0
+        self.backoff = 0.05
+
+    def run(self, stop: threading.Event) -> None:
+        """Serve until ``stop`` is set, then answer what is still waiting."""
+        while not stop.is_set():
+            try:
+                if not self._step():
+                    stop.wait(0.2)
+                    continue
+                self.backoff = 0.05
+            except _UNREACHABLE as err:
+                if self.queues is not None or self.backoff == 0.05:  # once per outage
+                    log.warning("store at %s unreachable (%s); retrying", self.link.address, err)
+                self.queues, self.last_beat = None, 0.0
+                stop.wait(self.backoff)
+                self.backoff = min(self.backoff * 2, 1.0)
+            except Exception:  # never die of one bad request or a surprise reply
+                log.exception("unexpected worker error; continuing")
+                stop.wait(0.5)
+        self._drain()
+
+    def _step(self) -> bool:
+        """One round; False while the shard cannot be served yet (no slot)."""
+        if self.queues is None:
+            self.queues = self.link.open()
+            if self.queues is None:
+                return False
+            log.info("serving %s as %s", self.queues.entry, self.consumer)
+        queues = self.queues
+        if time.monotonic() - self.last_beat >= HOUSEKEEPING_S:
+            self.link.heartbeat(queues)
+            self.executor.process(queues, self.link.claim_orphans(queues, self.consumer))
+            self.last_beat = time.monotonic()
+        due = self.executor.next_due()
+        block = READ_BLOCK_MS if due is None else min(READ_BLOCK_MS, int(due * 1000))
+        entries = self.link.read(queues, self.consumer, READ_COUNT, block)
+        if entries is None:  # flushed: recreate the groups and beat at once
+            self.queues, self.last_beat = None, 0.0
+        else:
+            self.executor.process(queues, entries)
+        return True
+
+    def _drain(self) -> None:
+        """Run batches still waiting, so that no request read is left unanswered."""
+        if self.queues is None or not self.executor.pending:
+            return
+        try:
+            self.executor.run_due(self.queues, force=True)
+        except _UNREACHABLE as err:
+            log.warning("could not run waiting batches before exiting: %s", err)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> WorkerConfig:
+    """The configuration from the command line (see ``launch.worker_argv``) and the
+    password from the environment."""
+    parser = argparse.ArgumentParser(prog="python -m insitu.inference.worker")
+    parser.add_argument("--address", required=True)
+    parser.add_argument("--shard-index", type=int, required=True)
+    parser.add_argument("--num-shards", type=int, required=True)
+    parser.add_argument("--device", default="CPU")
+    parser.add_argument("--db-identifier", default="orchestrator")
+    parser.add_argument("--threads-per-queue", type=int)
+    parser.add_argument("--inter-op-threads", type=int)
+    parser.add_argument("--intra-op-threads", type=int)
+    args = parser.parse_args(argv)
+    threads = WorkerThreads(args.threads_per_queue, args.inter_op_threads, args.intra_op_threads)
+    return WorkerConfig(
+        address=args.address,
+        shard_index=args.shard_index,
+        num_shards=args.num_shards,
+        device=args.device.strip().upper(),
+        threads=threads,
+        db_identifier=args.db_identifier,
+        password=os.environ.get(WORKER_PASSWORD_ENV) or None,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run a worker until SIGTERM or SIGINT; the process exit code."""
+    config = parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("INSITU_WORKER_LOG_LEVEL", "INFO").upper(),
+        format=f"%(asctime)s worker[{config.db_identifier}:{config.shard_index}] "
+        "%(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    worker = Worker(config)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: worker.stop())
+    worker.serve()
+    log.info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

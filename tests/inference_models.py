@@ -1,0 +1,98 @@
+"""Real models for the inference tests, built in process: ONNX graphs with onnx's helper
+API and TorchScript modules with torch.jit (imported lazily: only tests that use them pay)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+SCRIPT = """
+def add_mul(a, b):
+    return a + b, a * b
+
+def double(x):
+    return x * 2
+
+def stack(tensors: List[Tensor], keys: List[str], args: List[str]):
+    return torch.cat(tensors, dim=0)
+
+def fail(x):
+    if bool(x.sum() > 0):
+        raise ValueError("positive input refused")
+    return x
+"""
+
+# A loop whose length is the input's value: long enough to kill a worker mid-run.
+SLOW_SCRIPT = """
+def count(x):
+    n = int(x.item())
+    y = x
+    for i in range(n):
+        y = y + 1.0
+    return y
+"""
+
+
+def onnx_square() -> bytes:
+    """y = x * x for float32 x of shape [N, 3]."""
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 3])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 3])
+    graph = helper.make_graph([helper.make_node("Mul", ["x", "x"], ["y"])], "square", [x], [y])
+    return _finish(helper, graph)
+
+
+def onnx_linear(weights: np.ndarray, bias: np.ndarray) -> bytes:
+    """y = x @ weights + bias for float32 x of shape [N, in]."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    n_in, n_out = weights.shape
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, n_in])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, n_out])
+    inits = [
+        numpy_helper.from_array(weights.astype(np.float32), "w"),
+        numpy_helper.from_array(bias.astype(np.float32), "b"),
+    ]
+    nodes = [
+        helper.make_node("MatMul", ["x", "w"], ["xw"]),
+        helper.make_node("Add", ["xw", "b"], ["y"]),
+    ]
+    graph = helper.make_graph(nodes, "linear", [x], [y], initializer=inits)
+    return _finish(helper, graph)
+
+
+def onnx_sum_diff() -> bytes:
+    """(a + b, a - b) for two float32 inputs of shape [N, 2]."""
+    from onnx import TensorProto, helper
+
+    ins = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [None, 2]) for n in ("a", "b")]
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [None, 2]) for n in ("s", "d")]
+    nodes = [helper.make_node("Add", ["a", "b"], ["s"]), helper.make_node("Sub", ["a", "b"], ["d"])]
+    return _finish(helper, helper.make_graph(nodes, "sum_diff", ins, outs))
+
+
+def _finish(helper: object, graph: object) -> bytes:
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])  # type: ignore[attr-defined]
+    model.ir_version = 8  # readable by any onnxruntime >= 1.17
+    return bytes(model.SerializeToString())
+
+
+def torch_linear(seed: int = 0) -> tuple[bytes, object]:
+    """A TorchScript ``nn.Linear(4, 2)`` (serialized) and the live module."""
+    import torch
+
+    torch.manual_seed(seed)
+    module = torch.jit.script(torch.nn.Linear(4, 2).eval())
+    buffer = io.BytesIO()
+    torch.jit.save(module, buffer)
+    return buffer.getvalue(), module
+
+
+def torch_reference(module: object, x: np.ndarray) -> np.ndarray:
+    """What ``module`` computes for ``x`` in process."""
+    import torch
+
+    with torch.no_grad():
+        return module(torch.from_numpy(x)).numpy()  # type: ignore[operator,no-any-return]
