@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import os.path as osp
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from insitu import _checks
@@ -98,7 +99,7 @@ class Experiment(EntityFactory):
         On Ctrl-C while blocking, ``kill_on_interrupt`` stops every job of the experiment.
         """
         manifest = build_manifest(*args)
-        colocated, loads = self._plan_start(manifest)
+        colocated, loads, specs = self._plan_start(manifest)
         if summary:
             logger.info("launching:\n%s", self._preview_text(manifest, Verbosity.INFO))
         started_stores: list[str] = []
@@ -110,7 +111,8 @@ class Experiment(EntityFactory):
             for load in loads:
                 load_objects(load)
             for model in manifest.all_models:
-                self._launch_model(model, colocated.get(model.name), started_stores)
+                spec = specs[model.name]
+                self._launch_model(model, spec, colocated.get(model.name), started_stores)
                 started_jobs.append(model.name)
         except BaseException:
             self._control.stop_jobs(started_jobs)
@@ -120,32 +122,38 @@ class Experiment(EntityFactory):
         if block:
             self._wait([m.name for m in manifest.all_models], kill_on_interrupt)
 
-    def _plan_start(self, manifest: Manifest) -> tuple[dict[str, Orchestrator], list[Load]]:
-        """Check everything ``start`` needs and plan its colocated stores (by model name)
-        and object loads; nothing starts here."""
+    def _plan_start(
+        self, manifest: Manifest
+    ) -> tuple[dict[str, Orchestrator], list[Load], dict[str, JobSpec]]:
+        """Check everything ``start`` needs and plan its colocated stores (by model name),
+        object loads and validated job specs (store env added at launch); nothing starts."""
         self._check_not_running(manifest)
         # Their applications have ended (just checked): finish their old stores' teardown
         # now instead of racing the teardown thread for the store names.
         self._stop_colocated([m.name for m in manifest.colocated_models])
+        specs: dict[str, JobSpec] = {}
         for model in manifest.all_models:
             self._check_batch(model.batch_settings)
-            self._control.launcher.validate(_model_spec(model, {}))
+            specs[model.name] = _model_spec(model, {})
+            self._control.launcher.validate(specs[model.name])
         colocated = plan_colocated(
             manifest.colocated_models, manifest.orchestrators, self._shared_stores()
         )
         shared = {s.name: s for s in [*manifest.orchestrators, *self._shared_stores()]}
         loads = plan_loads([m for m in manifest.all_models if not m.colocated], [*shared.values()])
-        return colocated, loads
+        return colocated, loads, specs
 
-    def _launch_model(self, model: Model, store: Orchestrator | None, started: list[str]) -> None:
+    def _launch_model(
+        self, model: Model, spec: JobSpec, store: Orchestrator | None, started: list[str]
+    ) -> None:
         """Submit ``model``; with a colocated ``store``, start that first (``started`` gets
         its name before it starts, so that a failed start is rolled back too)."""
         Path(model.path).mkdir(parents=True, exist_ok=True)
         if store is None:
-            self._control.submit(_model_spec(model, self._model_env(model)), model.name)
+            self._control.submit(_with_env(spec, self._model_env(model)), model.name)
             return
         started.append(store.name)
-        spec = _model_spec(model, self._model_env(model, store.connection_env()))
+        spec = _with_env(spec, self._model_env(model, store.connection_env()))
         self._colocated[model.name] = store
         load = colocated_load(model, store)
         prepare = None if load is None else (lambda: load_objects(load))
@@ -313,6 +321,13 @@ def _model_spec(model: Model, env: Mapping[str, str]) -> JobSpec:
         extra_env=env,
         entity_type="Model",
     )
+
+
+def _with_env(spec: JobSpec, env: Mapping[str, str]) -> JobSpec:
+    """``spec`` (and its MPMD parts) with ``env`` laid over their variables, as
+    ``RunSettings.to_job_spec(extra_env=env)`` would have done."""
+    mpmd = tuple(_with_env(part, env) for part in spec.mpmd)
+    return replace(spec, env={**spec.env, **env}, mpmd=mpmd)
 
 
 def _experiment_path(name: str, exp_path: str | None) -> str:

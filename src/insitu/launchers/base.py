@@ -43,8 +43,12 @@ class Launcher(Protocol):
 
     def poll(self, job_ids: Sequence[str]) -> Mapping[str, JobStatus]: ...
 
-    def wait_for_change(self, timeout: float) -> None:
-        """Block until a job may have changed state or ``timeout`` seconds pass."""
+    def wait_for_change(self, timeout: float) -> Sequence[str] | None:
+        """Block until a job may have changed state or ``timeout`` seconds pass.
+
+        Returns the ids of the jobs that changed, when the launcher knows them (so the
+        monitor polls only those), or ``None`` when any job may have changed.
+        """
 
     def cancel(self, job_ids: Sequence[str]) -> None: ...
 

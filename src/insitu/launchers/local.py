@@ -123,6 +123,7 @@ class LocalLauncher:
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
         self._selector.register(self._wake_r, selectors.EVENT_READ, None)
+        self._pidfds = hasattr(os, "pidfd_open")
 
     def supports_batch(self) -> bool:
         """Local jobs are never batch jobs."""
@@ -133,8 +134,8 @@ class LocalLauncher:
         validate_local(spec)
 
     def submit(self, spec: JobSpec) -> str:
-        """Start the job now; its id is its process id."""
-        self.validate(spec)
+        """Start the job now; its id is its process id. Callers validate first (the
+        controller does), so a launch never pays for the checks twice."""
         files = [_open_log(spec.out_path), _open_log(spec.err_path)]
         try:
             proc = subprocess.Popen(
@@ -157,8 +158,9 @@ class LocalLauncher:
             while job_id in self._jobs:
                 job_id += "+"
             self._jobs[job_id] = job
-            self._watch(job_id, job)
-        self._wake()
+            if not self._watch(job_id, job):
+                self._wake()  # no pidfd: make the monitor poll this job
+        # With a pidfd no wake-up is needed: epoll reports fds registered while it waits.
         return job_id
 
     def poll(self, job_ids: Sequence[str]) -> Mapping[str, JobStatus]:
@@ -171,12 +173,25 @@ class LocalLauncher:
                     out[job_id] = self._status(job_id, job)
         return out
 
-    def wait_for_change(self, timeout: float) -> None:
-        """Block until some job may have changed state, or ``timeout`` seconds pass."""
+    def wait_for_change(self, timeout: float) -> Sequence[str] | None:
+        """Block until a job exits (its pidfd turns readable) or ``timeout`` seconds pass.
+
+        Returns the ids whose pidfd fired; ``None`` after a wake-up from ``submit``/``cancel``
+        or when pidfds are unavailable, meaning "poll everything".
+        """
+        if not self._pidfds:
+            time.sleep(min(timeout, 0.05))
+            return None
+        changed: list[str] = []
+        woken = False
         for key, _ in self._selector.select(timeout):
             if key.data is None:
+                woken = True
                 with contextlib.suppress(BlockingIOError):
                     os.read(self._wake_r, 4096)
+            else:
+                changed.append(str(key.data))
+        return None if woken else changed
 
     def cancel(self, job_ids: Sequence[str]) -> None:
         """SIGTERM the jobs' process groups, SIGKILL after the grace period; wait for exits."""
@@ -216,15 +231,17 @@ class LocalLauncher:
             state = JobState.STATUS_COMPLETED if code == 0 else JobState.STATUS_FAILED
         return JobStatus(job_id, state, code, job.start_time, job.end_time)
 
-    def _watch(self, job_id: str, job: _LocalJob) -> None:
+    def _watch(self, job_id: str, job: _LocalJob) -> bool:
+        """Watch the job's exit through a pidfd; False where pidfds are unavailable."""
         pidfd_open = getattr(os, "pidfd_open", None)
         if pidfd_open is None:
-            return
+            return False
         try:
             job.pidfd = pidfd_open(job.proc.pid)
         except OSError:
-            return
+            return False
         self._selector.register(job.pidfd, selectors.EVENT_READ, job_id)
+        return True
 
     def _unwatch(self, job: _LocalJob) -> None:
         if job.pidfd is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from insitu.jobs.spec import JobSpec
@@ -45,11 +45,24 @@ class JobTable:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._runs: dict[str, list[JobRecord]] = {}
+        self._names: dict[str, str] = {}  # job id -> name, for launchers that report ids
 
     def add(self, record: JobRecord) -> None:
         """Append a new run; its ``run_id`` must follow the previous one of that name."""
         with self._lock:
             self._runs.setdefault(record.name, []).append(record)
+            self._names[record.job_id] = record.name
+
+    def latest_for_jobs(self, job_ids: Iterable[str]) -> list[JobRecord]:
+        """The newest runs of the jobs with these ids (ids of older runs are skipped)."""
+        with self._lock:
+            out = []
+            for job_id in job_ids:
+                name = self._names.get(job_id)
+                runs = self._runs.get(name) if name is not None else None
+                if runs and runs[-1].job_id == job_id:
+                    out.append(runs[-1])
+            return out
 
     def next_run_id(self, name: str) -> int:
         """The ``run_id`` the next run of ``name`` gets."""

@@ -36,6 +36,7 @@ class Monitor:
         self._stopping = threading.Event()
         self._timed_out: set[str] = set()
         self._thread: threading.Thread | None = None
+        self._next_full = 0.0
 
     def start(self) -> None:
         """Start the monitor thread if it is not running."""
@@ -116,9 +117,16 @@ class Monitor:
                 with self._changed:
                     self._changed.wait(timeout=POLL_INTERVAL)
                 continue
-            self._launcher.wait_for_change(POLL_INTERVAL)
+            changed = self._launcher.wait_for_change(POLL_INTERVAL)
             try:
-                self.refresh()
+                # Only the jobs the launcher named, unless it could not tell; a full pass at
+                # least every POLL_INTERVAL catches anything a wake-up missed.
+                now = time.monotonic()
+                if changed is None or now >= self._next_full:
+                    self._next_full = now + POLL_INTERVAL
+                    self.refresh()
+                elif changed:
+                    self.refresh(self._table.latest_for_jobs(changed))
                 self._enforce_walltimes()
             except Exception:
                 logger.exception("monitor failed to refresh job states")
