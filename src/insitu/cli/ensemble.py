@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from tabulate import tabulate
 
+from insitu._files import write_private
 from insitu.errors import InsituError
 
 if TYPE_CHECKING:
@@ -96,20 +97,12 @@ def _serve(runner: EnsembleRunner, args: argparse.Namespace) -> None:
     try:
         print(f"serving EnsembleOperator on {handle.address}", flush=True)
         if args.token_file:
-            _write_private(Path(args.token_file), handle.token)
+            write_private(Path(args.token_file), handle.token)
         else:
             print(f"token: {handle.token}", flush=True)
         runner.wait(until_terminated=True)
     finally:
         handle.stop()
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write ``text`` readable by the owner only (the token grants control of the ensemble)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(text)
 
 
 def _store_source(spec: EnsembleSpec) -> MetricSource | None:

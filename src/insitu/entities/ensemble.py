@@ -45,7 +45,7 @@ from insitu.errors import EntityExistsError, InvalidArgumentError
 from insitu.log import get_logger
 from insitu.settings.batch_settings import BatchSettings
 from insitu.settings.run_settings import RunSettings
-from insitu.store.orchestrator import available_cpus
+from insitu.store.topology import available_cpus
 
 logger = get_logger("insitu.entities")
 

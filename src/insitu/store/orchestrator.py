@@ -19,6 +19,7 @@ from pathlib import Path
 from time import monotonic
 
 from insitu._checks import check_any, check_int, check_str
+from insitu._files import write_private
 from insitu.client.connection_env import StoreConnection, validate_db_identifier
 from insitu.errors import (
     AlreadyRunningError,
@@ -39,10 +40,11 @@ from insitu.store.launch_options import (
     resolve_run_command,
     split_launch_kwargs,
 )
+from insitu.store.live_config import LiveConfig
 from insitu.store.readiness import ShardProbe, check_ports_free, wait_for_shards
 from insitu.store.server_binary import ServerBinary, find_server_binary
 from insitu.store.server_config import ShardConfig, render_shard_config
-from insitu.store.shard_client import config_set_all, ping_error
+from insitu.store.shard_client import ping_error
 from insitu.store.unix_socket import check_socket_free, socket_mode, validate_socket_path
 
 logger = get_logger(__name__)
@@ -50,7 +52,7 @@ logger = get_logger(__name__)
 _LOCAL = "the local launcher"
 
 
-class Orchestrator:
+class Orchestrator(LiveConfig):
     """A feature store of ``db_nodes`` Valkey/Redis shards (1: standalone, >= 3: a cluster).
 
     Arguments mirror SmartSim 0.8. Differences: every store requires a generated password;
@@ -241,48 +243,11 @@ class Orchestrator:
             ping_error(address, self._password) is None for address in self._topology.addresses
         )
 
-    # ----------------------------------------------------------------- server options
-    def set_db_conf(self, key: str, value: str) -> None:
-        """Set server option ``key`` to ``value``: live on every shard if the store is
-        running (``CONFIG SET``), and in the config of every later start.
-
-        A value the server rejects raises :class:`~insitu.errors.InvalidServerOptionError`
-        and is not remembered. Before start, values are checked by the server at start.
-        """
-        check_any("key", key, str)
-        check_any("value", value, str, int, float)
-        self._apply(*options.normalize_option(key, value))
-
-    def set_max_memory(self, mem: str) -> None:
-        """Max memory, e.g. ``"3gb"`` (k, kb, m, mb, g, gb; ``"0"`` = no limit)."""
-        self._apply(*options.memory_option(mem))
-
-    def set_eviction_strategy(self, strategy: str) -> None:
-        """``maxmemory-policy``: ``noeviction``, ``allkeys-lru``, ``volatile-ttl`` …"""
-        self._apply(*options.eviction_option(strategy))
-
-    def set_max_clients(self, clients: int = 50_000) -> None:
-        """Maximum number of simultaneous client connections per shard."""
-        self._apply(*options.max_clients_option(clients))
-
-    def set_max_message_size(self, size: int = 1_073_741_824) -> None:
-        """Largest single value (``proto-max-bulk-len``) in bytes; at least 1 MiB."""
-        self._apply(*options.max_message_size_option(size))
-
-    def enable_checkpoints(self, frequency: int) -> None:
-        """Snapshot to disk every ``frequency`` seconds if at least one key changed."""
-        self._apply(*options.checkpoint_option(frequency))
-
-    def _apply(self, key: str, value: str) -> None:
-        if self._active:
-            config_set_all(self._topology.addresses, self._password, key, value)
-        self._options[key] = value
-
     # ----------------------------------------------------------------- launch options
     def set_cpus(self, num_cpus: int) -> None:
         """CPUs per shard; locally each shard is pinned to that many CPUs (round-robin)."""
         count = check_int("num_cpus", num_cpus, minimum=None)
-        topology.cpu_sets(self.num_shards, count, available_cpus())  # validates the range
+        topology.cpu_sets(self.num_shards, count, topology.available_cpus())  # validates the range
         self._cpus_per_shard = count
 
     def set_cpu_pinning(self, cpus: Sequence[int]) -> None:
@@ -293,7 +258,7 @@ class Orchestrator:
         """
         check_any("cpus", cpus, list, tuple)
         pins = tuple(sorted({check_int("cpu", cpu, minimum=0) for cpu in cpus}))
-        usable = available_cpus()
+        usable = topology.available_cpus()
         missing = [cpu for cpu in pins if cpu not in usable]
         if missing:
             raise CPUPinningError(
@@ -426,7 +391,7 @@ class Orchestrator:
         )
         (shard_dir / cfg.cluster_config_file).unlink(missing_ok=True)
         config_path = shard_dir / f"{name}.conf"
-        _write_private(config_path, render_shard_config(cfg))
+        write_private(config_path, render_shard_config(cfg))
         return config_path
 
     def _pinning(self) -> Sequence[tuple[int, ...]]:
@@ -434,7 +399,7 @@ class Orchestrator:
             return [self._cpu_pinning] * self.num_shards
         if self._cpus_per_shard is None:
             return [()] * self.num_shards
-        return topology.cpu_sets(self.num_shards, self._cpus_per_shard, available_cpus())
+        return topology.cpu_sets(self.num_shards, self._cpus_per_shard, topology.available_cpus())
 
     def _credential_addresses(self) -> list[str]:
         if self._topology.unix_socket is not None:
@@ -464,18 +429,3 @@ def _optional_positive(name: str, value: int | None) -> int | None:
 
 def _store_name(name: object) -> str:
     return validate_db_identifier(check_str("name", name))
-
-
-def available_cpus() -> list[int]:
-    """The CPUs this process may run on (its affinity mask), sorted."""
-    if hasattr(os, "sched_getaffinity"):
-        return sorted(os.sched_getaffinity(0))
-    return list(range(os.cpu_count() or 1))
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` readable by the owner only (it holds the password)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        os.fchmod(handle.fileno(), 0o600)  # an existing file keeps its mode on O_CREAT
-        handle.write(text)

@@ -7,6 +7,7 @@ read the machine's interfaces and host name (pass their results into the pure fu
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -198,3 +199,10 @@ def cpu_sets(
         tuple(sorted({cpus[(i * cpus_per_shard + k) % len(cpus)] for k in range(cpus_per_shard)}))
         for i in range(num_shards)
     )
+
+
+def available_cpus() -> list[int]:
+    """The CPUs this process may run on (its affinity mask), sorted."""
+    if hasattr(os, "sched_getaffinity"):
+        return sorted(os.sched_getaffinity(0))
+    return list(range(os.cpu_count() or 1))

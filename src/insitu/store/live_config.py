@@ -1,0 +1,57 @@
+"""Server options of a running or future store: SmartSim's ``set_*`` methods.
+
+Each setter validates its value, applies it live with ``CONFIG SET`` on every shard when the
+store runs, and remembers it for the config file of every later start.
+"""
+
+from __future__ import annotations
+
+from insitu._checks import check_any
+from insitu.store import options
+from insitu.store.shard_client import config_set_all
+from insitu.store.topology import Topology
+
+
+class LiveConfig:
+    """Mixin of :class:`~insitu.store.orchestrator.Orchestrator` (which sets the attributes)."""
+
+    _active: bool
+    _topology: Topology
+    _password: str
+    _options: dict[str, str]
+
+    def set_db_conf(self, key: str, value: str) -> None:
+        """Set server option ``key`` to ``value``: live on every shard if the store is
+        running (``CONFIG SET``), and in the config of every later start.
+
+        A value the server rejects raises :class:`~insitu.errors.InvalidServerOptionError`
+        and is not remembered. Before start, values are checked by the server at start.
+        """
+        check_any("key", key, str)
+        check_any("value", value, str, int, float)
+        self._apply(*options.normalize_option(key, value))
+
+    def set_max_memory(self, mem: str) -> None:
+        """Max memory, e.g. ``"3gb"`` (k, kb, m, mb, g, gb; ``"0"`` = no limit)."""
+        self._apply(*options.memory_option(mem))
+
+    def set_eviction_strategy(self, strategy: str) -> None:
+        """``maxmemory-policy``: ``noeviction``, ``allkeys-lru``, ``volatile-ttl`` …"""
+        self._apply(*options.eviction_option(strategy))
+
+    def set_max_clients(self, clients: int = 50_000) -> None:
+        """Maximum number of simultaneous client connections per shard."""
+        self._apply(*options.max_clients_option(clients))
+
+    def set_max_message_size(self, size: int = 1_073_741_824) -> None:
+        """Largest single value (``proto-max-bulk-len``) in bytes; at least 1 MiB."""
+        self._apply(*options.max_message_size_option(size))
+
+    def enable_checkpoints(self, frequency: int) -> None:
+        """Snapshot to disk every ``frequency`` seconds if at least one key changed."""
+        self._apply(*options.checkpoint_option(frequency))
+
+    def _apply(self, key: str, value: str) -> None:
+        if self._active:
+            config_set_all(self._topology.addresses, self._password, key, value)
+        self._options[key] = value
