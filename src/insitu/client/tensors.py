@@ -141,6 +141,9 @@ def raw_bytes(array: np.ndarray, fortran: bool = False) -> memoryview:
     return flat.data.cast("B")
 
 
+_MAX_INDEX = int(np.iinfo(np.intp).max)
+
+
 def decode_header(buf: memoryview, key: str) -> TensorHeader:
     """Parse and check ``buf``'s header, and that ``buf`` has exactly the data it announces."""
     if buf.nbytes < FIXED_HEADER:
@@ -164,6 +167,10 @@ def decode_header(buf: memoryview, key: str) -> TensorHeader:
             f"shape {header.shape} of {header.type_name} needs {header.data_nbytes} data "
             f"bytes, the value has {buf.nbytes - header.size}",
         )
+    # numpy refuses shapes whose non-zero extents overflow its index type even when a zero
+    # extent makes the array empty, so such a header can never describe a real array.
+    if prod(max(dim, 1) for dim in shape) * header.dtype.itemsize > _MAX_INDEX:
+        raise WireFormatError(key, f"shape {header.shape} is larger than any array can be")
     return header
 
 

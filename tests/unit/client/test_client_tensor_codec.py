@@ -116,3 +116,12 @@ def test_corrupted_valid_values_never_crash(data: st.DataObject) -> None:
     for candidate in (value, value[:cut]):
         with contextlib.suppress(WireFormatError):
             decode_tensor(memoryview(candidate), "k")
+
+
+def test_empty_shape_with_impossible_extent_is_a_wire_format_error() -> None:
+    # Found by the dataset fuzzer: a zero extent makes the data length 0, yet numpy cannot
+    # build an array whose other extents overflow its index type.
+    header = bytearray(encode_header(np.dtype("float64"), (0, 0), False))
+    struct.pack_into("<Q", header, len(header) - 8, 2**62)
+    with pytest.raises(WireFormatError, match="larger than any array"):
+        decode_tensor(memoryview(bytes(header)), "k")
