@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 
 import psutil
 import pytest
+from hypothesis import settings
+
+# Timing is no test's business here (speed lives in benchmarks/), so no per-example deadline;
+# CI (CI=true) replays a fixed set of examples so that a green main stays green, while local
+# runs keep exploring new ones.
+settings.register_profile("dev", deadline=None)
+settings.register_profile("ci", deadline=None, derandomize=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 LEFTOVER_DEADLINE = 15.0
 
