@@ -17,8 +17,8 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
+from insitu.client import Client
 from insitu.entities.db_objects import DBModel, DBObject, DBScript
 from insitu.entities.model import Model
 from insitu.errors import DBObjectLoadError, InsituError, MissingDependencyError
@@ -64,78 +64,7 @@ def plan_loads(models: Sequence[Model], stores: Sequence[Orchestrator]) -> list[
     return [Load(store, tuple(objects), owners) for store in stores]
 
 
-class MLClient(Protocol):
-    """The Client methods loading uses (SmartRedis 0.6 names and argument order)."""
-
-    def set_model(
-        self,
-        name: str,
-        model: bytes,
-        backend: str,
-        device: str = ...,
-        batch_size: int = ...,
-        min_batch_size: int = ...,
-        min_batch_timeout: int = ...,
-        tag: str = ...,
-        inputs: str | list[str] | None = ...,
-        outputs: str | list[str] | None = ...,
-    ) -> None: ...
-    def set_model_from_file(
-        self,
-        name: str,
-        model_file: str,
-        backend: str,
-        device: str = ...,
-        batch_size: int = ...,
-        min_batch_size: int = ...,
-        min_batch_timeout: int = ...,
-        tag: str = ...,
-        inputs: str | list[str] | None = ...,
-        outputs: str | list[str] | None = ...,
-    ) -> None: ...
-    def set_model_multigpu(
-        self,
-        name: str,
-        model: bytes,
-        backend: str,
-        first_gpu: int,
-        num_gpus: int,
-        batch_size: int = ...,
-        min_batch_size: int = ...,
-        min_batch_timeout: int = ...,
-        tag: str = ...,
-        inputs: str | list[str] | None = ...,
-        outputs: str | list[str] | None = ...,
-    ) -> None: ...
-    def set_model_from_file_multigpu(
-        self,
-        name: str,
-        model_file: str,
-        backend: str,
-        first_gpu: int,
-        num_gpus: int,
-        batch_size: int = ...,
-        min_batch_size: int = ...,
-        min_batch_timeout: int = ...,
-        tag: str = ...,
-        inputs: str | list[str] | None = ...,
-        outputs: str | list[str] | None = ...,
-    ) -> None: ...
-    def set_script(self, name: str, script: str, device: str = ...) -> None: ...
-    def set_script_from_file(self, name: str, file: str, device: str = ...) -> None: ...
-    def set_function(self, name: str, function: object, device: str = ...) -> None: ...
-    def set_script_multigpu(
-        self, name: str, script: str, first_gpu: int, num_gpus: int
-    ) -> None: ...
-    def set_script_from_file_multigpu(
-        self, name: str, file: str, first_gpu: int, num_gpus: int
-    ) -> None: ...
-    def set_function_multigpu(
-        self, name: str, function: object, first_gpu: int, num_gpus: int
-    ) -> None: ...
-
-
-def set_object(client: MLClient, obj: DBObject) -> None:
+def set_object(client: Client, obj: DBObject) -> None:
     """Store ``obj`` with the Client call its kind and placement call for."""
     if isinstance(obj, DBModel):
         _set_model(client, obj)
@@ -143,7 +72,7 @@ def set_object(client: MLClient, obj: DBObject) -> None:
         _set_script(client, obj)
 
 
-def _set_model(client: MLClient, obj: DBModel) -> None:
+def _set_model(client: Client, obj: DBModel) -> None:
     where = obj.placement
     batching = (obj.batch_size, obj.min_batch_size, obj.min_batch_timeout)
     rest = (*batching, obj.tag, list(obj.inputs) or None, list(obj.outputs) or None)
@@ -162,7 +91,7 @@ def _set_model(client: MLClient, obj: DBModel) -> None:
         client.set_model_from_file(obj.name, file, obj.backend, where.device, *rest)
 
 
-def _set_script(client: MLClient, obj: DBScript) -> None:
+def _set_script(client: Client, obj: DBScript) -> None:
     where = obj.placement
     multi = (where.first_gpu, where.num_gpus)
     if obj.file is not None:
@@ -187,8 +116,6 @@ def load_objects(load: Load) -> None:
     Raises :class:`DBObjectLoadError` chained to the Client's error, or the Client's
     :class:`MissingDependencyError` when a backend is not installed.
     """
-    from insitu.client import Client
-
     store = load.store
     wait_for_workers(store, load, time.monotonic() + WORKER_READY_TIMEOUT)
     address = store.get_address()[0]
