@@ -9,6 +9,11 @@ the same machine noise. Reported:
 * added latency: median of ``run_model`` (inputs already stored) minus the in-process
   median, in µs (target ≤ 300 µs over a Unix socket); also the whole round trip
   ``put_tensor`` + ``run_model`` + ``get_tensor``;
+* the same over a Unix socket with the server and its worker pinned to one CPU
+  (``Orchestrator.set_cpu_pinning``) and the caller to another — the layout of a store
+  colocated on its own cores: a request is a chain of four wake-ups (caller → server →
+  worker → server → caller), and on this virtual machine one that crosses CPUs costs tens
+  of µs (see the PING figures), one within a CPU a few;
 * throughput: ``run_model`` calls per second from 4 concurrent client processes on the MLP
   over the Unix socket, with batching off (``batch_size=0``) and on (``batch_size=4``).
 
@@ -26,22 +31,25 @@ import statistics
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import redis
 from _report import write_section
 
 from insitu import Experiment, Orchestrator
 from insitu.client import Client
+from insitu.client.addresses import parse_address
+from insitu.client.resp_connection import RespConnection
 from insitu.store.readiness import find_free_port_block
 
 CALLS = 400
 CLIENTS = 4
 THROUGHPUT_SECONDS = 3.0
 BATCH = 4
+PINNED = "Unix socket, store on CPU {store}, caller on CPU {caller}"
 THREADS = 1  # intra- and inter-op threads, in-process and in the workers alike
 Baseline = Callable[[np.ndarray], np.ndarray]
 
@@ -109,7 +117,7 @@ class LatencyRow:
         med = statistics.median
         added = (med(self.ours) - med(self.base)) * 1e6
         target = ""
-        if self.transport == "Unix socket":
+        if self.transport.startswith("Unix socket"):
             target = "≤ 300 ✓" if added <= 300 else "≤ 300 ✗"
         return [
             self.transport, self.model, f"{med(self.base) * 1e6:,.0f}",
@@ -151,16 +159,28 @@ def bench_latency(
 
 
 def ping_median(store: Orchestrator) -> float:
-    """Median of a raw redis-py PING on ``store`` (one network round trip), in seconds."""
-    address = store.get_address()[0]
-    if address.startswith("unix://"):
-        raw = redis.Redis(unix_socket_path=address[len("unix://") :], password=store.password)
-    else:
-        host, port = address.rsplit(":", 1)
-        raw = redis.Redis(host=host, port=int(port), password=store.password)
-    with raw:
-        raw.ping()
-        return statistics.median(timed(raw.ping) for _ in range(CALLS))
+    """Median of a raw PING on ``store`` (one round trip, no client library layers:
+    hiredis on a plain socket), in seconds."""
+    conn = RespConnection(parse_address(store.get_address()[0]), store.password, timeout=5.0)
+    try:
+        conn.call("PING")
+        return statistics.median(timed(lambda: conn.call("PING")) for _ in range(CALLS))
+    finally:
+        conn.close()
+
+
+@contextmanager
+def on_core(cpu: int | None) -> Iterator[None]:
+    """Run the block with this process pinned to ``cpu`` (None: as it is)."""
+    if cpu is None:
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {cpu})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
 
 
 def _client_loop(address: str, password: str, key: str, seconds: float, index: int) -> int:
@@ -195,7 +215,10 @@ def report(rows: list[LatencyRow], throughput: dict[str, float], pings: dict[str
         f"inference worker; both sides run the models with {THREADS} intra-op and inter-op "
         f"thread(s), on a machine with {os.cpu_count()} CPUs shared by the driver, the server "
         "and the worker. *Added* = `run_model` median - in-process median "
-        "(the inputs are already in the store). Throughput: "
+        "(the inputs are already in the store). Pinned rows: the server and its worker on "
+        "one CPU (`Orchestrator.set_cpu_pinning`), the driver on another, as with a store "
+        "colocated on its own cores; otherwise the OS places them. The client polls for a "
+        "reply for up to `INSITU_REPLY_SPIN_US` (default 1000 µs) before sleeping. Throughput: "
         f"{CLIENTS} client processes calling `run_model` on the MLP for "
         f"{THROUGHPUT_SECONDS:.0f} s over the Unix socket.",
         "",
@@ -205,9 +228,8 @@ def report(rows: list[LatencyRow], throughput: dict[str, float], pings: dict[str
     lines += ["| " + " | ".join(row.cells()) + " |" for row in rows]
     lines += [
         "",
-        "For scale, one raw redis-py `PING` round trip on the same servers: "
-        + ", ".join(f"{pings[t] * 1e6:,.0f} µs ({t})" for t in pings)
-        + " (median).",
+        "For scale, one raw `PING` round trip (hiredis on a plain socket) on the same "
+        "servers: " + ", ".join(f"{pings[t] * 1e6:,.0f} µs ({t})" for t in pings) + " (median).",
     ]
     off, on = throughput["off"], throughput["on"]
     lines += [
@@ -232,10 +254,25 @@ def main() -> None:
         threads = {"intra_op_threads": THREADS, "inter_op_threads": THREADS}
         tcp = exp.create_database(port=find_free_port_block(1), db_identifier="tcp", **threads)
         uds = exp.create_database(unix_socket=str(root / "db.sock"), db_identifier="uds", **threads)
-        exp.start(tcp, uds)
-        for transport, store in (("TCP", tcp), ("Unix socket", uds)):
-            pings[transport] = ping_median(store)
-            with Client(False, store.get_address()[0], password=store.password) as client:
+        cpus = sorted(os.sched_getaffinity(0))
+        caller_cpu, store_cpu = cpus[0], cpus[-1]
+        pinned = exp.create_database(
+            unix_socket=str(root / "pinned.sock"), db_identifier="pinned", **threads
+        )
+        pinned.set_cpu_pinning([store_cpu])  # the server and its worker
+        exp.start(tcp, uds, pinned)
+        pinned_label = PINNED.format(store=store_cpu, caller=caller_cpu)
+        setups = (
+            ("TCP", tcp, None),
+            ("Unix socket", uds, None),
+            (pinned_label, pinned, caller_cpu),
+        )
+        for transport, store, cpu in setups:
+            with (
+                on_core(cpu),
+                Client(False, store.get_address()[0], password=store.password) as client,
+            ):
+                pings[transport] = ping_median(store)
                 client.set_model("mlp", onnx_model, "ONNX")
                 client.set_model("cnn", torch_model, "TORCH")
                 client.set_model("mlp_batched", onnx_model, "ONNX", batch_size=BATCH,
@@ -244,6 +281,8 @@ def main() -> None:
                                           baselines["MLP (ONNX)"]))  # fmt: skip
                 rows.append(bench_latency(client, transport, "cnn", "CNN (TorchScript)", x_cnn,
                                           baselines["CNN (TorchScript)"]))  # fmt: skip
+        with on_core(store_cpu):  # one round trip within one CPU, for scale
+            pings["Unix socket, same CPU"] = ping_median(pinned)
         throughput["off"] = bench_throughput(uds, "mlp")
         throughput["on"] = bench_throughput(uds, "mlp_batched")
     finally:

@@ -26,7 +26,7 @@ def fail(x):
 # A loop whose length is the input's value: long enough to kill a worker mid-run.
 SLOW_SCRIPT = """
 def count(x):
-    n = int(x.item())
+    n = int(x[0].item())
     y = x
     for i in range(n):
         y = y + 1.0

@@ -26,6 +26,8 @@ from insitu.client import keys
 from insitu.client._core import ClientCore
 from insitu.client.addresses import Address
 from insitu.client.connect import ConnectionSettings
+from insitu.client.request_channel import RequestChannel
+from insitu.client.resp_connection import Arg
 from insitu.errors import (
     InferenceTimeoutError,
     RedisDatabaseError,
@@ -91,6 +93,7 @@ class RequestOps(ClientCore):
 
     _settings: ConnectionSettings
     _shard_map: ShardMap | None = None
+    _channel: RequestChannel | None = None
 
     # ------------------------------------------------------------------ routing
     def _tag_for_key(self, key: str) -> str:
@@ -155,15 +158,21 @@ class RequestOps(ClientCore):
         )  # fmt: skip
         queue = keys.queue_key(tag)
         fields = [item for pair in messages.format_request(request).items() for item in pair]
+        enqueue: tuple[str | int, ...] = ("XADD", queue, "*", *fields)
+        if not self._store.clustered:
+            # Every key is on the one server: inline the model header and small inputs, so
+            # that the worker can run the request without a round trip of its own.
+            enqueue = ("EVAL", messages.QUEUE_SCRIPT, 2 + len(inputs), queue, key, *inputs,
+                       messages.INLINE_BUDGET, *fields)  # fmt: skip
         # One round trip: queue the request and start waiting for its reply.
-        entry_id, popped = self._store.pipeline(
-            queue,
-            [("XADD", queue, "*", *fields), ("BLPOP", request.reply_key, self._chunk(timeout))],
-            idempotent=False,
+        entry_id, popped = self._request_pipeline(
+            queue, [enqueue, ("BLPOP", request.reply_key, self._chunk(timeout))]
         )
         raw = self._await_reply(request.reply_key, popped, deadline, tag)
         if raw is None:
             self._give_up(queue, entry_id, tag, key, timeout)
+        if raw == messages.ok_reply(request_id):
+            return  # the common case, without parsing
         reply = messages.parse_reply(raw, request.reply_key)
         if not reply.ok:
             raise messages.error_for_reply(reply, key)
@@ -179,10 +188,8 @@ class RequestOps(ClientCore):
             remaining = deadline - time.time()
             if remaining <= 0:
                 return None
-            popped, alive = self._store.pipeline(
-                reply_key,
-                [("BLPOP", reply_key, self._chunk(remaining)), ("EXISTS", serving)],
-                idempotent=False,
+            popped, alive = self._request_pipeline(
+                reply_key, [("BLPOP", reply_key, self._chunk(remaining)), ("EXISTS", serving)]
             )
             if alive == 1:
                 absent_since = None
@@ -193,6 +200,23 @@ class RequestOps(ClientCore):
         if not isinstance(popped, list) or len(popped) != 2:
             raise RedisInternalError(f"unexpected BLPOP reply on {reply_key!r}")
         return as_bytes(popped[1])
+
+    def _request_pipeline(self, key: str, commands: Sequence[Sequence[Arg]]) -> list[object]:
+        """``commands`` (never repeated) in one round trip: over the request channel on a
+        standalone store, through the transport (which follows the cluster) otherwise."""
+        if self._store.clustered:
+            return self._store.pipeline(key, commands, idempotent=False)
+        if self._channel is None:
+            address = self._store.addresses()[0]
+            self._channel = RequestChannel(
+                address, self._settings.password, self._settings.timeouts
+            )
+        return self._channel.pipeline(key, commands)
+
+    def _close_channel(self) -> None:
+        channel, self._channel = self._channel, None
+        if channel is not None:
+            channel.close()
 
     def _chunk(self, remaining: float) -> str:
         """One BLPOP wait: short enough for the socket timeout, never 0 (= forever)."""

@@ -93,6 +93,7 @@ class Client(TensorOps, DatasetOps, AdminOps, RunOps):
     def close(self) -> None:
         """Release every connection (idempotent)."""
         transport, self._transport = self._transport, None
+        self._close_channel()
         if transport is not None:
             transport.close()
 

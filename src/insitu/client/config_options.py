@@ -19,6 +19,13 @@ variable              unit     default   meaning
 ``SR_MODEL_TIMEOUT``  ms       3600000   longest wait for a model or script run (1 hour)
 ====================  =======  ========  ============================================
 
+and one insitu addition (0 allowed):
+
+=========================  ====  =======  ============================================
+``INSITU_REPLY_SPIN_US``   µs    1000     poll for a model or script run's reply this
+                                          long before sleeping (0: sleep at once)
+=========================  ====  =======  ============================================
+
 For these, a suffixed variable wins over the bare one, which applies to every store.
 """
 
@@ -42,7 +49,8 @@ _INT_MAX_SECONDS = (2**31 - 1) // 1000
 
 @dataclass(frozen=True)
 class Timeouts:
-    """Retry budget of a client, in seconds (intervals converted from ms)."""
+    """Retry budget of a client, in seconds (intervals converted from ms), and how long
+    it polls for an inference reply before sleeping (``reply_spin``, seconds)."""
 
     connect: float = 100.0
     connect_interval: float = 1.0
@@ -50,6 +58,7 @@ class Timeouts:
     command_interval: float = 1.0
     threads: int = 4
     model: float = 3600.0
+    reply_spin: float = 0.001
 
 
 class ConfigOptions:
@@ -137,16 +146,20 @@ class ConfigOptions:
         cmd_ms = self._positive_int("SR_CMD_INTERVAL", 1000, 2**31 - 1)
         threads = self._positive_int("SR_THREAD_COUNT", 4, 1024)
         model_ms = self._positive_int("SR_MODEL_TIMEOUT", 3_600_000, 2**31 - 1)
-        return Timeouts(conn, conn_ms / 1000, cmd, cmd_ms / 1000, threads, model_ms / 1000)
+        spin_us = self._positive_int("INSITU_REPLY_SPIN_US", 1000, 10_000_000, minimum=0)
+        return Timeouts(
+            conn, conn_ms / 1000, cmd, cmd_ms / 1000, threads, model_ms / 1000, spin_us / 1e6
+        )
 
-    def _positive_int(self, name: str, default: int, maximum: int) -> int:
+    def _positive_int(self, name: str, default: int, maximum: int, *, minimum: int = 1) -> int:
         if name in self._ints:
             value = self._ints[name]
         else:
             raw = self.lookup_string(name, fallback_bare=True)
             value = default if raw is None or not raw.strip() else _parse_int(name, raw)
-        if not 0 < value <= maximum:
-            raise RedisParameterError(f"{name} must be greater than 0 and at most {maximum}")
+        if not minimum <= value <= maximum:
+            least = "greater than 0" if minimum == 1 else f"at least {minimum}"
+            raise RedisParameterError(f"{name} must be {least} and at most {maximum}")
         return value
 
     def _checked(self, option_name: object) -> str:

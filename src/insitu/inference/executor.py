@@ -10,6 +10,7 @@ in :attr:`Executor.pending` until :mod:`insitu.inference.batching` says to run t
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Sequence
@@ -35,6 +36,7 @@ from insitu.inference.store_link import Entry, Queues, StoreLink
 
 log = logging.getLogger("insitu.inference.worker")
 MAX_DELIVERIES = 2  # a request is run at most twice: once, and once more after a crash
+_HEADER_MEMO = 256  # parsed model headers remembered (by their stored bytes)
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class Executor:
         self._link = link
         self._cache = cache
         self.pending: dict[str, tuple[Loaded, list[Job]]] = {}
+        self._headers: dict[bytes, ModelHeader] = {}
 
     # ------------------------------------------------------------------ intake
     def process(self, queues: Queues, entries: Sequence[Entry]) -> None:
@@ -100,16 +103,25 @@ class Executor:
         return request
 
     def _dispatch(self, queues: Queues, accepted: list[tuple[Entry, messages.RunRequest]]) -> None:
-        keys = list(dict.fromkeys(request.key for _, request in accepted))
-        inputs = list(dict.fromkeys(k for _, request in accepted for k in request.inputs))
-        # One round trip for the model headers and every input.
-        found_headers, found_values = self._link.fetch(keys, inputs)
-        headers = dict(zip(keys, found_headers, strict=True))
-        values = dict(zip(inputs, found_values, strict=True))
+        # What the client's queueing script inlined is used as is; the rest — every model
+        # header and input not inlined — is fetched in one round trip (none if nothing is).
+        keys = list(dict.fromkeys(r.key for _, r in accepted if r.header is None))
+        inputs = list(
+            dict.fromkeys(
+                k for _, r in accepted for i, k in enumerate(r.inputs) if r.inlined(i) is None
+            )
+        )
+        headers: dict[str, object] = {}
+        values: dict[str, bytes | None] = {}
+        if keys or inputs:
+            found_headers, found_values = self._link.fetch(keys, inputs)
+            headers = dict(zip(keys, found_headers, strict=True))
+            values = dict(zip(inputs, found_values, strict=True))
         runnable: list[tuple[Entry, messages.RunRequest, Loaded]] = []
         for entry, request in accepted:
+            header = request.header if request.header is not None else headers[request.key]
             try:
-                loaded = self._resolve(queues, entry, request, headers[request.key])
+                loaded = self._resolve(queues, entry, request, header)
             except InsituError as err:
                 # No statistics for a model that does not exist: they would outlive it.
                 counted = not (isinstance(err, RedisKeyError) and err.key == request.key)
@@ -129,9 +141,9 @@ class Executor:
             raise RedisKeyError(request.key, f"no model or script stored under {request.key!r}")
         if isinstance(raw, Exception):
             raise InferenceError(f"{request.key!r} is not a model or script: {raw}", request.key)
-        header = parse_header(raw, request.key)  # type: ignore[arg-type]
+        header = self._parse_header(raw, request.key)  # type: ignore[arg-type]
         if self._should_forward(queues, entry, header):
-            self._link.forward(queues, str(parse_device(header.device)), entry)
+            self._link.forward(queues, str(_worker_device(header.device)), entry)
             return None
         loaded = self._cache.lookup(request.key, header.version)
         if loaded is None:
@@ -140,16 +152,23 @@ class Executor:
         _check_kind(request, loaded.header)
         return loaded
 
+    def _parse_header(self, raw: bytes, key: str) -> ModelHeader:
+        """``raw`` parsed, remembered: the same stored header comes with every request."""
+        header = self._headers.get(raw)
+        if header is None:
+            header = parse_header(raw, key)
+            if len(self._headers) >= _HEADER_MEMO:
+                self._headers.clear()
+            self._headers[raw] = header
+        return header
+
     def _should_forward(self, queues: Queues, entry: Entry, header: ModelHeader) -> bool:
         """True if the model belongs on another device that a live worker here serves."""
         if entry.stream != queues.entry:
             return False  # already routed to this worker's device
-        try:
-            device = str(parse_device(header.device))
-        except InsituError:
+        device = _worker_device(header.device)
+        if device is None:
             return False
-        if device == "GPU":
-            device = "GPU:0"
         return device != self._link.device and self._link.device_served(queues, device)
 
     def _start(
@@ -219,6 +238,7 @@ class Executor:
         self, queues: Queues, header: ModelHeader, session: Session, jobs: list[Job]
     ) -> None:
         """Run ``jobs`` as one call (merged if several), then store, reply and count."""
+        self._link.flush()  # earlier requests' replies go out before this one runs
         started = time.perf_counter()
         try:
             merged, counts = batching.merge([job.inputs for job in jobs])
@@ -279,6 +299,17 @@ class Executor:
         self._link.finish(queues, outputs, replies, entries, stats)
 
 
+@functools.lru_cache(maxsize=64)
+def _worker_device(device: str) -> str | None:
+    """The device whose workers serve a model stored for ``device`` (``GPU`` is
+    ``GPU:0``); None if the name is invalid (loading will report it)."""
+    try:
+        name = str(parse_device(device))
+    except InsituError:
+        return None
+    return "GPU:0" if name == "GPU" else name
+
+
 def _check_kind(request: messages.RunRequest, header: ModelHeader) -> None:
     wanted = {messages.RUN_MODEL: "model", messages.RUN_SCRIPT: "script"}.get(request.op)
     if wanted is not None and header.kind != wanted:
@@ -288,11 +319,14 @@ def _check_kind(request: messages.RunRequest, header: ModelHeader) -> None:
 
 
 def _decode_inputs(
-    request: messages.RunRequest, values: dict[str, bytes | None]
+    request: messages.RunRequest, fetched: dict[str, bytes | None]
 ) -> tuple[np.ndarray, ...]:
+    """The request's input arrays: inlined values first, else the fetched ones."""
     arrays = []
-    for key in request.inputs:
-        raw = values.get(key)
+    for index, key in enumerate(request.inputs):
+        raw = request.inlined(index)
+        if raw is None:
+            raw = fetched.get(key)
         if raw is None:
             raise RedisKeyError(key, f"input tensor {key!r} does not exist")
         try:

@@ -17,6 +17,15 @@ UTF-8 text)::
     deadline  Unix time in ms after which the caller no longer waits (0: never)
     device    the device the caller routed the request to ("" = the model's own)
 
+and, when the request was queued by :data:`QUEUE_SCRIPT` (bytes, not text, optional)::
+
+    header    the model's stored ``header`` field, read when the request was queued
+    value:<i> the value of input ``i`` (only strings, while the inlined total fits
+              the script's budget)
+
+A worker uses what was inlined and fetches the rest: on a standalone store a small request
+then costs the worker no round trip before it runs.
+
 A **reply** is one JSON object pushed (``LPUSH``, then a short ``PEXPIRE``) onto ``reply``::
 
     {"v": 1, "id": "...", "ok": true}
@@ -28,6 +37,7 @@ the matching :mod:`insitu.errors` class, :func:`reply_for_error` does the revers
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Mapping
@@ -48,6 +58,7 @@ from insitu.errors import (
 )
 
 VERSION = 1
+_VERSION_TEXT = str(VERSION)
 RUN_MODEL, RUN_SCRIPT, LOAD = "run_model", "run_script", "load"
 OPS = (RUN_MODEL, RUN_SCRIPT, LOAD)
 
@@ -76,6 +87,33 @@ _CODE_OF: dict[type[BaseException], str] = {
 }
 
 
+QUEUE_SCRIPT = """
+local fields = {}
+for i = 2, #ARGV do fields[#fields + 1] = ARGV[i] end
+local header = redis.pcall('HGET', KEYS[2], 'header')
+if type(header) == 'string' then
+  fields[#fields + 1] = 'header'
+  fields[#fields + 1] = header
+end
+local budget = tonumber(ARGV[1])
+for i = 3, #KEYS do
+  local size = redis.pcall('STRLEN', KEYS[i])
+  if type(size) == 'number' and size > 0 and size <= budget then
+    budget = budget - size
+    fields[#fields + 1] = 'value:' .. (i - 3)
+    fields[#fields + 1] = redis.call('GET', KEYS[i])
+  end
+end
+return redis.call('XADD', KEYS[1], '*', unpack(fields))
+"""
+"""Queues a request with its model header and small inputs inlined (``EVAL``; KEYS: the
+queue, the model key, the input keys; ARGV: the inline budget in bytes, then the request
+fields as name/value pairs); returns the entry id. Only for keys on one server: a
+standalone store, or keys of one cluster slot."""
+INLINE_BUDGET = 64 * 1024
+"""Bytes of input values a client inlines per request at most (bigger inputs are fetched)."""
+
+
 @dataclass(frozen=True)
 class RunRequest:
     """One request to a worker (see the module docs for each field)."""
@@ -89,6 +127,12 @@ class RunRequest:
     outputs: tuple[str, ...] = ()
     deadline_ms: int = 0
     device: str = ""
+    header: bytes | None = None  # inlined: the model's header when queued (None: fetch it)
+    values: tuple[bytes | None, ...] = ()  # inlined input values (None or absent: fetch)
+
+    def inlined(self, index: int) -> bytes | None:
+        """The inlined value of input ``index``, None if the worker must fetch it."""
+        return self.values[index] if index < len(self.values) else None
 
     def expired(self, now_ms: int | None = None) -> bool:
         """True once the caller has stopped waiting for the reply."""
@@ -125,31 +169,62 @@ def format_request(request: RunRequest) -> dict[str, str]:
 
 
 def parse_request(fields: Mapping[bytes, bytes] | Mapping[str, str], where: str = "") -> RunRequest:
-    """The request in stream entry ``fields``; WireFormatError naming ``where`` if any field
-    is missing or malformed."""
-    text = {_text(k): _text(v) for k, v in fields.items()}
+    """The request in stream entry ``fields`` (inlined values stay bytes); WireFormatError
+    naming ``where`` if any field is missing or malformed."""
+    raw: Mapping[bytes, bytes | str] = (
+        fields  # type: ignore[assignment]
+        if not fields or isinstance(next(iter(fields)), bytes)
+        else {_bytes(k): v for k, v in fields.items()}
+    )
+
+    def text(name: bytes, default: str | None = None) -> str:
+        value = raw.get(name, default)
+        if value is None:
+            raise KeyError(name.decode())
+        return _text(value)
+
     try:
-        if text["v"] != str(VERSION):
-            raise ValueError(f"unsupported version {text['v']!r}")
-        if text["op"] not in OPS:
-            raise ValueError(f"unknown op {text['op']!r}")
+        if text(b"v") != _VERSION_TEXT:
+            raise ValueError(f"unsupported version {text(b'v')!r}")
+        op = text(b"op")
+        if op not in OPS:
+            raise ValueError(f"unknown op {op!r}")
+        inputs = _key_list(text(b"inputs"))
+        header = raw.get(b"header")
         return RunRequest(
-            request_id=_required(text, "id"),
-            op=text["op"],
-            key=_required(text, "key"),
-            reply_key=_required(text, "reply"),
-            function=text.get("fn", ""),
-            inputs=_key_list(text["inputs"]),
-            outputs=_key_list(text["outputs"]),
-            deadline_ms=int(text.get("deadline", "0") or 0),
-            device=text.get("device", ""),
+            request_id=_required(text(b"id"), "id"),
+            op=op,
+            key=_required(text(b"key"), "key"),
+            reply_key=_required(text(b"reply"), "reply"),
+            function=text(b"fn", ""),
+            inputs=inputs,
+            outputs=_key_list(text(b"outputs")),
+            deadline_ms=int(text(b"deadline", "0") or 0),
+            device=text(b"device", ""),
+            header=None if header is None else _bytes(header),
+            values=_inlined_values(raw, len(inputs)),
         )
     except (KeyError, ValueError, TypeError) as err:
         raise WireFormatError(where, f"not an inference request: {err}") from None
 
 
+def _inlined_values(raw: Mapping[bytes, bytes | str], count: int) -> tuple[bytes | None, ...]:
+    values = [raw.get(b"value:%d" % i) for i in range(count)]
+    if all(v is None for v in values):
+        return ()
+    return tuple(None if v is None else _bytes(v) for v in values)
+
+
+def ok_reply(request_id: str) -> bytes:
+    """The exact bytes of the successful reply to ``request_id`` (:func:`format_reply`
+    writes them), so that a caller can recognise one without parsing."""
+    return b'{"v":%d,"id":%s,"ok":true}' % (VERSION, json.dumps(request_id).encode())
+
+
 def format_reply(reply: RunReply) -> bytes:
     """The JSON document pushed onto a request's reply list."""
+    if reply.ok:
+        return ok_reply(reply.request_id)
     body: dict[str, object] = {"v": VERSION, "id": reply.request_id, "ok": reply.ok}
     if not reply.ok:
         body.update(code=reply.code, message=reply.message, backend=reply.backend_message)
@@ -202,13 +277,13 @@ def error_for_reply(reply: RunReply, key: str) -> InsituError:
     return InferenceError(reply.message, key, reply.code, reply.backend_message)
 
 
-def _required(text: Mapping[str, str], name: str) -> str:
-    value = text[name]
+def _required(value: str, name: str) -> str:
     if not value:
         raise ValueError(f"field {name!r} is empty")
     return value
 
 
+@functools.lru_cache(maxsize=1024)  # callers repeat the same few key lists
 def _key_list(raw: str) -> tuple[str, ...]:
     value = json.loads(raw)
     if not isinstance(value, list) or not all(isinstance(k, str) for k in value):
@@ -220,8 +295,14 @@ def _text(value: bytes | str) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
+def _bytes(value: bytes | str) -> bytes:
+    return value.encode("utf-8") if isinstance(value, str) else value
+
+
 __all__ = [
     "ERROR_CODES",
+    "INLINE_BUDGET",
+    "QUEUE_SCRIPT",
     "LOAD",
     "OPS",
     "RUN_MODEL",
@@ -231,6 +312,7 @@ __all__ = [
     "error_for_reply",
     "format_reply",
     "format_request",
+    "ok_reply",
     "parse_reply",
     "parse_request",
     "reply_for_error",

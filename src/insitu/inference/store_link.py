@@ -1,9 +1,12 @@
 """A worker's connection to its store (redis-py): its queues, heartbeats, the tensors it
 reads and writes, replies and statistics. The thin I/O shell of the worker.
 
-A standalone store is one ``redis.Redis``; a cluster shard's worker talks to the cluster
-through ``RedisCluster`` (inputs and outputs may live on any shard), while every key of its
-own queue carries the shard's hash tag and so lives on its shard.
+The hot path — reading requests, fetching inputs, storing outputs, replying,
+acknowledging — goes through one lean connection to the worker's own server
+(:class:`~insitu.client.resp_connection.RespConnection`); set-up and housekeeping use
+redis-py. Every key of a shard's queue carries the shard's hash tag and so lives on its
+shard; on a cluster, inputs and outputs may live on any shard, so they go through
+``RedisCluster``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from redis.retry import Retry
 
 from insitu.client import keys
 from insitu.client.addresses import parse_address
+from insitu.client.resp import ServerReplyError
+from insitu.client.resp_connection import RespConnection
 from insitu.inference import messages
 from insitu.inference.shard import connect, is_clustered, shard_tag
 
@@ -64,6 +69,7 @@ class StoreLink:
         self.worker_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._password = password
         self._node = connect(address, password, timeout=10.0)
+        self._lean = RespConnection(parse_address(address), password, timeout=10.0)
         self.data: redis.Redis | RedisCluster = self._node
         self.queues: Queues | None = None
 
@@ -115,29 +121,37 @@ class StoreLink:
         with contextlib.suppress(rex.RedisError, rex.RedisClusterException, OSError):
             self.data.close()
             self._node.close()
+        self._lean.close()
 
     # ------------------------------------------------------------------ queue
     def read(self, queues: Queues, consumer: str, count: int, block_ms: int) -> list[Entry] | None:
         """New entries of both queues for ``consumer`` (waiting up to ``block_ms``); None if
         the queues vanished (the store was flushed or restarted empty): call :meth:`open`."""
+        command = ("XREADGROUP", "GROUP", GROUP, consumer, "COUNT", count, "BLOCK",
+                   max(block_ms, 1), "STREAMS", queues.entry, queues.device, ">", ">")  # fmt: skip
         try:
-            reply: Any = self.data.xreadgroup(
-                GROUP,
-                consumer,
-                {queues.entry: ">", queues.device: ">"},
-                count=count,
-                block=max(block_ms, 1),
-            )
-        except rex.ResponseError as err:
-            if not str(err).startswith(("NOGROUP", "UNBLOCKED")):
+            reply: Any = self._lean.call(*command)
+        except ServerReplyError as err:
+            # Gone (flushed, restarted empty) or moved (the cluster resharded): reopen.
+            if not str(err).startswith(("NOGROUP", "UNBLOCKED", "MOVED")):
                 raise
             return None
         return [
-            Entry(_text(stream), _text(entry_id), dict(fields))
+            Entry(stream.decode(), entry_id.decode(), _pairs(fields))
             for stream, entries in (reply or [])
             for entry_id, fields in entries
             if fields is not None  # an entry deleted while pending
         ]
+
+    def flush(self) -> None:
+        """Send the outputs, replies and acknowledgements queued by :meth:`finish` and
+        :meth:`done` now (they also go out with the next read or fetch)."""
+        self._lean.flush()
+
+    def late_errors(self) -> list[str]:
+        """The store's error replies to outputs, replies and acknowledgements sent earlier
+        without waiting (:meth:`finish`, :meth:`done`), for the log."""
+        return [str(err) for err in self._lean.take_late_errors()]
 
     def heartbeat(self, queues: Queues) -> None:
         """Refresh this worker's liveness, its device's and its shard's readiness keys."""
@@ -187,11 +201,7 @@ class StoreLink:
         """Acknowledge and delete finished entries."""
         if not entries:
             return
-        pipe = self.data.pipeline(transaction=False)
-        for entry in entries:
-            pipe.xack(entry.stream, GROUP, entry.entry_id)
-            pipe.xdel(entry.stream, entry.entry_id)
-        pipe.execute()
+        self._lean.send_later([cmd for entry in entries for cmd in _settle(entry)])
 
     # ------------------------------------------------------------------ data
     def fetch(
@@ -200,12 +210,18 @@ class StoreLink:
         """In one round trip: the ``header`` field of each model key (None: no such key; an
         exception: the key holds something else) and the value of each input key (None
         where missing)."""
-        pipe = self.data.pipeline(transaction=False)
-        for key in model_keys:
-            pipe.hget(key, "header")
-        for key in input_keys:
-            pipe.get(key)
-        replies = pipe.execute(raise_on_error=False)
+        replies: list[object]
+        if self.clustered:
+            pipe = self.data.pipeline(transaction=False)
+            for key in model_keys:
+                pipe.hget(key, "header")
+            for key in input_keys:
+                pipe.get(key)
+            replies = pipe.execute(raise_on_error=False)
+        else:
+            commands: list[tuple[str, ...]] = [("HGET", key, "header") for key in model_keys]
+            commands += [("GET", key) for key in input_keys]
+            replies = self._lean.pipeline(commands, raise_on_error=False)
         values = [v if isinstance(v, bytes) else None for v in replies[len(model_keys) :]]
         return list(replies[: len(model_keys)]), values
 
@@ -224,24 +240,38 @@ class StoreLink:
         """Store ``outputs``, then push ``replies`` (with an expiry), count ``stats`` for
         its model key on this shard and acknowledge ``entries``. On a cluster the outputs
         may live on other shards, so they are written (and confirmed) first: a caller
-        woken by its reply must find them."""
-        pipe = self.data.pipeline(transaction=False)
-        for key, value in outputs:
-            pipe.set(key, value)
-        if self.clustered and outputs:
-            pipe.execute()
-            pipe = self.data.pipeline(transaction=False)
+        woken by its reply must find them. The rest is queued, to go out with the next
+        read or fetch, or at :meth:`flush` (callers flush before any long computation);
+        its replies are read with the next :meth:`read` (errors: :meth:`late_errors`)."""
+        commands: list[tuple[str | bytes | int, ...]] = []
+        if self.clustered:
+            if outputs:
+                pipe = self.data.pipeline(transaction=False)
+                for key, value in outputs:
+                    pipe.set(key, value)
+                pipe.execute()
+        else:
+            commands += [("SET", key, value) for key, value in outputs]
         for reply_key, reply in replies:
-            pipe.lpush(reply_key, messages.format_reply(reply))
-            pipe.pexpire(reply_key, REPLY_TTL_MS)
+            commands.append(("LPUSH", reply_key, messages.format_reply(reply)))
+            commands.append(("PEXPIRE", reply_key, REPLY_TTL_MS))
         if stats is not None:
-            for name, amount in stats[1].items():
-                if amount:
-                    pipe.hincrby(keys.stats_key(queues.tag, stats[0]), name, amount)
-        for entry in entries:
-            pipe.xack(entry.stream, GROUP, entry.entry_id)
-            pipe.xdel(entry.stream, entry.entry_id)
-        pipe.execute()
+            stats_key = keys.stats_key(queues.tag, stats[0])
+            commands += [("HINCRBY", stats_key, n, v) for n, v in stats[1].items() if v]
+        commands += [cmd for entry in entries for cmd in _settle(entry)]
+        # Sent with the next read, in one system call, and not waited for: one round trip
+        # per request instead of two; their errors are logged after that read.
+        self._lean.send_later(commands)
+
+
+def _settle(entry: Entry) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The commands that acknowledge and delete a finished ``entry``."""
+    return ("XACK", entry.stream, GROUP, entry.entry_id), ("XDEL", entry.stream, entry.entry_id)
+
+
+def _pairs(fields: list[bytes]) -> dict[bytes, bytes]:
+    """A flat ``[field, value, ...]`` reply as a dict."""
+    return dict(zip(fields[::2], fields[1::2], strict=True))
 
 
 def _text(value: object) -> str:

@@ -143,6 +143,8 @@ class _QueueLoop:
         due = self.executor.next_due()
         block = READ_BLOCK_MS if due is None else min(READ_BLOCK_MS, int(due * 1000))
         entries = self.link.read(queues, self.consumer, READ_COUNT, block)
+        for error in self.link.late_errors():
+            log.error("the store refused an output, reply or acknowledgement: %s", error)
         if entries is None:  # flushed: recreate the groups and beat at once
             self.queues, self.last_beat = None, 0.0
         else:

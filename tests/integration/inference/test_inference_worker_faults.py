@@ -21,6 +21,7 @@ import redis
 from insitu import Experiment, Orchestrator
 from insitu.client import Client, keys
 from insitu.errors import InferenceTimeoutError, WorkerLostError
+from insitu.inference import messages
 from insitu.inference.launch import (
     WORKER_PASSWORD_ENV,
     WorkerThreads,
@@ -36,6 +37,16 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 DEADLINE = 30.0
 QUEUE = keys.queue_key(keys.slot_tag(0))
 FOREVER = 1e9  # loop iterations of SLOW_SCRIPT: far longer than any test
+# Bigger than what a client inlines in a request: the worker reads it when it runs, so a
+# test can change it before a retry.
+FETCHED = messages.INLINE_BUDGET // 4 + 1
+
+
+def _counter(n: float) -> np.ndarray:
+    """An input of SLOW_SCRIPT that counts ``n`` (its first element), fetched when run."""
+    x = np.zeros(FETCHED, np.float32)
+    x[0] = n
+    return x
 
 
 class Workers:
@@ -140,7 +151,7 @@ class Call(threading.Thread):
 def _start_slow_call(workers: Workers, raw: redis.Redis) -> Call:
     with Client(False, workers.address) as c:
         c.set_script("slow", inference_models.SLOW_SCRIPT)
-        c.put_tensor("n", np.array([FOREVER], np.float32))
+        c.put_tensor("n", _counter(FOREVER))
     call = Call(workers.address)
     call.start()
     _poll(lambda: _holder(raw) is not None, "a worker to take the request")
@@ -151,14 +162,14 @@ def test_request_of_a_killed_worker_is_retried(workers: Workers, raw: redis.Redi
     first = workers.start()
     call = _start_slow_call(workers, raw)
     with Client(False, workers.address) as c:
-        c.put_tensor("n", np.array([5], np.float32))  # the retry reads this: quick
+        c.put_tensor("n", _counter(5))  # the retry reads this: quick
     first.kill()
     first.wait()
     workers.start()
     call.join(DEADLINE)
     assert not call.is_alive() and call.error is None
     with Client(False, workers.address) as c:
-        np.testing.assert_array_equal(c.get_tensor("out"), [10])
+        assert c.get_tensor("out")[0] == 10
 
 
 def test_request_lost_twice_is_an_error(workers: Workers, raw: redis.Redis) -> None:
@@ -246,14 +257,14 @@ def test_worker_serves_again_after_its_store_restarts(tmp_path: Path) -> None:
 def _run_square(workers: Workers, store: Orchestrator, exp: Experiment) -> None:
     workers.start()
     x = np.ones((1, 3), np.float32)
+    # One client throughout: its connections to the old server must be replaced.
     with Client(False, workers.address) as c:
         c.set_model("sq", inference_models.onnx_square(), "ONNX")
         c.put_tensor("x", x)
         c.run_model("sq", "x", "y")
-    exp.stop(store)
-    exp.start(store)
-    _poll(lambda: worker_is_ready(workers.address, store.password, 0), "the worker back")
-    with Client(False, workers.address) as c:
+        exp.stop(store)
+        exp.start(store)
+        _poll(lambda: worker_is_ready(workers.address, store.password, 0), "the worker back")
         c.set_model("sq", inference_models.onnx_square(), "ONNX")
         c.put_tensor("x", 2 * x)
         c.run_model("sq", "x", "y")

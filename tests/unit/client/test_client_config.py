@@ -70,6 +70,19 @@ def test_timeouts_follow_smartredis(monkeypatch: pytest.MonkeyPatch) -> None:
             options.timeouts()
 
 
+def test_reply_spin_is_microseconds_and_may_be_zero(monkeypatch: pytest.MonkeyPatch) -> None:
+    options = ConfigOptions.create_from_environment("")
+    assert options.timeouts().reply_spin == 0.001
+    monkeypatch.setenv("INSITU_REPLY_SPIN_US", "0")
+    assert options.timeouts().reply_spin == 0.0
+    monkeypatch.setenv("INSITU_REPLY_SPIN_US", "250")
+    assert options.timeouts().reply_spin == 0.00025
+    for bad in ("-1", "x", "10000001"):
+        monkeypatch.setenv("INSITU_REPLY_SPIN_US", bad)
+        with pytest.raises(RedisParameterError, match="INSITU_REPLY_SPIN_US"):
+            options.timeouts()
+
+
 def test_settings_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SSDB_x", "127.0.0.1:7000,127.0.0.1:7001")
     monkeypatch.setenv("SR_DB_TYPE_x", "clustered")

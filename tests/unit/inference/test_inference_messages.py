@@ -50,6 +50,36 @@ def test_missing_request_field_is_a_wire_format_error() -> None:
         messages.parse_request(fields)
 
 
+def test_inlined_header_and_values_stay_bytes() -> None:
+    request = RunRequest("id", messages.RUN_MODEL, "m", "r", inputs=("a", "b", "c"))
+    fields: dict[bytes, bytes] = {
+        k.encode(): v.encode() for k, v in messages.format_request(request).items()
+    }
+    fields[b"header"] = b'{"not": "parsed here"}'
+    fields[b"value:0"] = b"\xff\x00 binary"
+    fields[b"value:2"] = b"\x01"
+    parsed = messages.parse_request(fields)
+    assert parsed.header == b'{"not": "parsed here"}'
+    assert parsed.values == (b"\xff\x00 binary", None, b"\x01")
+    assert [parsed.inlined(i) for i in range(4)] == [b"\xff\x00 binary", None, b"\x01", None]
+
+
+def test_request_without_inlined_fields_fetches_everything() -> None:
+    request = messages.parse_request(
+        messages.format_request(RunRequest("id", messages.RUN_MODEL, "m", "r", inputs=("a",)))
+    )
+    assert request.header is None and request.values == () and request.inlined(0) is None
+
+
+def test_ok_reply_is_what_format_reply_writes() -> None:
+    for request_id in ("ab12", 'quote"d'):
+        raw = messages.format_reply(RunReply(request_id, True))
+        assert raw == messages.ok_reply(request_id)
+        assert messages.parse_reply(raw) == RunReply(request_id, True)
+    failed = messages.format_reply(RunReply("ab12", False, "run", "boom"))
+    assert failed != messages.ok_reply("ab12")
+
+
 def test_request_expiry() -> None:
     assert not RunRequest("i", messages.LOAD, "m", "r", deadline_ms=0).expired(10**15)
     assert RunRequest("i", messages.LOAD, "m", "r", deadline_ms=5).expired(6)

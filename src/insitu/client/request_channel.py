@@ -1,0 +1,96 @@
+"""The connection that carries a Client's inference requests to a standalone store: one
+lean :class:`~insitu.client.resp_connection.RespConnection` (redis-py's layers would
+cost more than the request's own round trip), with the transport's error semantics.
+
+Contract of :meth:`RequestChannel.pipeline`: the commands go out in one round trip and
+their raw replies come back; a server error reply raises the SmartRedis error
+:func:`~insitu.client.transport.reply_error` gives (after every reply was read). While
+the store cannot be reached and nothing was sent, it retries every ``SR_CMD_INTERVAL`` up
+to ``SR_CMD_TIMEOUT``, then raises RedisConnectionLostError; once something was sent, a
+lost connection raises RedisConnectionLostError at once (a request is never queued twice).
+Replies are polled for during ``INSITU_REPLY_SPIN_US`` before the thread sleeps (see
+:class:`~insitu.client.config_options.ConfigOptions`): a small model's reply then costs no
+wake-up.
+Safe to share between threads (one request at a time) and across ``fork`` (a child
+connects anew).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Sequence
+
+from insitu.client.addresses import Address
+from insitu.client.config_options import Timeouts
+from insitu.client.resp import ProtocolViolationError, ServerReplyError
+from insitu.client.resp_connection import Arg, NotSentError, RespConnection
+from insitu.client.transport import reply_error
+from insitu.errors import RedisConnectionLostError
+
+_forks = [0]  # how many times this process was forked into (0 in the original)
+
+
+def _forked() -> None:
+    _forks[0] += 1
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
+class RequestChannel:
+    """See the module docs."""
+
+    def __init__(self, address: Address, password: str | None, timeouts: Timeouts) -> None:
+        self._timeouts = timeouts
+        # A request is never sent twice, so one sent into a connection the store closed
+        # (it restarted) would be an error, not a retry: check before each send over TCP,
+        # where such a send seems to succeed. A Unix socket refuses it at once (EPIPE:
+        # NotSentError, retried).
+        idle_check = None if address.is_unix else 0.0
+        self._conn = RespConnection(
+            address, password, timeout=timeouts.command, idle_check=idle_check
+        )
+        self._lock = threading.Lock()
+        self._generation = _forks[0]
+
+    def pipeline(self, key: str, commands: Sequence[Sequence[Arg]]) -> list[object]:
+        """``commands`` about ``key`` in one round trip; their raw replies."""
+        deadline = time.monotonic() + self._timeouts.command
+        with self._lock:
+            if self._generation != _forks[0]:  # forked: the socket belongs to the parent
+                self._conn.forget()
+                self._generation = _forks[0]
+            while True:
+                try:
+                    replies = self._conn.pipeline(
+                        commands, raise_on_error=False, spin=self._timeouts.reply_spin
+                    )
+                    break
+                except NotSentError as err:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise RedisConnectionLostError(
+                            f"the store did not answer for {self._timeouts.command:g} s "
+                            f"(SR_CMD_TIMEOUT) while accessing {key!r}: {err}",
+                            str(self._conn.address),
+                        ) from err
+                    time.sleep(min(self._timeouts.command_interval, remaining))
+                except ServerReplyError as err:  # a refused password
+                    raise reply_error(str(err), key) from None
+                except (OSError, ProtocolViolationError) as err:
+                    raise RedisConnectionLostError(
+                        f"connection lost while sending a request about {key!r}; it may or "
+                        f"may not have been queued: {err}",
+                        str(self._conn.address),
+                    ) from err
+        for reply in replies:
+            if isinstance(reply, ServerReplyError):
+                raise reply_error(str(reply), key)
+        return replies
+
+    def close(self) -> None:
+        """Drop the connection (idempotent)."""
+        with self._lock:
+            self._conn.close()

@@ -1,0 +1,223 @@
+"""The lean connection of the inference hot path and the client's request channel, on a
+real server: replies and error replies, queued commands, reconnection, timeouts, refused
+passwords, and the request-queueing script."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from insitu import Experiment, Orchestrator
+from insitu.client.addresses import Address, parse_address
+from insitu.client.config_options import Timeouts
+from insitu.client.request_channel import RequestChannel
+from insitu.client.resp import ServerReplyError
+from insitu.client.resp_connection import NotSentError, RespConnection
+from insitu.errors import RedisConnectionError, RedisConnectionLostError, RedisRuntimeError
+from insitu.inference import messages
+from insitu.store.readiness import find_free_port_block
+
+
+@pytest.fixture(scope="module")
+def stores() -> Iterator[dict[str, Orchestrator]]:
+    """A store over a Unix socket and one over TCP, without inference workers."""
+    root = Path(tempfile.mkdtemp(prefix="insitu-resp-"))
+    exp = Experiment("resp", exp_path=str(root), launcher="local")
+    uds = exp.create_database(
+        unix_socket=str(root / "db.sock"), db_identifier="resp_uds", inference_workers=0
+    )
+    tcp = exp.create_database(
+        port=find_free_port_block(1), db_identifier="resp_tcp", inference_workers=0
+    )
+    exp.start(uds, tcp)
+    try:
+        yield {"uds": uds, "tcp": tcp}
+    finally:
+        exp.stop_all()
+
+
+@pytest.fixture
+def store(stores: dict[str, Orchestrator]) -> Orchestrator:
+    return stores["uds"]
+
+
+@pytest.fixture
+def conn(store: Orchestrator) -> Iterator[RespConnection]:
+    connection = RespConnection(_address(store), store.password, timeout=5.0)
+    connection.call("FLUSHALL")
+    yield connection
+    connection.close()
+
+
+def _address(store: Orchestrator) -> Address:
+    return parse_address(store.get_address()[0])
+
+
+def test_pipeline_replies_in_order(conn: RespConnection) -> None:
+    replies = conn.pipeline([("SET", "k", b"\x00v"), ("GET", "k"), ("GET", "nope"), ("PING",)])
+    assert replies == [b"OK", b"\x00v", None, b"PONG"]
+
+
+def test_error_replies_are_raised_after_reading_all_or_returned(conn: RespConnection) -> None:
+    conn.call("RPUSH", "list", "a")
+    with pytest.raises(ServerReplyError, match="WRONGTYPE"):
+        conn.pipeline([("GET", "list"), ("SET", "after", "1")])
+    assert conn.call("GET", "after") == b"1"  # still in step: the SET ran and was read
+    replies = conn.pipeline([("GET", "list"), ("PING",)], raise_on_error=False)
+    assert isinstance(replies[0], ServerReplyError) and replies[1] == b"PONG"
+
+
+def test_queued_commands_go_out_with_the_next_call(
+    conn: RespConnection, store: Orchestrator
+) -> None:
+    other = RespConnection(_address(store), store.password, timeout=5.0)
+    conn.send_later([("SET", "q", "1"), ("RPUSH", "q2", "x")])
+    assert other.call("EXISTS", "q") == 0  # queued, not sent
+    assert conn.call("GET", "q") == b"1"  # sent first, in the same system call
+    assert conn.take_late_errors() == []
+    conn.send_later([("LPUSH", "q", "x")])  # WRONGTYPE: kept, never raised
+    conn.flush()
+    assert other.call("LLEN", "q2") == 1
+    assert conn.call("PING") == b"PONG"
+    errors = conn.take_late_errors()
+    assert len(errors) == 1 and "WRONGTYPE" in str(errors[0])
+    assert conn.take_late_errors() == []
+    other.close()
+
+
+def test_close_sends_what_was_queued(conn: RespConnection, store: Orchestrator) -> None:
+    conn.call("PING")
+    conn.send_later([("SET", "closing", "1")])
+    conn.close()
+    other = RespConnection(_address(store), store.password, timeout=5.0)
+    assert other.call("GET", "closing") == b"1"
+    other.close()
+
+
+@pytest.mark.parametrize("transport", ["uds", "tcp"])
+def test_idle_connection_closed_by_the_server_is_replaced(
+    stores: dict[str, Orchestrator], transport: str
+) -> None:
+    store = stores[transport]
+    conn = RespConnection(_address(store), store.password, timeout=5.0, idle_check=0.0)
+    conn.call("CLIENT", "SETNAME", "victim")
+    killer = RespConnection(_address(store), store.password, timeout=5.0)
+    assert killer.call("CLIENT", "KILL", "USER", "default", "SKIPME", "yes") == 1
+    killer.close()
+    assert conn.call("PING") == b"PONG"  # on a new connection, not an error
+    assert conn.call("CLIENT", "GETNAME") is None
+    conn.close()
+
+
+def test_nothing_listening_is_not_sent() -> None:
+    port = find_free_port_block(1)
+    conn = RespConnection(Address("127.0.0.1", port), None, timeout=1.0)
+    with pytest.raises(NotSentError, match=f"127.0.0.1:{port}"):
+        conn.call("PING")
+
+
+def test_refused_password_is_an_error_reply(store: Orchestrator) -> None:
+    conn = RespConnection(_address(store), "wrong", timeout=5.0)
+    with pytest.raises(ServerReplyError, match=r"WRONGPASS|invalid"):
+        conn.call("PING")
+
+
+def test_silent_server_is_a_timeout() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        conn = RespConnection(Address("127.0.0.1", listener.getsockname()[1]), None, timeout=0.2)
+        with pytest.raises(TimeoutError, match="no reply"):
+            conn.call("PING")
+        conn.close()
+
+
+def test_channel_gives_up_after_sr_cmd_timeout_when_nothing_listens() -> None:
+    port = find_free_port_block(1)
+    channel = RequestChannel(
+        Address("127.0.0.1", port), None, Timeouts(command=0.3, command_interval=0.05)
+    )
+    with pytest.raises(RedisConnectionLostError, match="SR_CMD_TIMEOUT") as err:
+        channel.pipeline("k", [("PING",)])
+    assert err.value.address == f"127.0.0.1:{port}" and "'k'" in str(err.value)
+    channel.close()
+
+
+def test_channel_maps_error_replies_and_refused_passwords(store: Orchestrator) -> None:
+    channel = RequestChannel(_address(store), store.password, Timeouts())
+    channel.pipeline("l", [("DEL", "l"), ("RPUSH", "l", "a")])
+    with pytest.raises(RedisRuntimeError, match="another kind of value"):
+        channel.pipeline("l", [("GET", "l")])
+    channel.close()
+    refused = RequestChannel(_address(store), "wrong", Timeouts())
+    with pytest.raises(RedisConnectionError, match="not authorised"):
+        refused.pipeline("k", [("PING",)])
+
+
+def test_queue_script_inlines_the_header_and_small_string_inputs(conn: RespConnection) -> None:
+    request = messages.RunRequest(
+        "id1", messages.RUN_MODEL, "model", "reply", inputs=("small", "big", "gone", "list")
+    )
+    conn.pipeline([
+        ("HSET", "model", "header", b"{stored header}"),
+        ("SET", "small", b"\x00\x01 tensor"),
+        ("SET", "big", b"x" * (messages.INLINE_BUDGET + 1)),
+        ("RPUSH", "list", "not a tensor"),
+    ])  # fmt: skip
+    fields = [item for pair in messages.format_request(request).items() for item in pair]
+    keys = ["queue", "model", *request.inputs]
+    entry_id = conn.call(
+        "EVAL", messages.QUEUE_SCRIPT, len(keys), *keys, messages.INLINE_BUDGET, *fields
+    )
+    (stored,) = conn.call("XRANGE", "queue", "-", "+")  # type: ignore[misc]
+    assert stored[0] == entry_id
+    flat = stored[1]
+    parsed = messages.parse_request(dict(zip(flat[::2], flat[1::2], strict=True)))
+    assert parsed.header == b"{stored header}"
+    assert parsed.values == (b"\x00\x01 tensor", None, None, None)  # the rest is fetched
+    assert parsed.inputs == request.inputs and parsed.request_id == "id1"
+
+
+def test_queue_script_without_a_model_inlines_no_header(conn: RespConnection) -> None:
+    conn.call("SET", "in", b"v")
+    request = messages.RunRequest("id2", messages.RUN_MODEL, "absent", "reply", inputs=("in",))
+    fields = [item for pair in messages.format_request(request).items() for item in pair]
+    conn.call("EVAL", messages.QUEUE_SCRIPT, 3, "queue", "absent", "in", 0, *fields)
+    (stored,) = conn.call("XRANGE", "queue", "-", "+")  # type: ignore[misc]
+    flat = stored[1]
+    parsed = messages.parse_request(dict(zip(flat[::2], flat[1::2], strict=True)))
+    assert parsed.header is None and parsed.values == ()  # a budget of 0 inlines nothing
+
+
+@pytest.mark.parametrize("transport", ["uds", "tcp"])
+def test_channel_survives_the_server_closing_its_connection(
+    stores: dict[str, Orchestrator], transport: str
+) -> None:
+    store = stores[transport]
+    channel = RequestChannel(_address(store), store.password, Timeouts())
+    assert channel.pipeline("k", [("CLIENT", "SETNAME", "victim")]) == [b"OK"]
+    killer = RespConnection(_address(store), store.password, timeout=5.0)
+    assert killer.call("CLIENT", "KILL", "USER", "default", "SKIPME", "yes") == 1
+    killer.close()
+    # Over TCP the closed connection is noticed before sending; over a Unix socket the
+    # send is refused (EPIPE) and made again on a new connection. Either way: no error.
+    assert channel.pipeline("k", [("CLIENT", "GETNAME")]) == [None]
+    channel.close()
+
+
+def test_channel_in_a_forked_child_connects_anew(store: Orchestrator) -> None:
+    channel = RequestChannel(_address(store), store.password, Timeouts())
+    channel.pipeline("k", [("CLIENT", "SETNAME", "parent")])
+    pid = os.fork()
+    if pid == 0:  # the child: its own connection, unnamed
+        code = 0 if channel.pipeline("k", [("CLIENT", "GETNAME")]) == [None] else 1
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert channel.pipeline("k", [("CLIENT", "GETNAME")]) == [b"parent"]
+    channel.close()
