@@ -45,7 +45,8 @@ from insitu.client.addresses import parse_address
 from insitu.client.resp_connection import RespConnection
 from insitu.store.readiness import find_free_port_block
 
-CALLS = 400
+CALLS = 1000
+ROUNDS = 5  # the setups take turns, so that each sees the machine's changing moods
 CLIENTS = 4
 THROUGHPUT_SECONDS = 3.0
 BATCH = 4
@@ -133,29 +134,26 @@ def timed(fn: Callable[[], object]) -> float:
 
 
 def bench_latency(
-    client: Client, transport: str, key: str, label: str, x: np.ndarray,
-    baseline: Baseline,
-) -> LatencyRow:  # fmt: skip
-    """Alternate in-process, ``run_model`` and full round-trip calls ``CALLS`` times."""
+    client: Client, row: LatencyRow, key: str, x: np.ndarray, baseline: Baseline
+) -> None:
+    """Alternate in-process, ``run_model`` and full round-trip calls ``CALLS // ROUNDS``
+    times, adding the timings to ``row``."""
     inp, out = f"{key}.in", f"{key}.out"
     client.put_tensor(inp, x)
     client.run_model(key, inputs=[inp], outputs=[out])  # warm: the worker loads the model
     baseline(x)
-    ours: list[float] = []
-    trip: list[float] = []
-    base: list[float] = []
+    ours, trip, base = row.ours, row.round_trip, row.base
 
     def round_trip() -> None:
         client.put_tensor(inp, x)
         client.run_model(key, inputs=[inp], outputs=[out])
         client.get_tensor(out)
 
-    for _ in range(CALLS):
+    for _ in range(CALLS // ROUNDS):
         base.append(timed(lambda: baseline(x)))
         ours.append(timed(lambda: client.run_model(key, inputs=[inp], outputs=[out])))
         trip.append(timed(round_trip))
     assert np.allclose(client.get_tensor(out), baseline(x), atol=1e-4), "outputs differ"
-    return LatencyRow(transport, label, ours, trip, base)
 
 
 def ping_median(store: Orchestrator) -> float:
@@ -210,8 +208,9 @@ def report(rows: list[LatencyRow], throughput: dict[str, float], pings: dict[str
     head = ["transport", "model", "in-process median (µs)", "run_model median (µs)",
             "put + run + get median (µs)", "added by insitu (µs)", "target"]  # fmt: skip
     lines = [
-        f"Median of {CALLS} calls each, batch of one, alternating in-process (onnxruntime / "
-        f"torch in the driver) and insitu calls on a standalone store with its default "
+        f"Median of {CALLS} calls each (in {ROUNDS} rounds, the setups taking turns), batch "
+        "of one, alternating in-process (onnxruntime / torch in the driver) and insitu "
+        "calls on a standalone store with its default "
         f"inference worker; both sides run the models with {THREADS} intra-op and inter-op "
         f"thread(s), on a machine with {os.cpu_count()} CPUs shared by the driver, the server "
         "and the worker. *Added* = `run_model` median - in-process median "
@@ -267,20 +266,23 @@ def main() -> None:
             ("Unix socket", uds, None),
             (pinned_label, pinned, caller_cpu),
         )
+        models = (("mlp", "MLP (ONNX)", x_mlp), ("cnn", "CNN (TorchScript)", x_cnn))
         for transport, store, cpu in setups:
-            with (
-                on_core(cpu),
-                Client(False, store.get_address()[0], password=store.password) as client,
-            ):
+            with on_core(cpu):
                 pings[transport] = ping_median(store)
+            with Client(False, store.get_address()[0], password=store.password) as client:
                 client.set_model("mlp", onnx_model, "ONNX")
                 client.set_model("cnn", torch_model, "TORCH")
                 client.set_model("mlp_batched", onnx_model, "ONNX", batch_size=BATCH,
                                  min_batch_size=1)  # fmt: skip
-                rows.append(bench_latency(client, transport, "mlp", "MLP (ONNX)", x_mlp,
-                                          baselines["MLP (ONNX)"]))  # fmt: skip
-                rows.append(bench_latency(client, transport, "cnn", "CNN (TorchScript)", x_cnn,
-                                          baselines["CNN (TorchScript)"]))  # fmt: skip
+            rows += [LatencyRow(transport, label, [], [], []) for _, label, _ in models]
+        for _ in range(ROUNDS):
+            for index, (_, store, cpu) in enumerate(setups):
+                address = store.get_address()[0]
+                with on_core(cpu), Client(False, address, password=store.password) as client:
+                    for offset, (key, label, x) in enumerate(models):
+                        row = rows[index * len(models) + offset]
+                        bench_latency(client, row, key, x, baselines[label])
         with on_core(store_cpu):  # one round trip within one CPU, for scale
             pings["Unix socket, same CPU"] = ping_median(pinned)
         throughput["off"] = bench_throughput(uds, "mlp")

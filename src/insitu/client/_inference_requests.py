@@ -14,8 +14,10 @@ lowest slot the shard owns (:func:`insitu.client.keys.slot_tag`).
 
 from __future__ import annotations
 
+import functools
+import itertools
+import os
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NoReturn
@@ -40,6 +42,30 @@ _MAX_WAIT_CHUNK = 1.0  # seconds per BLPOP, kept below the socket timeout (SR_CM
 NO_WORKER_GRACE = 30.0
 """Seconds without any worker serving the shard after which a caller stops waiting (a
 restarted worker is back within a few seconds; a store without workers never answers)."""
+
+
+class _RequestIds:
+    """Request ids unique among all clients: a random per-process prefix and a count (a
+    forked child draws a prefix of its own)."""
+
+    def __init__(self) -> None:
+        self.renew()
+
+    def renew(self) -> None:
+        self._prefix = os.urandom(8).hex()
+        self._count = itertools.count()
+
+    def next(self) -> str:
+        return f"{self._prefix}{next(self._count):x}"
+
+
+_REQUEST_IDS = _RequestIds()
+os.register_at_fork(after_in_child=_REQUEST_IDS.renew)
+
+
+@functools.lru_cache(maxsize=64)
+def _seconds(value: float) -> str:
+    return f"{value:.3f}"
 
 
 @dataclass(frozen=True)
@@ -151,7 +177,7 @@ class RequestOps(ClientCore):
         tag = self._tag_for_key(route_key)
         timeout = self._settings.timeouts.model
         deadline = time.time() + timeout
-        request_id = uuid.uuid4().hex
+        request_id = _REQUEST_IDS.next()
         request = messages.RunRequest(
             request_id, op, key, keys.reply_key(tag, request_id), function,
             tuple(inputs), tuple(outputs), int(deadline * 1000), device,
@@ -221,7 +247,7 @@ class RequestOps(ClientCore):
     def _chunk(self, remaining: float) -> str:
         """One BLPOP wait: short enough for the socket timeout, never 0 (= forever)."""
         limit = min(_MAX_WAIT_CHUNK, self._settings.timeouts.command / 2)
-        return f"{max(min(remaining, limit), 0.01):.3f}"
+        return _seconds(max(min(remaining, limit), 0.01))
 
     def _give_up(
         self, queue: str, entry_id: object, tag: str, key: str, timeout: float

@@ -20,6 +20,7 @@ the format exactly raises :class:`~insitu.errors.WireFormatError` naming the key
 
 from __future__ import annotations
 
+import functools
 import struct
 from dataclasses import dataclass
 from math import prod
@@ -112,6 +113,7 @@ def tensor_type(dtype: np.dtype[np.generic]) -> type[np.generic]:
     return dtype.type
 
 
+@functools.lru_cache(maxsize=256)  # a caller sends the same few shapes over and over
 def encode_header(dtype: np.dtype[np.generic], shape: tuple[int, ...], fortran: bool) -> bytes:
     """The header bytes for a tensor of ``dtype`` and ``shape`` stored in that order."""
     if len(shape) > MAX_NDIM:
@@ -146,6 +148,22 @@ _MAX_INDEX = int(np.iinfo(np.intp).max)
 
 def decode_header(buf: memoryview, key: str) -> TensorHeader:
     """Parse and check ``buf``'s header, and that ``buf`` has exactly the data it announces."""
+    if buf.nbytes >= FIXED_HEADER and buf.format == "B":
+        # A header seen before needs no second check: only the value's length can differ.
+        known = _KNOWN_HEADERS.get(bytes(buf[: FIXED_HEADER + 8 * buf[7]]))
+        if known is not None and known[1] == buf.nbytes:
+            return known[0]
+    header = _checked_header(buf, key)
+    if len(_KNOWN_HEADERS) < _KNOWN_HEADERS_MAX:
+        _KNOWN_HEADERS[bytes(buf[: header.size])] = (header, buf.nbytes)
+    return header
+
+
+_KNOWN_HEADERS: dict[bytes, tuple[TensorHeader, int]] = {}  # header bytes -> header, length
+_KNOWN_HEADERS_MAX = 256
+
+
+def _checked_header(buf: memoryview, key: str) -> TensorHeader:
     if buf.nbytes < FIXED_HEADER:
         raise WireFormatError(key, f"{buf.nbytes} bytes is too short for a tensor")
     magic, version, code, order, ndim = _FIXED.unpack_from(buf, 0)

@@ -73,7 +73,7 @@ class Executor:
         accepted: list[tuple[Entry, messages.RunRequest]] = []
         for entry in entries:
             request = self._admit(queues, entry)
-            if request is not None:
+            if request is not None and not self._run_direct(queues, entry, request):
                 accepted.append((entry, request))
         if accepted:
             self._dispatch(queues, accepted)
@@ -101,6 +101,33 @@ class Executor:
             self._finish(queues, [self._failure(Job(entry, request, (), 0.0), lost)])
             return None
         return request
+
+    def _run_direct(self, queues: Queues, entry: Entry, request: messages.RunRequest) -> bool:
+        """Run ``request`` at once if the client inlined everything it needs and its model
+        is loaded here, unbatched, for this worker's device — the common case, without the
+        general path's collecting, fetching and checks; False (nothing done) otherwise,
+        including whenever the general path would reply with an error."""
+        if request.header is None or request.op not in _KINDS:
+            return False
+        if len(request.values) != len(request.inputs) or None in request.values:
+            return False
+        header = self._headers.get(request.header)  # None: never parsed yet
+        if header is None or header.kind != _KINDS[request.op]:
+            return False
+        if request.op == messages.RUN_MODEL and header.batch.enabled:
+            return False
+        if entry.stream == queues.entry and _worker_device(header.device) != self._link.device:
+            return False  # forwarded, or refused, by the general path
+        loaded = self._cache.lookup(request.key, header.version)
+        if loaded is None or loaded.session is None:
+            return False
+        try:
+            inputs = _decode_inputs(request, {})
+        except InsituError:
+            return False
+        job = Job(entry, request, inputs, time.monotonic())
+        self._execute(queues, loaded.header, loaded.session, [job])
+        return True
 
     def _dispatch(self, queues: Queues, accepted: list[tuple[Entry, messages.RunRequest]]) -> None:
         # What the client's queueing script inlined is used as is; the rest — every model
@@ -179,16 +206,15 @@ class Executor:
     ) -> None:
         now = time.monotonic()
         for entry, request, loaded in runnable:
-            job = Job(entry, request, (), now)
             if request.op == messages.LOAD:
-                outcome = self._loaded(job, loaded)
+                outcome = self._loaded(Job(entry, request, (), now), loaded)
                 self._finish(queues, [outcome])
                 continue
             try:
                 job = Job(entry, request, _decode_inputs(request, values), now)
                 session = loaded.require()
             except InsituError as err:
-                self._finish(queues, [self._failure(job, err)])
+                self._finish(queues, [self._failure(Job(entry, request, (), now), err)])
                 continue
             if request.op == messages.RUN_MODEL and loaded.header.batch.enabled:
                 # Jobs that wait together run with the session they were admitted with.
@@ -310,8 +336,11 @@ def _worker_device(device: str) -> str | None:
     return "GPU:0" if name == "GPU" else name
 
 
+_KINDS = {messages.RUN_MODEL: "model", messages.RUN_SCRIPT: "script"}  # op -> record kind
+
+
 def _check_kind(request: messages.RunRequest, header: ModelHeader) -> None:
-    wanted = {messages.RUN_MODEL: "model", messages.RUN_SCRIPT: "script"}.get(request.op)
+    wanted = _KINDS.get(request.op)
     if wanted is not None and header.kind != wanted:
         raise InferenceError(
             f"{request.key!r} holds a {header.kind}, not a {wanted}", request.key, "run"

@@ -7,7 +7,8 @@ A **request** is one entry of a shard's request stream (``XADD``), with these fi
 UTF-8 text)::
 
     v         "1"
-    id        request id (unique, e.g. 32 hex digits); names the reply list
+    id        request id, unique (the Python client: a random per-process prefix and a
+              hexadecimal count); names the reply list
     op        "run_model" | "run_script" | "load" (check that a stored model loads)
     key       the model or script key (prefixes already applied)
     fn        the script function for run_script, "" otherwise
@@ -155,13 +156,13 @@ class RunReply:
 def format_request(request: RunRequest) -> dict[str, str]:
     """The stream entry fields of ``request``."""
     return {
-        "v": str(VERSION),
+        "v": _VERSION_TEXT,
         "id": request.request_id,
         "op": request.op,
         "key": request.key,
         "fn": request.function,
-        "inputs": json.dumps(list(request.inputs)),
-        "outputs": json.dumps(list(request.outputs)),
+        "inputs": _key_list_text(request.inputs),
+        "outputs": _key_list_text(request.outputs),
         "reply": request.reply_key,
         "deadline": str(request.deadline_ms),
         "device": request.device,
@@ -209,16 +210,29 @@ def parse_request(fields: Mapping[bytes, bytes] | Mapping[str, str], where: str 
 
 
 def _inlined_values(raw: Mapping[bytes, bytes | str], count: int) -> tuple[bytes | None, ...]:
-    values = [raw.get(b"value:%d" % i) for i in range(count)]
-    if all(v is None for v in values):
+    names = _VALUE_FIELDS if count <= len(_VALUE_FIELDS) else _value_fields(count)
+    values = [raw.get(names[i]) for i in range(count)]
+    if values.count(None) == count:
         return ()
     return tuple(None if v is None else _bytes(v) for v in values)
+
+
+def _value_fields(count: int) -> tuple[bytes, ...]:
+    return tuple(b"value:%d" % i for i in range(count))
+
+
+_VALUE_FIELDS = _value_fields(16)
 
 
 def ok_reply(request_id: str) -> bytes:
     """The exact bytes of the successful reply to ``request_id`` (:func:`format_reply`
     writes them), so that a caller can recognise one without parsing."""
-    return b'{"v":%d,"id":%s,"ok":true}' % (VERSION, json.dumps(request_id).encode())
+    quoted = (
+        b'"%s"' % request_id.encode()
+        if request_id.isascii() and request_id.isalnum()  # nothing to escape
+        else json.dumps(request_id).encode()
+    )
+    return b'{"v":%d,"id":%s,"ok":true}' % (VERSION, quoted)
 
 
 def format_reply(reply: RunReply) -> bytes:
@@ -284,6 +298,11 @@ def _required(value: str, name: str) -> str:
 
 
 @functools.lru_cache(maxsize=1024)  # callers repeat the same few key lists
+def _key_list_text(keys: tuple[str, ...]) -> str:
+    return json.dumps(list(keys))
+
+
+@functools.lru_cache(maxsize=1024)
 def _key_list(raw: str) -> tuple[str, ...]:
     value = json.loads(raw)
     if not isinstance(value, list) or not all(isinstance(k, str) for k in value):

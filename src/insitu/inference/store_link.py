@@ -71,13 +71,16 @@ class StoreLink:
         self._node = connect(address, password, timeout=10.0)
         self._lean = RespConnection(parse_address(address), password, timeout=10.0)
         self.data: redis.Redis | RedisCluster = self._node
+        # Known once opened; an isinstance check against RedisCluster costs ~10 µs (it is
+        # a typing Protocol), too much for every request.
+        self._clustered = False
         self.queues: Queues | None = None
 
     # ------------------------------------------------------------------ setup
     def open(self) -> Queues | None:
         """(Re)learn topology and tag, create the consumer groups; None while the shard
         owns no slot yet. Raises redis errors when the store is unreachable."""
-        if is_clustered(self._node) and not isinstance(self.data, RedisCluster):
+        if is_clustered(self._node) and not self._clustered:
             where = parse_address(self.address)
             self.data = RedisCluster(
                 startup_nodes=[ClusterNode(where.host, where.port)],  # type: ignore[no-untyped-call]
@@ -87,6 +90,7 @@ class StoreLink:
                 socket_connect_timeout=10.0,
                 retry=Retry(NoBackoff(), 0),  # the worker loop retries, and notices a stop
             )
+            self._clustered = True
         tag = shard_tag(self._node)
         if tag is None:
             return None
@@ -106,8 +110,8 @@ class StoreLink:
 
     @property
     def clustered(self) -> bool:
-        """True when the store is a Redis Cluster."""
-        return isinstance(self.data, RedisCluster)
+        """True when the store is a Redis Cluster (known once :meth:`open` succeeded)."""
+        return self._clustered
 
     def consumer(self, thread: int) -> str:
         """The stream consumer name of this worker's thread ``thread``."""
