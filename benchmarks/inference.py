@@ -168,6 +168,26 @@ def ping_median(store: Orchestrator) -> float:
 
 
 @contextmanager
+def reply_spin(microseconds: str | None) -> Iterator[None]:
+    """Clients made in the block poll for replies this long (None: the default)."""
+    if microseconds is None:
+        yield
+        return
+    os.environ["INSITU_REPLY_SPIN_US"] = microseconds
+    try:
+        yield
+    finally:
+        del os.environ["INSITU_REPLY_SPIN_US"]
+
+
+def tight_loop(baseline: Baseline, x: np.ndarray) -> float:
+    """Median of the in-process model called back to back (caches warm), in seconds."""
+    for _ in range(50):
+        baseline(x)
+    return statistics.median(timed(lambda: baseline(x)) for _ in range(CALLS))
+
+
+@contextmanager
 def on_core(cpu: int | None) -> Iterator[None]:
     """Run the block with this process pinned to ``cpu`` (None: as it is)."""
     if cpu is None:
@@ -204,7 +224,12 @@ def bench_throughput(store: Orchestrator, key: str) -> float:
     return sum(counts) / THROUGHPUT_SECONDS
 
 
-def report(rows: list[LatencyRow], throughput: dict[str, float], pings: dict[str, float]) -> str:
+def report(
+    rows: list[LatencyRow],
+    throughput: dict[str, float],
+    pings: dict[str, float],
+    warm: dict[str, float],
+) -> str:
     head = ["transport", "model", "in-process median (µs)", "run_model median (µs)",
             "put + run + get median (µs)", "added by insitu (µs)", "target"]  # fmt: skip
     lines = [
@@ -225,10 +250,15 @@ def report(rows: list[LatencyRow], throughput: dict[str, float], pings: dict[str
         "|" + "---|" * len(head),
     ]
     lines += ["| " + " | ".join(row.cells()) + " |" for row in rows]
+    where = {"tcp": "TCP", "uds": "Unix socket", "pinned": "Unix socket, caller and store "
+             "on different CPUs", "same CPU": "Unix socket, within one CPU"}  # fmt: skip
     lines += [
         "",
-        "For scale, one raw `PING` round trip (hiredis on a plain socket) on the same "
-        "servers: " + ", ".join(f"{pings[t] * 1e6:,.0f} µs ({t})" for t in pings) + " (median).",
+        "For scale, one raw `PING` round trip (hiredis on a plain socket): "
+        + ", ".join(f"{pings[t] * 1e6:,.0f} µs ({where[t]})" for t in pings)
+        + "; and the models in-process called back to back, caches warm: "
+        + ", ".join(f"{warm[m] * 1e6:,.0f} µs ({m})" for m in warm)
+        + " (medians).",
     ]
     off, on = throughput["off"], throughput["on"]
     lines += [
@@ -261,15 +291,16 @@ def main() -> None:
         pinned.set_cpu_pinning([store_cpu])  # the server and its worker
         exp.start(tcp, uds, pinned)
         pinned_label = PINNED.format(store=store_cpu, caller=caller_cpu)
-        setups = (
-            ("TCP", tcp, None),
-            ("Unix socket", uds, None),
-            (pinned_label, pinned, caller_cpu),
+        setups = (  # label, store, the caller's CPU (None: any), INSITU_REPLY_SPIN_US
+            ("TCP", tcp, None, None),
+            ("Unix socket", uds, None, None),
+            ("Unix socket, no reply polling", uds, None, "0"),
+            (pinned_label, pinned, caller_cpu, None),
         )
         models = (("mlp", "MLP (ONNX)", x_mlp), ("cnn", "CNN (TorchScript)", x_cnn))
-        for transport, store, cpu in setups:
+        for transport, store, cpu, _ in setups:
             with on_core(cpu):
-                pings[transport] = ping_median(store)
+                pings.setdefault(store.db_identifier, ping_median(store))
             with Client(False, store.get_address()[0], password=store.password) as client:
                 client.set_model("mlp", onnx_model, "ONNX")
                 client.set_model("cnn", torch_model, "TORCH")
@@ -277,20 +308,23 @@ def main() -> None:
                                  min_batch_size=1)  # fmt: skip
             rows += [LatencyRow(transport, label, [], [], []) for _, label, _ in models]
         for _ in range(ROUNDS):
-            for index, (_, store, cpu) in enumerate(setups):
+            for index, (_, store, cpu, spin) in enumerate(setups):
                 address = store.get_address()[0]
-                with on_core(cpu), Client(False, address, password=store.password) as client:
+                with on_core(cpu), reply_spin(spin):
+                    client = Client(False, address, password=store.password)
+                with client:
                     for offset, (key, label, x) in enumerate(models):
                         row = rows[index * len(models) + offset]
                         bench_latency(client, row, key, x, baselines[label])
         with on_core(store_cpu):  # one round trip within one CPU, for scale
-            pings["Unix socket, same CPU"] = ping_median(pinned)
+            pings["same CPU"] = ping_median(pinned)
+        warm = {label: tight_loop(baselines[label], x) for _, label, x in models}
         throughput["off"] = bench_throughput(uds, "mlp")
         throughput["on"] = bench_throughput(uds, "mlp_batched")
     finally:
         exp.stop_all()
         shutil.rmtree(root, ignore_errors=True)
-    body = report(rows, throughput, pings)
+    body = report(rows, throughput, pings, warm)
     print(body)
     write_section("Inference", body)
 
