@@ -11,8 +11,8 @@ lost connection raises RedisConnectionLostError at once (a request is never queu
 Replies are polled for during ``INSITU_REPLY_SPIN_US`` before the thread sleeps (see
 :class:`~insitu.client.config_options.ConfigOptions`): a small model's reply then costs no
 wake-up.
-Safe to share between threads (one request at a time) and across ``fork`` (a child
-connects anew).
+Safe to share between threads (each running request has a connection of its own; idle
+ones are kept for reuse) and across ``fork`` (a child connects anew).
 """
 
 from __future__ import annotations
@@ -43,54 +43,79 @@ class RequestChannel:
     """See the module docs."""
 
     def __init__(self, address: Address, password: str | None, timeouts: Timeouts) -> None:
+        self._address = address
+        self._password = password
         self._timeouts = timeouts
-        # A request is never sent twice, so one sent into a connection the store closed
-        # (it restarted) would be an error, not a retry: check before each send over TCP,
-        # where such a send seems to succeed. A Unix socket refuses it at once (EPIPE:
-        # NotSentError, retried).
-        idle_check = None if address.is_unix else 0.0
-        self._conn = RespConnection(
-            address, password, timeout=timeouts.command, idle_check=idle_check
-        )
+        self._idle: list[RespConnection] = []  # one per thread that used the channel at once
+        self._closed = False
         self._lock = threading.Lock()
         self._generation = _forks[0]
 
     def pipeline(self, key: str, commands: Sequence[Sequence[Arg]]) -> list[object]:
-        """``commands`` about ``key`` in one round trip; their raw replies."""
-        deadline = time.monotonic() + self._timeouts.command
+        """``commands`` about ``key`` in one round trip; their raw replies. Threads run
+        their requests side by side, each on a connection of its own."""
+        conn = self._take()
+        try:
+            replies = self._run(conn, key, commands)
+        except BaseException:
+            conn.close()
+            raise
         with self._lock:
-            if self._generation != _forks[0]:  # forked: the socket belongs to the parent
-                self._conn.forget()
-                self._generation = _forks[0]
-            while True:
-                try:
-                    replies = self._conn.pipeline(
-                        commands, raise_on_error=False, spin=self._timeouts.reply_spin
-                    )
-                    break
-                except NotSentError as err:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        raise RedisConnectionLostError(
-                            f"the store did not answer for {self._timeouts.command:g} s "
-                            f"(SR_CMD_TIMEOUT) while accessing {key!r}: {err}",
-                            str(self._conn.address),
-                        ) from err
-                    time.sleep(min(self._timeouts.command_interval, remaining))
-                except ServerReplyError as err:  # a refused password
-                    raise reply_error(str(err), key) from None
-                except (OSError, ProtocolViolationError) as err:
-                    raise RedisConnectionLostError(
-                        f"connection lost while sending a request about {key!r}; it may or "
-                        f"may not have been queued: {err}",
-                        str(self._conn.address),
-                    ) from err
+            keep = not self._closed
+            if keep:
+                self._idle.append(conn)
+        if not keep:
+            conn.close()
         for reply in replies:
             if isinstance(reply, ServerReplyError):
                 raise reply_error(str(reply), key)
         return replies
 
     def close(self) -> None:
-        """Drop the connection (idempotent)."""
+        """Drop the idle connections (idempotent); one in use is dropped when its request
+        ends."""
         with self._lock:
-            self._conn.close()
+            idle, self._idle, self._closed = self._idle, [], True
+        for conn in idle:
+            conn.close()
+
+    def _take(self) -> RespConnection:
+        with self._lock:
+            if self._generation != _forks[0]:  # forked: the sockets belong to the parent
+                for conn in self._idle:
+                    conn.forget()
+                self._idle, self._generation = [], _forks[0]
+            if self._idle:
+                return self._idle.pop()
+        # A request is never sent twice, so one sent into a connection the store closed
+        # (it restarted) would be an error, not a retry: check before each send over TCP,
+        # where such a send seems to succeed. A Unix socket refuses it at once (EPIPE:
+        # NotSentError, retried).
+        idle_check = None if self._address.is_unix else 0.0
+        timeout = self._timeouts.command
+        return RespConnection(self._address, self._password, timeout=timeout, idle_check=idle_check)
+
+    def _run(
+        self, conn: RespConnection, key: str, commands: Sequence[Sequence[Arg]]
+    ) -> list[object]:
+        deadline = time.monotonic() + self._timeouts.command
+        while True:
+            try:
+                return conn.pipeline(commands, raise_on_error=False, spin=self._timeouts.reply_spin)
+            except NotSentError as err:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise RedisConnectionLostError(
+                        f"the store did not answer for {self._timeouts.command:g} s "
+                        f"(SR_CMD_TIMEOUT) while accessing {key!r}: {err}",
+                        str(self._address),
+                    ) from err
+                time.sleep(min(self._timeouts.command_interval, remaining))
+            except ServerReplyError as err:  # a refused password
+                raise reply_error(str(err), key) from None
+            except (OSError, ProtocolViolationError) as err:
+                raise RedisConnectionLostError(
+                    f"connection lost while sending a request about {key!r}; it may or "
+                    f"may not have been queued: {err}",
+                    str(self._address),
+                ) from err

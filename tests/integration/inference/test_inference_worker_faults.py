@@ -5,12 +5,13 @@ store runs with ``inference_workers=0``) so that they can be killed at will."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -235,6 +236,31 @@ def test_worker_with_several_threads_serves_concurrent_calls(workers: Workers) -
     expected = inference_models.torch_reference(module, x)
     for result in results:
         np.testing.assert_allclose(result, expected, rtol=1e-6)
+
+
+def test_threads_sharing_a_client_run_side_by_side(workers: Workers, raw: redis.Redis) -> None:
+    workers.start(WorkerThreads(threads_per_queue=2, inter_op_threads=1, intra_op_threads=1))
+    with Client(False, workers.address) as c:
+        c.set_script("slow", inference_models.SLOW_SCRIPT)
+        c.put_tensor("n", _counter(FOREVER))
+        c.set_model("sq", inference_models.onnx_square(), "ONNX")
+        c.put_tensor("x", np.full((1, 3), 3, np.float32))
+        slow = threading.Thread(target=_quietly, args=(c.run_script, "slow", "count", "n", "out"))
+        slow.daemon = True
+        slow.start()
+        _poll(lambda: _holder(raw) is not None, "the slow request to start")
+        fast = threading.Thread(target=c.run_model, args=("sq", "x", "y"), daemon=True)
+        fast.start()
+        fast.join(DEADLINE)  # not queued behind the slow request on the client's side
+        assert not fast.is_alive()
+        np.testing.assert_array_equal(c.get_tensor("y"), np.full((1, 3), 9))
+        assert slow.is_alive()
+
+
+def _quietly(fn: Callable[..., object], *args: object) -> None:
+    """Call ``fn``; whatever it raises once the test tears the store down is expected."""
+    with contextlib.suppress(Exception):
+        fn(*args)
 
 
 def test_worker_serves_again_after_its_store_restarts(tmp_path: Path) -> None:
