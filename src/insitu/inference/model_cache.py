@@ -1,7 +1,8 @@
 """Loaded models and scripts of one worker, by key and stored version.
 
-A worker asks for a key's current header (one ``HGET``) on every request and calls
-:meth:`ModelCache.lookup` with its ``version``: a hit returns the loaded session, a miss
+A worker learns a key's current header with every request (inlined by the client's
+queueing script, else one ``HGET``) and calls :meth:`ModelCache.lookup` with its
+``version``: a hit returns the loaded session, a miss
 means the record changed (or was never loaded) and the worker fetches the whole record and
 calls :meth:`ModelCache.load`. Load failures are cached too (per version), so a corrupt
 model costs one fetch, not one per request. Least recently used entries beyond
