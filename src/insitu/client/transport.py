@@ -240,6 +240,7 @@ class RedisTransport:
         retrying as the module contract says."""
         deadline = time.monotonic() + self._timeouts.command
         redirects = 0
+        target: redis.Redis | None = node
         while True:
             sent = [False]
             try:
@@ -252,7 +253,9 @@ class RedisTransport:
                     raise reply_error(str(err), key) from None
                 redirects = self._redirected(err, redirects)
             except rex.AuthenticationError as err:
-                raise RedisConnectionError(f"authentication failed: {err}", key) from err
+                raise RedisConnectionError(
+                    f"authentication failed: {err}", _endpoint(target)
+                ) from err
             except rex.ResponseError as err:
                 raise reply_error(str(err), key) from err
             except ProtocolViolationError as err:
@@ -262,9 +265,9 @@ class RedisTransport:
                     raise RedisConnectionLostError(
                         f"connection lost while writing {key!r}; the write may or may not "
                         f"have been applied: {err}",
-                        key,
+                        _endpoint(target),
                     ) from err
-                self._pause_or_fail(deadline, err, key)
+                self._pause_or_fail(deadline, err, key, _endpoint(target))
 
     def _redirected(self, err: Exception, count: int) -> int:
         if not self._router.clustered:
@@ -276,13 +279,13 @@ class RedisTransport:
         self._refresh()
         return count + 1
 
-    def _pause_or_fail(self, deadline: float, err: BaseException, key: str) -> None:
+    def _pause_or_fail(self, deadline: float, err: BaseException, key: str, where: str) -> None:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise RedisConnectionLostError(
                 f"the store did not answer for {self._timeouts.command:g} s "
                 f"(SR_CMD_TIMEOUT) while accessing {key!r}: {err}",
-                key,
+                where,
             ) from err
         time.sleep(min(self._timeouts.command_interval, remaining))
         self._refresh()
@@ -311,6 +314,17 @@ def _attempt(node: redis.Redis, commands: list[Buffer], read: Reader[T], sent: l
         raise
     finally:
         pool.release(conn)
+
+
+def _endpoint(node: redis.Redis | None) -> str:
+    """The address of ``node`` as clients write it ("" when not known)."""
+    if node is None:
+        return ""
+    options = node.connection_pool.connection_kwargs
+    if options.get("path"):
+        return f"unix://{options['path']}"
+    host, port = options.get("host", ""), options.get("port", "")
+    return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
 
 
 def _int(reply: object) -> int:

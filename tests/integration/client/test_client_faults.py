@@ -40,7 +40,8 @@ def test_killed_shard_then_recovery(
     monkeypatch.setenv("SR_CMD_INTERVAL", "50")
     store = exp.create_database(port=find_free_port_block(shards), db_nodes=shards)
     exp.start(store)
-    client = Client(shards > 1, store.get_address()[0])
+    first_shard = store.get_address()[0]
+    client = Client(shards > 1, first_shard)
     keys = [f"k{i}" for i in range(40)]  # spread over every shard's slots
     for key in keys:
         client.put_tensor(key, np.ones(3))
@@ -56,6 +57,7 @@ def test_killed_shard_then_recovery(
     assert failures, "no operation noticed the dead shard"
     assert isinstance(failures[0], RedisTimeoutError)  # what SmartRedis would raise
     assert failures[0].transient
+    assert failures[0].address == first_shard  # the dead shard's address, not a key
 
     exp.stop(store)
     exp.start(store)  # same ports, same password
