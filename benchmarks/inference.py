@@ -9,11 +9,15 @@ the same machine noise. Reported:
 * added latency: median of ``run_model`` (inputs already stored) minus the in-process
   median, in µs (target ≤ 300 µs over a Unix socket); also the whole round trip
   ``put_tensor`` + ``run_model`` + ``get_tensor``;
-* the same over a Unix socket with the server and its worker pinned to one CPU
-  (``Orchestrator.set_cpu_pinning``) and the caller to another — the layout of a store
-  colocated on its own cores: a request is a chain of four wake-ups (caller → server →
-  worker → server → caller), and on this virtual machine one that crosses CPUs costs tens
-  of µs (see the PING figures), one within a CPU a few;
+* the same over a Unix socket without any polling (the client sleeps until its reply,
+  the worker until the next request: ``INSITU_REPLY_SPIN_US=0``, ``INSITU_WORKER_SPIN_US=0``);
+* the same with placement chosen, not left to the OS: the server and its worker on one
+  CPU (``Orchestrator.set_cpu_pinning``) and the caller on the other; or the server beside
+  the caller and the worker on a CPU of its own (``set_worker_cpu_pinning``). A request
+  is a chain of four hand-overs (caller → server → worker → server → caller); on this
+  virtual machine one that must wake a sleeping CPU costs tens of µs (see the PING
+  figures), and a process switched in on a CPU runs with cold caches — which costs a
+  TorchScript model more than its whole warm run;
 * throughput: ``run_model`` calls per second from 4 concurrent client processes on the MLP
   over the Unix socket, with batching off (``batch_size=0``) and on (``batch_size=4``).
 
@@ -32,7 +36,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +54,8 @@ ROUNDS = 5  # the setups take turns, so that each sees the machine's changing mo
 CLIENTS = 4
 THROUGHPUT_SECONDS = 3.0
 BATCH = 4
-PINNED = "Unix socket, store on CPU {store}, caller on CPU {caller}"
+PINNED = "Unix socket, server and worker on CPU {store}, caller on CPU {caller}"
+APART = "Unix socket, server and caller on CPU {store}, worker on CPU {worker}"
 THREADS = 1  # intra- and inter-op threads, in-process and in the workers alike
 Baseline = Callable[[np.ndarray], np.ndarray]
 
@@ -168,16 +173,26 @@ def ping_median(store: Orchestrator) -> float:
 
 
 @contextmanager
-def reply_spin(microseconds: str | None) -> Iterator[None]:
-    """Clients made in the block poll for replies this long (None: the default)."""
-    if microseconds is None:
+def _environment(name: str, value: str | None) -> Iterator[None]:
+    """The block runs with ``name`` set to ``value`` (None: as it is)."""
+    if value is None:
         yield
         return
-    os.environ["INSITU_REPLY_SPIN_US"] = microseconds
+    os.environ[name] = value
     try:
         yield
     finally:
-        del os.environ["INSITU_REPLY_SPIN_US"]
+        del os.environ[name]
+
+
+def reply_spin(microseconds: str | None) -> AbstractContextManager[None]:
+    """Clients made in the block poll for replies this long (None: the default)."""
+    return _environment("INSITU_REPLY_SPIN_US", microseconds)
+
+
+def worker_spin(microseconds: str) -> AbstractContextManager[None]:
+    """Workers started in the block poll for requests this long after serving one."""
+    return _environment("INSITU_WORKER_SPIN_US", microseconds)
 
 
 def tight_loop(baseline: Baseline, x: np.ndarray) -> float:
@@ -239,10 +254,13 @@ def report(
         f"inference worker; both sides run the models with {THREADS} intra-op and inter-op "
         f"thread(s), on a machine with {os.cpu_count()} CPUs shared by the driver, the server "
         "and the worker. *Added* = `run_model` median - in-process median "
-        "(the inputs are already in the store). Pinned rows: the server and its worker on "
-        "one CPU (`Orchestrator.set_cpu_pinning`), the driver on another, as with a store "
-        "colocated on its own cores; otherwise the OS places them. The client polls for a "
-        "reply for up to `INSITU_REPLY_SPIN_US` (default 1000 µs) before sleeping. Throughput: "
+        "(the inputs are already in the store). The client polls for a reply for up to "
+        "`INSITU_REPLY_SPIN_US` (default 1000 µs) before sleeping, and a worker that served "
+        "a request polls for the next one for up to `INSITU_WORKER_SPIN_US` (default 1000 "
+        "µs); the *no polling* row sets both to 0. Unless a row names CPUs, the OS places "
+        "the driver, the server and the worker; named CPUs are set with "
+        "`Orchestrator.set_cpu_pinning` (the server; its worker too, unless "
+        "`Orchestrator.set_worker_cpu_pinning` places it). Throughput: "
         f"{CLIENTS} client processes calling `run_model` on the MLP for "
         f"{THROUGHPUT_SECONDS:.0f} s over the Unix socket.",
         "",
@@ -250,8 +268,8 @@ def report(
         "|" + "---|" * len(head),
     ]
     lines += ["| " + " | ".join(row.cells()) + " |" for row in rows]
-    where = {"tcp": "TCP", "uds": "Unix socket", "pinned": "Unix socket, caller and store "
-             "on different CPUs", "same CPU": "Unix socket, within one CPU"}  # fmt: skip
+    where = {"tcp": "TCP", "uds": "Unix socket", "pinned": "Unix socket, caller and server "
+             "on different CPUs", "apart": "Unix socket, caller and server on one CPU"}  # fmt: skip
     lines += [
         "",
         "For scale, one raw `PING` round trip (hiredis on a plain socket): "
@@ -289,18 +307,29 @@ def main() -> None:
             unix_socket=str(root / "pinned.sock"), db_identifier="pinned", **threads
         )
         pinned.set_cpu_pinning([store_cpu])  # the server and its worker
-        exp.start(tcp, uds, pinned)
-        pinned_label = PINNED.format(store=store_cpu, caller=caller_cpu)
+        apart = exp.create_database(
+            unix_socket=str(root / "apart.sock"), db_identifier="apart", **threads
+        )
+        apart.set_cpu_pinning([caller_cpu])  # the server, beside the caller
+        apart.set_worker_cpu_pinning([store_cpu])  # the worker, on a CPU of its own
+        exp.start(tcp, uds, pinned, apart)
+        with worker_spin("0"):  # its worker sleeps at once between requests
+            idle = exp.create_database(
+                unix_socket=str(root / "idle.sock"), db_identifier="idle", **threads
+            )
+            exp.start(idle)
         setups = (  # label, store, the caller's CPU (None: any), INSITU_REPLY_SPIN_US
             ("TCP", tcp, None, None),
             ("Unix socket", uds, None, None),
-            ("Unix socket, no reply polling", uds, None, "0"),
-            (pinned_label, pinned, caller_cpu, None),
+            ("Unix socket, no polling", idle, None, "0"),
+            (PINNED.format(store=store_cpu, caller=caller_cpu), pinned, caller_cpu, None),
+            (APART.format(store=caller_cpu, worker=store_cpu), apart, caller_cpu, None),
         )
         models = (("mlp", "MLP (ONNX)", x_mlp), ("cnn", "CNN (TorchScript)", x_cnn))
-        for transport, store, cpu, _ in setups:
+        for store, cpu in ((tcp, None), (uds, None), (pinned, caller_cpu), (apart, caller_cpu)):
             with on_core(cpu):
-                pings.setdefault(store.db_identifier, ping_median(store))
+                pings[store.db_identifier] = ping_median(store)
+        for transport, store, _, _ in setups:
             with Client(False, store.get_address()[0], password=store.password) as client:
                 client.set_model("mlp", onnx_model, "ONNX")
                 client.set_model("cnn", torch_model, "TORCH")
@@ -316,8 +345,6 @@ def main() -> None:
                     for offset, (key, label, x) in enumerate(models):
                         row = rows[index * len(models) + offset]
                         bench_latency(client, row, key, x, baselines[label])
-        with on_core(store_cpu):  # one round trip within one CPU, for scale
-            pings["same CPU"] = ping_median(pinned)
         warm = {label: tight_loop(baselines[label], x) for _, label, x in models}
         throughput["off"] = bench_throughput(uds, "mlp")
         throughput["on"] = bench_throughput(uds, "mlp_batched")

@@ -16,6 +16,7 @@ SIGTERM, and reconnects when its store restarts.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import redis.exceptions as rex
@@ -28,6 +29,37 @@ WORKER_PASSWORD_ENV = "INSITU_WORKER_PASSWORD"
 """The worker reads the store password from this environment variable (never argv)."""
 
 WORKER_MODULE = "insitu.inference.worker"
+
+WORKER_SPIN_ENV = "INSITU_WORKER_SPIN_US"
+"""How long (µs) a worker that just served a request polls for the next one before it
+sleeps; read from the worker's environment, which it inherits from the driver."""
+DEFAULT_WORKER_SPIN_US = 1000
+_MAX_WORKER_SPIN_US = 1_000_000
+
+
+def worker_spin_us(environ: Mapping[str, str]) -> int:
+    """The polling time :data:`WORKER_SPIN_ENV` sets in ``environ`` (default
+    :data:`DEFAULT_WORKER_SPIN_US`; empty: the default). InvalidArgumentError naming the
+    variable unless it is an integer from 0 (never poll) to 1,000,000.
+
+    Why poll: a request that finds its worker asleep pays the wake-up of a sleeping thread
+    (tens of µs on a virtual machine, where an idle CPU must be woken too), and the model
+    then runs with cold caches. Requests that follow each other closely find it awake. Each
+    empty poll yields the CPU, so other work on it still runs at once; an idle worker (no
+    request for longer than this) sleeps."""
+    raw = environ.get(WORKER_SPIN_ENV, "").strip()
+    if not raw:
+        return DEFAULT_WORKER_SPIN_US
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= _MAX_WORKER_SPIN_US:
+        raise InvalidArgumentError(
+            f"{WORKER_SPIN_ENV} must be an integer from 0 to {_MAX_WORKER_SPIN_US:,} "
+            f"(µs), got {raw!r}"
+        )
+    return value
 
 
 @dataclass(frozen=True)

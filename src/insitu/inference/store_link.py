@@ -128,13 +128,16 @@ class StoreLink:
         self._lean.close()
 
     # ------------------------------------------------------------------ queue
-    def read(self, queues: Queues, consumer: str, count: int, block_ms: int) -> list[Entry] | None:
-        """New entries of both queues for ``consumer`` (waiting up to ``block_ms``); None if
-        the queues vanished (the store was flushed or restarted empty): call :meth:`open`."""
+    def read(
+        self, queues: Queues, consumer: str, count: int, block_ms: int, spin: float = 0.0
+    ) -> list[Entry] | None:
+        """New entries of both queues for ``consumer`` (waiting up to ``block_ms``, the
+        first ``spin`` seconds polling, see :meth:`RespConnection.pipeline`); None if the
+        queues vanished (the store was flushed or restarted empty): call :meth:`open`."""
         command = ("XREADGROUP", "GROUP", GROUP, consumer, "COUNT", count, "BLOCK",
                    max(block_ms, 1), "STREAMS", queues.entry, queues.device, ">", ">")  # fmt: skip
         try:
-            reply: Any = self._lean.call(*command)
+            reply: Any = self._lean.pipeline([command], spin=spin)[0]
         except ServerReplyError as err:
             # Gone (flushed, restarted empty) or moved (the cluster resharded): reopen.
             if not str(err).startswith(("NOGROUP", "UNBLOCKED", "MOVED")):
@@ -244,9 +247,9 @@ class StoreLink:
         """Store ``outputs``, then push ``replies`` (with an expiry), count ``stats`` for
         its model key on this shard and acknowledge ``entries``. On a cluster the outputs
         may live on other shards, so they are written (and confirmed) first: a caller
-        woken by its reply must find them. The rest is queued, to go out with the next
-        read or fetch, or at :meth:`flush` (callers flush before any long computation);
-        its replies are read with the next :meth:`read` (errors: :meth:`late_errors`)."""
+        woken by its reply must find them. The rest is sent at once, in one system call,
+        and not waited for; its replies are read with the next :meth:`read` (errors:
+        :meth:`late_errors`)."""
         commands: list[tuple[str | bytes | int, ...]] = []
         if self.clustered:
             if outputs:
@@ -263,9 +266,12 @@ class StoreLink:
             stats_key = keys.stats_key(queues.tag, stats[0])
             commands += [("HINCRBY", stats_key, n, v) for n, v in stats[1].items() if v]
         commands += [cmd for entry in entries for cmd in _settle(entry)]
-        # Sent with the next read, in one system call, and not waited for: one round trip
-        # per request instead of two; their errors are logged after that read.
+        # Sent now, not with the next read: a caller is waiting, and the worker's way back
+        # to its read takes tens of µs. Not waited for (read with the next read). Replies,
+        # statistics and acknowledgements travel together, so that whoever is woken by a
+        # reply sees the statistics, and no reply goes out without its acknowledgement.
         self._lean.send_later(commands)
+        self._lean.flush()
 
 
 def _settle(entry: Entry) -> tuple[tuple[str, ...], tuple[str, ...]]:

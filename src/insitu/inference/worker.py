@@ -7,7 +7,8 @@ reads requests from the shard's entry stream and its device's stream through the
 group ``insitu``, runs them (:mod:`insitu.inference.executor`) and, once a second, refreshes
 its liveness keys and takes over the requests held by workers that died (their liveness key
 expired): such a request is run once more, and answered with WorkerLostError if it was
-already retried.
+already retried. After serving a request a thread polls for the next one for
+``INSITU_WORKER_SPIN_US`` before it sleeps (see :func:`~insitu.inference.launch.worker_spin_us`).
 
 Contract with the runtime: starts fast (no ML framework is imported until a model of that
 backend is used); exits 0 within about a second of SIGTERM/SIGINT after finishing the
@@ -29,9 +30,15 @@ from dataclasses import dataclass, field
 
 import redis.exceptions as rex
 
+from insitu.errors import InvalidArgumentError
 from insitu.inference.backends import BackendThreads
 from insitu.inference.executor import Executor
-from insitu.inference.launch import WORKER_PASSWORD_ENV, WorkerThreads
+from insitu.inference.launch import (
+    DEFAULT_WORKER_SPIN_US,
+    WORKER_PASSWORD_ENV,
+    WorkerThreads,
+    worker_spin_us,
+)
 from insitu.inference.model_cache import ModelCache
 from insitu.inference.store_link import Queues, StoreLink
 
@@ -60,6 +67,7 @@ class WorkerConfig:
     threads: WorkerThreads = field(default_factory=WorkerThreads)
     db_identifier: str = "orchestrator"
     password: str | None = None
+    spin_us: int = DEFAULT_WORKER_SPIN_US  # see launch.worker_spin_us
 
 
 class Worker:
@@ -92,7 +100,9 @@ class Worker:
         cfg = self.config
         link = StoreLink(cfg.address, cfg.password, cfg.shard_index, cfg.device)
         try:
-            _QueueLoop(link, Executor(link, self._cache), link.consumer(index)).run(self._stop)
+            executor = Executor(link, self._cache)
+            loop = _QueueLoop(link, executor, link.consumer(index), cfg.spin_us / 1e6)
+            loop.run(self._stop)
         finally:
             link.close()
 
@@ -101,13 +111,17 @@ class _QueueLoop:
     """One worker thread: read, run, reply; heartbeats and orphan checks once a second;
     reconnection with back-off while the store is unreachable."""
 
-    def __init__(self, link: StoreLink, executor: Executor, consumer: str) -> None:
+    def __init__(
+        self, link: StoreLink, executor: Executor, consumer: str, spin: float = 0.0
+    ) -> None:
         self.link = link
         self.executor = executor
         self.consumer = consumer
         self.queues: Queues | None = None
         self.last_beat = 0.0
         self.backoff = 0.05
+        self.spin = spin  # seconds to poll for the next request after serving one
+        self.busy = False  # the last read brought requests
 
     def run(self, stop: threading.Event) -> None:
         """Serve until ``stop`` is set, then answer what is still waiting."""
@@ -142,7 +156,11 @@ class _QueueLoop:
             self.last_beat = time.monotonic()
         due = self.executor.next_due()
         block = READ_BLOCK_MS if due is None else min(READ_BLOCK_MS, int(due * 1000))
-        entries = self.link.read(queues, self.consumer, READ_COUNT, block)
+        # Poll only right after serving: requests that follow closely find the worker
+        # awake; an idle worker sleeps.
+        spin = self.spin if self.busy else 0.0
+        entries = self.link.read(queues, self.consumer, READ_COUNT, block, spin)
+        self.busy = bool(entries)
         for error in self.link.late_errors():
             log.error("the store refused an output, reply or acknowledgement: %s", error)
         if entries is None:  # flushed: recreate the groups and beat at once
@@ -174,6 +192,10 @@ def parse_args(argv: Sequence[str] | None = None) -> WorkerConfig:
     parser.add_argument("--inter-op-threads", type=int)
     parser.add_argument("--intra-op-threads", type=int)
     args = parser.parse_args(argv)
+    try:
+        spin_us = worker_spin_us(os.environ)
+    except InvalidArgumentError as err:
+        parser.error(str(err))
     threads = WorkerThreads(args.threads_per_queue, args.inter_op_threads, args.intra_op_threads)
     return WorkerConfig(
         address=args.address,
@@ -183,6 +205,7 @@ def parse_args(argv: Sequence[str] | None = None) -> WorkerConfig:
         threads=threads,
         db_identifier=args.db_identifier,
         password=os.environ.get(WORKER_PASSWORD_ENV) or None,
+        spin_us=spin_us,
     )
 
 

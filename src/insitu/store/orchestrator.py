@@ -29,7 +29,7 @@ from insitu.errors import (
     StoreNotActiveError,
     UnsupportedOptionError,
 )
-from insitu.inference.launch import WorkerThreads
+from insitu.inference.launch import WorkerThreads, worker_spin_us
 from insitu.jobs import JobSpec, Resources
 from insitu.log import get_logger
 from insitu.store import credentials, options, topology, workers
@@ -126,6 +126,7 @@ class Orchestrator(LiveConfig):
         self._password = credentials.generate_password()
         self._cpus_per_shard: int | None = None
         self._cpu_pinning: tuple[int, ...] | None = None
+        self._worker_pinning: tuple[int, ...] | None = None
         self._probes: tuple[ShardProbe, ...] = ()
         self._active = False
         self._server_binary = find_server_binary(server_binary)
@@ -253,20 +254,23 @@ class Orchestrator(LiveConfig):
     def set_cpu_pinning(self, cpus: Sequence[int]) -> None:
         """Pin every shard to exactly ``cpus`` (locally with ``taskset``); ``[]`` turns
         pinning off. Takes precedence over the round-robin pinning of :meth:`set_cpus`.
+        The inference workers share their shard's CPUs unless
+        :meth:`set_worker_cpu_pinning` places them.
 
         Raises :class:`~insitu.errors.CPUPinningError` for CPUs this process may not use.
         """
-        check_any("cpus", cpus, list, tuple)
-        pins = tuple(sorted({check_int("cpu", cpu, minimum=0) for cpu in cpus}))
-        usable = topology.available_cpus()
-        missing = [cpu for cpu in pins if cpu not in usable]
-        if missing:
-            raise CPUPinningError(
-                f"CPUs {missing} are not available to this process (usable: {usable})",
-                missing,
-                usable,
-            )
-        self._cpu_pinning = pins
+        self._cpu_pinning = _usable_cpus(cpus)
+
+    def set_worker_cpu_pinning(self, cpus: Sequence[int]) -> None:
+        """insitu: pin the inference workers of every shard to exactly ``cpus`` instead
+        of their shard's CPUs; ``[]`` undoes it. A worker on a CPU of its own runs models
+        with warm caches, where one sharing a CPU with its server is switched out for the
+        server around every request (see docs/benchmarks.md).
+
+        Raises :class:`~insitu.errors.CPUPinningError` for CPUs this process may not use.
+        """
+        pins = _usable_cpus(cpus)
+        self._worker_pinning = pins or None
 
     def set_walltime(self, walltime: str) -> None:
         """Not available locally: raises :class:`UnsupportedOptionError` (no batch job)."""
@@ -295,9 +299,13 @@ class Orchestrator(LiveConfig):
         :class:`~insitu.errors.PortInUseError` and nothing is written. Raises
         :class:`~insitu.errors.AlreadyRunningError` while the store is running. Stale
         cluster node tables from an earlier run are removed (the cluster is formed anew).
+        An invalid ``INSITU_WORKER_SPIN_US`` (read by the workers) raises
+        :class:`~insitu.errors.InvalidArgumentError` here, before anything starts.
         """
         if self._active:
             raise AlreadyRunningError(f"orchestrator {self._name!r} is already running")
+        if self.worker_layout.per_shard:
+            worker_spin_us(os.environ)
         if path is not None:
             self.path = path
         check_ports_free(self._topology.bind, self._topology.needed_ports())
@@ -349,7 +357,7 @@ class Orchestrator(LiveConfig):
         call after :meth:`prepare`."""
         directory = self._path.resolve()
         shards = [
-            workers.ShardFacts(name, address, directory / name, pins)
+            workers.ShardFacts(name, address, directory / name, self._worker_pinning or pins)
             for name, address, pins in zip(
                 self.shard_names, self._topology.addresses, self._pinning(), strict=True
             )
@@ -405,6 +413,21 @@ class Orchestrator(LiveConfig):
         if self._topology.unix_socket is not None:
             return list(self._topology.addresses)
         return [f"{host}:{port}" for port in self._topology.ports for host in self._topology.bind]
+
+
+def _usable_cpus(cpus: Sequence[int]) -> tuple[int, ...]:
+    """``cpus`` sorted, without repeats; CPUPinningError for any this process may not use."""
+    check_any("cpus", cpus, list, tuple)
+    pins = tuple(sorted({check_int("cpu", cpu, minimum=0) for cpu in cpus}))
+    usable = topology.available_cpus()
+    missing = [cpu for cpu in pins if cpu not in usable]
+    if missing:
+        raise CPUPinningError(
+            f"CPUs {missing} are not available to this process (usable: {usable})",
+            missing,
+            usable,
+        )
+    return pins
 
 
 def _layout(

@@ -11,10 +11,18 @@ from redis.crc import key_slot
 from insitu.client import keys
 from insitu.errors import InvalidArgumentError
 from insitu.inference import worker
-from insitu.inference.launch import WORKER_PASSWORD_ENV, WorkerThreads, worker_argv
+from insitu.inference.launch import (
+    DEFAULT_WORKER_SPIN_US,
+    WORKER_PASSWORD_ENV,
+    WORKER_SPIN_ENV,
+    WorkerThreads,
+    worker_argv,
+    worker_spin_us,
+)
 
 
 def test_worker_argv_round_trips_through_the_worker_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(WORKER_SPIN_ENV, raising=False)
     threads = WorkerThreads(threads_per_queue=2, inter_op_threads=1, intra_op_threads=3)
     argv = worker_argv("unix:///tmp/s.sock", 1, 3, "gpu:1", threads, "db")
     assert argv[:3] == [sys.executable, "-m", "insitu.inference.worker"]
@@ -51,3 +59,33 @@ def test_slot_tags_hash_to_their_slot(slot: int) -> None:
     for key in (keys.queue_key(tag), keys.reply_key(tag, "x"), keys.stats_key(tag, "m{a}")):
         assert key_slot(key.encode()) == slot
     assert keys.slot_tag(slot) == tag  # deterministic
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [(None, DEFAULT_WORKER_SPIN_US), ("", DEFAULT_WORKER_SPIN_US), (" 0 ", 0), ("250", 250),
+     ("1000000", 1_000_000)],
+)  # fmt: skip
+def test_worker_spin_comes_from_the_environment(raw: str | None, expected: int) -> None:
+    environ = {} if raw is None else {WORKER_SPIN_ENV: raw}
+    assert worker_spin_us(environ) == expected
+
+
+@pytest.mark.parametrize("raw", ["-1", "1000001", "1.5", "fast", "1e3"])
+def test_bad_worker_spin_is_refused_by_name(raw: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=WORKER_SPIN_ENV) as info:
+        worker_spin_us({WORKER_SPIN_ENV: raw})
+    assert repr(raw) in str(info.value)
+
+
+def test_the_worker_reads_its_spin_and_refuses_a_bad_one(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = worker_argv("127.0.0.1:6379", 0, 1)[3:]
+    monkeypatch.setenv(WORKER_SPIN_ENV, "0")
+    assert worker.parse_args(argv).spin_us == 0
+    monkeypatch.setenv(WORKER_SPIN_ENV, "soon")
+    with pytest.raises(SystemExit) as info:
+        worker.parse_args(argv)
+    assert info.value.code == 2
+    assert WORKER_SPIN_ENV in capsys.readouterr().err

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from insitu import Orchestrator
 from insitu.entities.colocation import InferenceThreads, split_server_kwargs
-from insitu.errors import InvalidArgumentError, ParameterTypeError
+from insitu.errors import CPUPinningError, InvalidArgumentError, ParameterTypeError
 from insitu.inference.launch import WORKER_PASSWORD_ENV, WorkerThreads
 from insitu.store.workers import (
     WORKER_ENTITY_TYPE,
@@ -110,3 +111,20 @@ def test_colocate_kwargs_carry_the_worker_settings() -> None:
     assert threads == InferenceThreads(None, 2, None, workers=0)
     with pytest.raises(InvalidArgumentError):
         split_server_kwargs({"inference_workers": -1}, debug=False)
+
+
+def test_workers_follow_their_shard_unless_placed(tmp_path: Path) -> None:
+    usable = sorted(os.sched_getaffinity(0))
+    store = Orchestrator(path=tmp_path, port=7100, db_nodes=3, db_identifier="place")
+    store.set_cpu_pinning([usable[0]])
+    assert [s.resources.cpu_pinning for s in store.worker_specs()] == [(usable[0],)] * 3
+    store.set_worker_cpu_pinning([usable[-1], usable[-1]])
+    assert [s.resources.cpu_pinning for s in store.worker_specs()] == [(usable[-1],)] * 3
+    store.set_worker_cpu_pinning([])  # back to the shard's CPUs
+    assert [s.resources.cpu_pinning for s in store.worker_specs()] == [(usable[0],)] * 3
+    with pytest.raises(CPUPinningError, match="not available") as info:
+        store.set_worker_cpu_pinning([usable[-1] + 4096])
+    assert info.value.cpus == (usable[-1] + 4096,)
+    with pytest.raises(ParameterTypeError):
+        store.set_worker_cpu_pinning("1")  # type: ignore[arg-type]
+    assert [s.resources.cpu_pinning for s in store.worker_specs()] == [(usable[0],)] * 3
