@@ -1,11 +1,14 @@
 """Real models for the inference tests, built in process: ONNX graphs with onnx's helper
-API and TorchScript modules with torch.jit (imported lazily: only tests that use them pay)."""
+API, TorchScript modules with torch.jit, TensorFlow graphs and TFLite flatbuffers with
+TensorFlow (imported lazily: only tests that use them pay)."""
 
 from __future__ import annotations
 
 import io
+import sys
 
 import numpy as np
+import pytest
 
 SCRIPT = """
 def add_mul(a, b):
@@ -96,3 +99,56 @@ def torch_reference(module: object, x: np.ndarray) -> np.ndarray:
 
     with torch.no_grad():
         return module(torch.from_numpy(x)).numpy()  # type: ignore[operator,no-any-return]
+
+
+def _tf_affine() -> object:
+    """A ``tf.function`` computing y = x @ W + 1 for float32 x of shape [N, 3] (W is
+    ``arange(6).reshape(3, 2)``), with its input named ``x`` and its output ``y``."""
+    import tensorflow as tf
+
+    weights = tf.constant(np.arange(6, dtype=np.float32).reshape(3, 2))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x")])  # type: ignore[misc]
+    def affine(x: object) -> object:
+        return tf.identity(tf.matmul(x, weights) + 1.0, name="y")
+
+    return affine
+
+
+def tf_reference(x: np.ndarray) -> np.ndarray:
+    """What the TF and TFLITE models of this module compute for ``x``."""
+    return x @ np.arange(6, dtype=np.float32).reshape(3, 2) + 1.0  # type: ignore[no-any-return]
+
+
+def tf_frozen_graph() -> bytes:
+    """The affine model as a frozen ``GraphDef`` (what RedisAI's TF backend takes):
+    input ``x``, output ``y``."""
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
+
+    frozen = convert_variables_to_constants_v2(_tf_affine().get_concrete_function())  # type: ignore[attr-defined]
+    return bytes(frozen.graph.as_graph_def().SerializeToString())
+
+
+def tflite_flatbuffer() -> bytes:
+    """The affine model as a TFLite flatbuffer."""
+    import tensorflow as tf
+
+    affine = _tf_affine()
+    converter = tf.lite.TFLiteConverter.from_concrete_functions(
+        [affine.get_concrete_function()],  # type: ignore[attr-defined]
+        affine,
+    )
+    return bytes(converter.convert())
+
+
+TF_PACKAGES = ("tensorflow", "tflite_runtime", "ai_edge_litert")
+
+
+def hide_tensorflow(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make this process see no TensorFlow nor TFLite runtime (``find_spec`` gives None and
+    ``import`` raises ImportError for a ``None`` entry of ``sys.modules``), whether or not
+    they are installed."""
+    for package in TF_PACKAGES:
+        monkeypatch.setitem(sys.modules, package, None)

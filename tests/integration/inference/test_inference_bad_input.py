@@ -3,8 +3,6 @@ worker survives and serves the next request; nothing half-written is left behind
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 
@@ -59,9 +57,11 @@ def test_argument_errors_are_smartredis_errors(client: Client) -> None:
     assert not client.model_exists("m")
 
 
-@pytest.mark.skipif(importlib.util.find_spec("tensorflow") is not None, reason="TF installed")
 @pytest.mark.parametrize("backend", ["TF", "TFLITE"])
-def test_backend_not_installed_fails_at_set_model(client: Client, backend: str) -> None:
+def test_backend_not_installed_fails_at_set_model(
+    client: Client, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inference_models.hide_tensorflow(monkeypatch)
     with pytest.raises(MissingDependencyError, match=r"insitu\[tf\]"):
         client.set_model("m", b"graph", backend, inputs=["a"] if backend == "TF" else None)
     assert not client.model_exists("m")
@@ -104,6 +104,30 @@ def test_bad_inputs_are_typed_errors(
         square.run_model("sq", inputs, "y")
     assert not square.tensor_exists("y")
     _still_serves(square)
+
+
+@pytest.mark.parametrize("backend", ["TF", "TFLITE"])
+def test_tensorflow_models_refuse_bad_input_and_keep_serving(square: Client, backend: str) -> None:
+    pytest.importorskip("tensorflow")
+    names = {"inputs": ["x"], "outputs": ["y"]} if backend == "TF" else {}
+    with pytest.raises(ModelLoadError) as err:
+        square.set_model("bad", b"\x00 not a model", backend, **names)
+    assert err.value.backend_message and not square.model_exists("bad")
+    if backend == "TF":
+        square.set_model("tf", inference_models.tf_frozen_graph(), "TF", **names)
+    else:
+        square.set_model("tf", inference_models.tflite_flatbuffer(), "TFLITE")
+    square.put_tensor("x4", np.ones((2, 4), np.float32))
+    for inputs, match in ((["x", "x"], "takes 1 input"), (["x4"], backend)):
+        with pytest.raises(InferenceInputError, match=match) as raised:
+            square.run_model("tf", inputs, "y")
+        assert raised.value.backend_message or match != backend
+        assert not square.tensor_exists("y")
+    _still_serves(square)
+    square.run_model("tf", "x", "y")
+    np.testing.assert_allclose(
+        square.get_tensor("y"), inference_models.tf_reference(np.ones((2, 3), np.float32))
+    )
 
 
 def test_wrong_number_of_outputs(square: Client) -> None:

@@ -54,6 +54,23 @@ def test_torchscript_model_matches_in_process(client: Client) -> None:
     np.testing.assert_allclose(client.get_tensor("y"), expected, rtol=1e-6)
 
 
+@pytest.mark.parametrize("backend", ["TF", "TFLITE"])
+def test_tensorflow_models_round_trip(client: Client, backend: str) -> None:
+    pytest.importorskip("tensorflow")
+    if backend == "TF":
+        blob = inference_models.tf_frozen_graph()
+        client.set_model("tf", blob, backend, inputs=["x"], outputs=["y"])
+    else:
+        blob = inference_models.tflite_flatbuffer()
+        client.set_model("tf", blob, backend)
+    assert client.get_model("tf") == blob
+    for rows in (1, 5):  # the leading dimension is free
+        x = np.arange(3 * rows, dtype=np.float32).reshape(rows, 3)
+        client.put_tensor("x", x)
+        client.run_model("tf", "x", "y")
+        np.testing.assert_allclose(client.get_tensor("y"), inference_models.tf_reference(x))
+
+
 def test_scripts_and_functions(client: Client, tmp_path: object) -> None:
     client.set_script("s", inference_models.SCRIPT)
     assert client.get_script("s") == inference_models.SCRIPT

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 import textwrap
@@ -13,6 +12,7 @@ import pytest
 from insitu import Experiment, JobState, Model
 from insitu.errors import DBObjectLoadError, InsituError, MissingDependencyError
 from insitu.store.readiness import find_free_port_block
+from tests import inference_models
 from tests.integration.workers.conftest import flag, workers
 
 onnx = pytest.importorskip("onnx")
@@ -156,9 +156,10 @@ def test_bad_model_bytes_stop_the_launch(exp: Experiment, tmp_path: Path) -> Non
     assert workers() == {}
 
 
-def test_a_missing_backend_stops_a_colocated_launch(exp: Experiment, tmp_path: Path) -> None:
-    if importlib.util.find_spec("tensorflow") is not None:
-        pytest.skip("needs TensorFlow to be absent")
+def test_a_missing_backend_stops_a_colocated_launch(
+    exp: Experiment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inference_models.hide_tensorflow(monkeypatch)
     model = app_model(exp, tmp_path, "app", "net")
     model.colocate_db_uds(unix_socket=str(tmp_path / "colo.sock"))
     model.add_ml_model("net", "TF", model=b"graph", inputs="x", outputs="y")

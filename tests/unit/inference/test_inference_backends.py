@@ -1,10 +1,8 @@
 """Backends with the real frameworks: onnxruntime and torch load and run real models; a
-framework that is not installed (TensorFlow here) is a MissingDependencyError naming the
-extra; bad input becomes the typed error carrying the framework's message."""
+framework that is not installed (TensorFlow, hidden) is a MissingDependencyError naming
+the extra; bad input becomes the typed error carrying the framework's message."""
 
 from __future__ import annotations
-
-import importlib.util
 
 import numpy as np
 import pytest
@@ -30,14 +28,12 @@ TORCH_MODEL = ModelHeader("model", "TORCH", "CPU")
 SCRIPT = ModelHeader("script", "TORCH", "CPU")
 CPU = Device()
 THREADS = BackendThreads(inter_op=1, intra_op=1)
-no_tensorflow = pytest.mark.skipif(
-    importlib.util.find_spec("tensorflow") is not None, reason="TensorFlow is installed"
-)
 
 
-@no_tensorflow
 @pytest.mark.parametrize("name", ["TF", "TFLITE"])
-def test_tensorflow_backends_name_the_tf_extra(name: str) -> None:
+def test_tensorflow_backends_name_the_tf_extra(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    inference_models.hide_tensorflow(monkeypatch)
+    monkeypatch.delitem(backends._loaded, name, raising=False)  # loaded by an earlier test
     with pytest.raises(MissingDependencyError, match=r"insitu\[tf\]"):
         backends.require_installed(name)
     with pytest.raises(MissingDependencyError, match=r"insitu\[tf\]"):

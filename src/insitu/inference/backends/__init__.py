@@ -69,7 +69,9 @@ _REGISTRY: dict[str, _Entry] = {
     "ONNX": _Entry("insitu.inference.backends.onnx", ("onnxruntime",), "onnx"),
     "TORCH": _Entry("insitu.inference.backends.torch", ("torch",), "torch"),
     "TF": _Entry("insitu.inference.backends.tf", ("tensorflow",), "tf"),
-    "TFLITE": _Entry("insitu.inference.backends.tflite", ("tflite_runtime", "tensorflow"), "tf"),
+    "TFLITE": _Entry(
+        "insitu.inference.backends.tflite", ("ai_edge_litert", "tflite_runtime", "tensorflow"), "tf"
+    ),
 }
 BACKEND_NAMES = tuple(_REGISTRY)
 _loaded: dict[str, Backend] = {}

@@ -9,7 +9,12 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
-from insitu.errors import DeviceUnavailableError, InferenceError, ModelLoadError
+from insitu.errors import (
+    DeviceUnavailableError,
+    InferenceError,
+    InferenceInputError,
+    ModelLoadError,
+)
 from insitu.inference.backends import BackendThreads
 from insitu.inference.devices import Device
 from insitu.inference.model_record import ModelHeader
@@ -27,9 +32,18 @@ class TfSession:
         self._outputs = [f"{name}:0" for name in outputs]
 
     def run(self, inputs: Sequence[np.ndarray], function: str) -> list[np.ndarray]:
+        if len(inputs) != len(self._inputs):
+            raise InferenceInputError(
+                f"the TF model takes {len(self._inputs)} input(s); {len(inputs)} given"
+            )
         feed = dict(zip(self._inputs, inputs, strict=True))
         try:
             outs = self._session.run(self._outputs, feed_dict=feed)  # type: ignore[attr-defined]
+        except (ValueError, tf.errors.InvalidArgumentError) as err:  # shape or dtype
+            text = str(err).strip().splitlines()[0]
+            raise InferenceInputError(
+                f"TF inputs do not fit: {text}", backend_message=str(err)
+            ) from err
         except Exception as err:
             raise InferenceError(f"TF run failed: {err}", backend_message=str(err)) from err
         return [np.asarray(out) for out in outs]
