@@ -1,20 +1,55 @@
 # Two entry points (see README "Quick start"): `make demo` and `make test`.
-# Both create or refresh the virtual environment in .venv first, so they work on a fresh
-# machine with only Python >= 3.10, make and gcc; both are idempotent.
+# Both build .venv from the committed lock (requirements/dev.txt) first, so they work on a fresh
+# machine with only Python 3.11 (the lock's), make and gcc, and install the same versions every
+# time; both are idempotent. The lock changes only through `make lock`.
+#
+#   make lock         re-resolve pyproject.toml's ranges (extras dev + server) into the lock, newest
+#                     first; LOCK_UPGRADE= keeps existing pins and only adds what is new
+#   make test-latest  the drift lane: the newest versions pyproject.toml allows, in .venv-latest
+#   make proto        regenerate the gRPC messages from ensemble_service.proto
 
-PYTHON ?= python3
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.insitu-installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck bench clean
+LOCK        := requirements/dev.txt
+LOCK_PYTHON := 3.11
+# The tools that write generated files are pinned here, not in the lock: their output is
+# committed, and changing them is a deliberate act.
+PIP_TOOLS   := pip-tools==7.7.0
+# protoc of protobuf 6.31.1: the gencode's version is the floor of `protobuf` in pyproject.toml.
+PROTOC      := grpcio-tools==1.76.0
+PROTO_DIR   := src/insitu/rules/service
 
-$(STAMP): pyproject.toml
+# INSTALL=lock (default) builds the venv from the lock; INSTALL=latest re-resolves the newest
+# allowed versions on every run (make test-latest).
+INSTALL ?= lock
+
+.PHONY: demo test lint typecheck bench clean lock test-latest proto FORCE
+
+ifeq ($(INSTALL),latest)
+$(STAMP): FORCE
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,server]"
+	$(PY) -m pip install --quiet --upgrade --upgrade-strategy eager -e ".[dev,server]"
+	$(PY) -m pip check
 	@touch $(STAMP)
+else
+# The venv is a function of the lock: when the lock changed, it is rebuilt from scratch, so no
+# package the lock dropped lingers in it.
+$(STAMP): $(LOCK) pyproject.toml
+	@$(PYTHON) -c 'import sys; v = "%d.%d" % sys.version_info[:2]; sys.exit(0 if v == "$(LOCK_PYTHON)" else "$(LOCK) is for Python $(LOCK_PYTHON), $(PYTHON) is " + v + ": set PYTHON=python$(LOCK_PYTHON), or use make test-latest")'
+	@if ! cmp -s $(LOCK) $(VENV)/.insitu-lock; then rm -rf $(VENV); fi
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet "$$(grep '^pip==' $(LOCK))"
+	$(PY) -m pip install --quiet --requirement $(LOCK)
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
+	@cp $(LOCK) $(VENV)/.insitu-lock
+	@touch $(STAMP)
+endif
 
 demo: $(STAMP)
 	$(PY) examples/demo.py
@@ -29,8 +64,32 @@ typecheck: $(STAMP)
 test: lint typecheck
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+test-latest:
+	$(MAKE) test VENV=.venv-latest INSTALL=latest
+
+# pip-compile resolves with this machine's pip configuration (its wheel directory holds the CPU
+# build of torch, which the lock pins as torch==X+cpu); index and find-links options stay out of
+# the lock, which names versions only. The project's own line (the dev extra names insitu[...])
+# is dropped: `make test` installs the checkout itself, editable.
+LOCK_UPGRADE ?= --upgrade
+lock:
+	@test -x .venv-lock/bin/pip-compile || ($(PYTHON) -m venv .venv-lock && \
+	  .venv-lock/bin/pip install --quiet --upgrade pip '$(PIP_TOOLS)')
+	CUSTOM_COMPILE_COMMAND="make lock" .venv-lock/bin/pip-compile --quiet $(LOCK_UPGRADE) \
+	  --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links \
+	  --extra dev --extra server --output-file $(LOCK) pyproject.toml requirements/pins.in
+	.venv-lock/bin/python -c 'import pathlib, re; p = pathlib.Path("$(LOCK)"); \
+	  p.write_text(re.sub(r"(?m)^insitu @ .*\n(    #.*\n)*", "", p.read_text()))'
+
+proto:
+	@test -x .venv-proto/bin/python || ($(PYTHON) -m venv .venv-proto && \
+	  .venv-proto/bin/pip install --quiet '$(PROTOC)')
+	.venv-proto/bin/python -m grpc_tools.protoc -Isrc --python_out=src --pyi_out=src \
+	  $(PROTO_DIR)/ensemble_service.proto
+
 bench: $(STAMP)
 	$(PY) benchmarks/launch.py
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-latest .venv-lock .venv-proto build dist src/*.egg-info .mypy_cache \
+	  .ruff_cache .pytest_cache

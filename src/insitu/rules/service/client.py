@@ -7,7 +7,14 @@ from dataclasses import dataclass
 
 import grpc
 
-from insitu.rules.service.proto import ACTION_METHOD, MESSAGES, RESULT_NAMES, STATUS_METHOD
+from insitu.rules.service.proto import (
+    ACTION_METHOD,
+    STATUS_METHOD,
+    ActionRequest,
+    Response,
+    StatusRequest,
+    result_name,
+)
 
 
 @dataclass(frozen=True)
@@ -27,27 +34,25 @@ class EnsembleClient:
         self._timeout = timeout
         self._status = self._channel.unary_unary(
             STATUS_METHOD,
-            request_serializer=MESSAGES.status_request.SerializeToString,
-            response_deserializer=MESSAGES.response.FromString,
+            request_serializer=StatusRequest.SerializeToString,
+            response_deserializer=Response.FromString,
         )
         self._action = self._channel.unary_unary(
             ACTION_METHOD,
-            request_serializer=MESSAGES.action_request.SerializeToString,
-            response_deserializer=MESSAGES.response.FromString,
+            request_serializer=ActionRequest.SerializeToString,
+            response_deserializer=Response.FromString,
         )
 
     def status(self, member: str = "", name: str = "") -> Reply:
         """RequestStatus."""
-        request = MESSAGES.status_request(member=member, name=name)
+        request = StatusRequest(member=member, name=name)
         return _reply(self._status(request, timeout=self._timeout, metadata=self._metadata))
 
     def action(
         self, action: str, payload: dict[str, object] | None = None, member: str = ""
     ) -> Reply:
         """RequestAction ``action`` with a JSON ``payload`` (``label``, ``value``)."""
-        request = MESSAGES.action_request(
-            member=member, action=action, payload=json.dumps(payload or {})
-        )
+        request = ActionRequest(member=member, action=action, payload=json.dumps(payload or {}))
         return _reply(self._action(request, timeout=self._timeout, metadata=self._metadata))
 
     def close(self) -> None:
@@ -61,8 +66,6 @@ class EnsembleClient:
         self.close()
 
 
-def _reply(message: object) -> Reply:
-    status = int(getattr(message, "status"))  # noqa: B009 - runtime-built message class
-    text = str(getattr(message, "payload"))  # noqa: B009
-    data = json.loads(text) if text else {}
-    return Reply(RESULT_NAMES.get(status, str(status)), data if isinstance(data, dict) else {})
+def _reply(message: Response) -> Reply:
+    data = json.loads(message.payload) if message.payload else {}
+    return Reply(result_name(message.status), data if isinstance(data, dict) else {})

@@ -17,31 +17,37 @@ import secrets
 from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import grpc
-from google.protobuf.message import Message
 
 from insitu.errors import EnsembleError
 from insitu.log import get_logger
 from insitu.rules.model import Action
 from insitu.rules.runner import EnsembleRunner
-from insitu.rules.service.proto import DENIED, ERROR, MESSAGES, SERVICE, SUCCESS
+from insitu.rules.service.proto import (
+    DENIED,
+    ERROR,
+    SERVICE,
+    SUCCESS,
+    ActionRequest,
+    Response,
+    ResultType,
+    StatusRequest,
+)
 
 logger = get_logger("insitu.rules.service")
+
+RequestT = TypeVar("RequestT", StatusRequest, ActionRequest)
 
 SERVICE_ACTIONS = ("submit", "cancel", "terminate", "grow", "shrink")
 DEFAULT_PORT = 50051
 """ensemble-python's default port."""
 
 
-def field(message: Message, name: str) -> str:
-    """A string field of a runtime-built message."""
-    return str(getattr(message, name))
-
-
-def _reply(status: int, payload: object) -> Message:
+def _reply(status: ResultType, payload: object) -> Response:
     text = payload if isinstance(payload, str) else json.dumps(payload)
-    return MESSAGES.response(payload=text, status=status)
+    return Response(payload=text, status=status)
 
 
 class EnsembleService:
@@ -51,7 +57,7 @@ class EnsembleService:
         self._runner = runner
         self._token = token
 
-    def request_status(self, request: Message, context: grpc.ServicerContext) -> Message:
+    def request_status(self, request: StatusRequest, context: grpc.ServicerContext) -> Response:
         """JSON status of the ensemble."""
         if not self._authorized(context):
             return _reply(DENIED, {"error": "missing or wrong token"})
@@ -67,12 +73,12 @@ class EnsembleService:
             },
         )
 
-    def request_action(self, request: Message, context: grpc.ServicerContext) -> Message:
+    def request_action(self, request: ActionRequest, context: grpc.ServicerContext) -> Response:
         """Carry out one action now."""
         if not self._authorized(context):
             return _reply(DENIED, {"error": "missing or wrong token"})
         try:
-            action = parse_action(field(request, "action"), field(request, "payload"))
+            action = parse_action(request.action, request.payload)
         except ValueError as err:
             return _reply(ERROR, {"error": str(err)})
         reason = self._runner.request(action, origin="grpc")
@@ -124,9 +130,10 @@ def serve(
     """Serve EnsembleOperator for ``runner`` on ``host:port`` (0: any free port)."""
     secret = token or secrets.token_urlsafe(24)
     service = EnsembleService(runner, secret)
-    handlers = {
-        "RequestStatus": _unary(service.request_status, MESSAGES.status_request),
-        "RequestAction": _unary(service.request_action, MESSAGES.action_request),
+    # grpc's generic handler table holds methods of different message types, hence Any.
+    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {
+        "RequestStatus": _unary(service.request_status, StatusRequest),
+        "RequestAction": _unary(service.request_action, ActionRequest),
     }
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
@@ -140,10 +147,10 @@ def serve(
 
 
 def _unary(
-    method: Callable[[Message, grpc.ServicerContext], Message], request: type[Message]
-) -> grpc.RpcMethodHandler[Message, Message]:
+    method: Callable[[RequestT, grpc.ServicerContext], Response], request: type[RequestT]
+) -> grpc.RpcMethodHandler[RequestT, Response]:
     return grpc.unary_unary_rpc_method_handler(
         method,
         request_deserializer=request.FromString,
-        response_serializer=MESSAGES.response.SerializeToString,
+        response_serializer=Response.SerializeToString,
     )
