@@ -9,9 +9,9 @@ logging in :mod:`insitu.log`.
 from insitu.entities.ensemble import Ensemble
 from insitu.entities.model import Model
 from insitu.experiment import Experiment
+from insitu.experiment.preview import Format, Verbosity
 from insitu.jobs.events import JobEvent
 from insitu.jobs.status import JobState, SmartSimStatus
-from insitu.preview import Format, Verbosity
 from insitu.settings.batch_settings import BatchSettings
 from insitu.settings.run_settings import RunSettings
 from insitu.store.orchestrator import Orchestrator

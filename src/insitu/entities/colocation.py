@@ -2,7 +2,7 @@
 
 Everything here is pure: arguments in, a :class:`ColocationSpec` (or a typed error) out; the
 CPUs this process may use are passed in by the caller. Where each store finally listens is
-decided when the Experiment starts it (:mod:`insitu._colocated_stores`).
+decided when the Experiment starts it (:mod:`insitu.experiment.colocated`).
 
 Rules (SmartSim 0.8 semantics unless marked *insitu*):
 

@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import pytest
 
-from insitu._colocated_stores import Reserved, assign_endpoints, check_identifiers
 from insitu.entities.colocation import DEFAULT_PORT, DEFAULT_UNIX_SOCKET, tcp_spec, uds_spec
 from insitu.errors import DBIDConflictError, PortInUseError, SocketInUseError
+from insitu.experiment.colocated import Reserved, assign_endpoints, check_identifiers
 
 NONE = Reserved({}, {})
 

@@ -9,11 +9,11 @@ import pytest
 
 from insitu import Ensemble, Model, RunSettings
 from insitu.errors import EntityExistsError, ParameterTypeError
+from insitu.experiment.selection import select_entities
+from insitu.experiment.summary import HEADERS, render_summary, summary_rows
 from insitu.jobs import JobEvent, JobSpec, JobState
 from insitu.log import get_logger, level_from_env
-from insitu.manifest import build_manifest
 from insitu.runtime.job_table import JobRecord
-from insitu.summary import HEADERS, render_summary, summary_rows
 
 
 @pytest.mark.parametrize(
@@ -82,12 +82,12 @@ def test_manifest_sorts_and_rejects(tmp_path: Path) -> None:
     rs = RunSettings("true")
     model = Model("m", {}, rs, path=str(tmp_path / "m"))
     ens = Ensemble("e", {}, run_settings=rs, replicas=2, path=str(tmp_path / "e"))
-    manifest = build_manifest(model, [ens])
-    assert manifest.models == (model,) and manifest.ensembles == (ens,)
-    assert [m.name for m in manifest.all_models] == ["m", "e_0", "e_1"]
+    selection = select_entities(model, [ens])
+    assert selection.models == (model,) and selection.ensembles == (ens,)
+    assert [m.name for m in selection.all_models] == ["m", "e_0", "e_1"]
     with pytest.raises(EntityExistsError, match="'m'"):
-        build_manifest(model, Model("m", {}, rs, path=str(tmp_path / "m2")))
+        select_entities(model, Model("m", {}, rs, path=str(tmp_path / "m2")))
     with pytest.raises(EntityExistsError, match="e_0"):
-        build_manifest(ens, Model("e_0", {}, rs, path=str(tmp_path / "x")))
+        select_entities(ens, Model("e_0", {}, rs, path=str(tmp_path / "x")))
     with pytest.raises(ParameterTypeError, match="str"):
-        build_manifest("not an entity")
+        select_entities("not an entity")

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from insitu import Ensemble, Model, Orchestrator, RunSettings
-from insitu._db_object_loading import colocated_load, plan_loads, set_object
 from insitu.errors import DBObjectLoadError
+from insitu.experiment.loading import colocated_load, plan_loads, set_object
 
 
 class Recorder:

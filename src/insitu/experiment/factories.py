@@ -16,7 +16,7 @@ from insitu import _checks
 from insitu.entities.ensemble import Ensemble
 from insitu.entities.model import Model
 from insitu.errors import DBIDConflictError, EntityExistsError, UnsupportedOptionError
-from insitu.manifest import Entity
+from insitu.experiment.selection import Entity
 from insitu.runtime.controller import Controller
 from insitu.settings.batch_settings import BatchSettings
 from insitu.settings.run_commands import detect_run_command

@@ -6,7 +6,7 @@ watches them (``poll``, ``get_status``, ``finished``, ``summary``) and stops the
 Whatever it starts is stopped at the latest when the interpreter exits.
 
 A colocated Model (``Model.colocate_db_*``) gets its own store, started just before the
-application and stopped when the application ends; see :mod:`insitu._colocated_stores`.
+application and stopped when the application ends; see :mod:`insitu.experiment.colocated`.
 Every store runs inference workers beside its shards (:mod:`insitu.store.workers`); they are
 jobs of the same launcher, left out of :meth:`Experiment.summary`. Models, scripts and
 functions attached to entities are loaded into their stores before the entities start
@@ -22,9 +22,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from insitu import _checks
-from insitu._colocated_stores import plan_colocated
-from insitu._db_object_loading import Load, colocated_load, load_objects, plan_loads
-from insitu._factories import EntityFactory
 from insitu.entities.ensemble import Ensemble
 from insitu.entities.model import Model
 from insitu.errors import (
@@ -32,19 +29,28 @@ from insitu.errors import (
     EntityNotLaunchedError,
     InvalidArgumentError,
 )
+from insitu.experiment.colocated import plan_colocated
+from insitu.experiment.factories import EntityFactory
+from insitu.experiment.loading import Load, colocated_load, load_objects, plan_loads
+from insitu.experiment.preview import (
+    Format,
+    Verbosity,
+    parse_format,
+    parse_verbosity,
+    render_preview,
+)
+from insitu.experiment.selection import Entity, Selection, select_entities
+from insitu.experiment.summary import render_summary
 from insitu.generation.run_dirs import Generator
 from insitu.jobs.events import JobEvent
 from insitu.jobs.spec import JobSpec
 from insitu.jobs.status import JobState
 from insitu.launchers.registry import create_launcher, resolve_launcher_name
 from insitu.log import get_logger
-from insitu.manifest import Entity, Manifest, build_manifest
-from insitu.preview import Format, Verbosity, parse_format, parse_verbosity, render_preview
 from insitu.runtime.controller import Controller
 from insitu.runtime.events import Subscription
 from insitu.store.orchestrator import Orchestrator
 from insitu.store.workers import WORKER_ENTITY_TYPE
-from insitu.summary import render_summary
 
 logger = get_logger("insitu.experiment")
 
@@ -76,12 +82,12 @@ class Experiment(EntityFactory):
 
         An existing entity directory raises ``EntityDirExistsError`` unless ``overwrite``.
         """
-        manifest = build_manifest(*args)
+        selection = select_entities(*args)
         Generator(self.exp_path, overwrite=overwrite, tag=tag).generate_experiment(
-            *manifest.entities
+            *selection.entities
         )
         if verbose:
-            logger.info("generated %s", ", ".join(e.name for e in manifest.entities))
+            logger.info("generated %s", ", ".join(e.name for e in selection.entities))
 
     def start(
         self,
@@ -98,19 +104,19 @@ class Experiment(EntityFactory):
         waits for the non-store entities (and for their colocated stores to be stopped).
         On Ctrl-C while blocking, ``kill_on_interrupt`` stops every job of the experiment.
         """
-        manifest = build_manifest(*args)
-        colocated, loads, specs = self._plan_start(manifest)
+        selection = select_entities(*args)
+        colocated, loads, specs = self._plan_start(selection)
         if summary:
-            logger.info("launching:\n%s", self._preview_text(manifest, Verbosity.INFO))
+            logger.info("launching:\n%s", self._preview_text(selection, Verbosity.INFO))
         started_stores: list[str] = []
         started_jobs: list[str] = []
         try:
-            for store in manifest.orchestrators:
+            for store in selection.orchestrators:
                 self._control.start_store(store)
                 started_stores.append(store.name)
             for load in loads:
                 load_objects(load)
-            for model in manifest.all_models:
+            for model in selection.all_models:
                 spec = specs[model.name]
                 self._launch_model(model, spec, colocated.get(model.name), started_stores)
                 started_jobs.append(model.name)
@@ -120,27 +126,27 @@ class Experiment(EntityFactory):
                 self._control.stop_store(name)
             raise
         if block:
-            self._wait([m.name for m in manifest.all_models], kill_on_interrupt)
+            self._wait([m.name for m in selection.all_models], kill_on_interrupt)
 
     def _plan_start(
-        self, manifest: Manifest
+        self, selection: Selection
     ) -> tuple[dict[str, Orchestrator], list[Load], dict[str, JobSpec]]:
         """Check everything ``start`` needs and plan its colocated stores (by model name),
         object loads and validated job specs (store env added at launch); nothing starts."""
-        self._check_not_running(manifest)
+        self._check_not_running(selection)
         # Their applications have ended (just checked): finish their old stores' teardown
         # now instead of racing the teardown thread for the store names.
-        self._stop_colocated([m.name for m in manifest.colocated_models])
+        self._stop_colocated([m.name for m in selection.colocated_models])
         specs: dict[str, JobSpec] = {}
-        for model in manifest.all_models:
+        for model in selection.all_models:
             self._check_batch(model.batch_settings)
             specs[model.name] = _model_spec(model, {})
             self._control.launcher.validate(specs[model.name])
         colocated = plan_colocated(
-            manifest.colocated_models, manifest.orchestrators, self._shared_stores()
+            selection.colocated_models, selection.orchestrators, self._shared_stores()
         )
-        shared = {s.name: s for s in [*manifest.orchestrators, *self._shared_stores()]}
-        loads = plan_loads([m for m in manifest.all_models if not m.colocated], [*shared.values()])
+        shared = {s.name: s for s in [*selection.orchestrators, *self._shared_stores()]}
+        loads = plan_loads([m for m in selection.all_models if not m.colocated], [*shared.values()])
         return colocated, loads, specs
 
     def _launch_model(
@@ -161,11 +167,11 @@ class Experiment(EntityFactory):
 
     def stop(self, *args: Entity) -> None:
         """Stop ``args`` (stores: every shard); entities not running are left alone."""
-        manifest = build_manifest(*args)
-        names = [m.name for m in manifest.all_models]
+        selection = select_entities(*args)
+        names = [m.name for m in selection.all_models]
         self._control.stop_jobs(names)
         self._stop_colocated(names)
-        for store in manifest.orchestrators:
+        for store in selection.orchestrators:
             self._control.stop_store(store.name)
 
     def poll(
@@ -201,7 +207,7 @@ class Experiment(EntityFactory):
         Entities never started report ``NeverStarted``.
         """
         statuses: list[JobState] = []
-        for name in self._job_names(build_manifest(*args)):
+        for name in self._job_names(select_entities(*args)):
             try:
                 statuses.append(self._control.status(name))
             except EntityNotLaunchedError:
@@ -218,7 +224,7 @@ class Experiment(EntityFactory):
         """Print (or write to ``output_filename``) what ``start(*args)`` would launch."""
         verbosity = parse_verbosity(verbosity_level)
         parse_format(output_format)
-        text = self._preview_text(build_manifest(*args), verbosity)
+        text = self._preview_text(select_entities(*args), verbosity)
         if output_filename is None:
             print(text, end="")
             return
@@ -284,21 +290,21 @@ class Experiment(EntityFactory):
     def _shared_stores(self) -> list[Orchestrator]:
         return [s for s in self._control.running_stores() if isinstance(s, Orchestrator)]
 
-    def _preview_text(self, manifest: Manifest, verbosity: Verbosity) -> str:
-        stores = list(manifest.orchestrators) or self._shared_stores()
-        return render_preview(self.name, self.exp_path, self.launcher, manifest, stores, verbosity)
+    def _preview_text(self, selection: Selection, verbosity: Verbosity) -> str:
+        stores = list(selection.orchestrators) or self._shared_stores()
+        return render_preview(self.name, self.exp_path, self.launcher, selection, stores, verbosity)
 
-    def _job_names(self, manifest: Manifest) -> list[str]:
+    def _job_names(self, selection: Selection) -> list[str]:
         names: list[str] = []
-        for entity in manifest.entities:
+        for entity in selection.entities:
             if isinstance(entity, Orchestrator):
                 names += entity.shard_names
             else:
                 names += [m.name for m in _members(entity)]
         return names
 
-    def _check_not_running(self, manifest: Manifest) -> None:
-        for name in self._job_names(manifest):
+    def _check_not_running(self, selection: Selection) -> None:
+        for name in self._job_names(selection):
             record = self._control.table.latest(name)
             if record is not None and not record.state.is_terminal:
                 raise AlreadyRunningError(

@@ -15,7 +15,7 @@ from insitu.entities.colocation import ColocationSpec
 from insitu.entities.ensemble import Ensemble
 from insitu.entities.model import Model
 from insitu.errors import InvalidArgumentError
-from insitu.manifest import Manifest
+from insitu.experiment.selection import Selection
 from insitu.store.orchestrator import Orchestrator
 
 
@@ -56,11 +56,11 @@ def render_preview(
     exp_name: str,
     exp_path: str,
     launcher: str,
-    manifest: Manifest,
+    selection: Selection,
     stores: Sequence[Orchestrator],
     verbosity: Verbosity,
 ) -> str:
-    """The preview text of ``manifest``; ``stores`` are the stores models will connect to."""
+    """The preview text of ``selection``; ``stores`` are the stores models will connect to."""
     lines = [
         "=== Experiment Overview ===",
         f"Experiment Name: {exp_name}",
@@ -69,17 +69,17 @@ def render_preview(
         "",
         "=== Entity Preview ===",
     ]
-    if manifest.orchestrators:
+    if selection.orchestrators:
         lines += ["", "== Orchestrators =="]
-        for store in manifest.orchestrators:
+        for store in selection.orchestrators:
             lines += _store_lines(store, verbosity)
-    if manifest.models:
+    if selection.models:
         lines += ["", "== Models =="]
-        for model in manifest.models:
+        for model in selection.models:
             lines += _model_lines(model, stores, verbosity, indent="")
-    if manifest.ensembles:
+    if selection.ensembles:
         lines += ["", "== Ensembles =="]
-        for ensemble in manifest.ensembles:
+        for ensemble in selection.ensembles:
             lines += _ensemble_lines(ensemble, stores, verbosity)
     return "\n".join(lines) + "\n"
 

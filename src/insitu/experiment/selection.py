@@ -1,4 +1,5 @@
-"""Sorting the entities given to ``Experiment.start``/``stop``/``preview`` by kind."""
+"""The entity selection: the entities given to ``Experiment.start``/``stop``/``preview``,
+sorted by kind."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ Entity = Model | Ensemble | Orchestrator
 
 
 @dataclass(frozen=True)
-class Manifest:
+class Selection:
     """The entities of one call, by kind, in the order given.
 
-    Contract: names are unique across the whole manifest, ensemble members included, and
+    Contract: names are unique across the whole selection, ensemble members included, and
     differ from the job names of the colocated stores (``<model>.db_0``).
     """
 
@@ -42,8 +43,8 @@ class Manifest:
         return (*self.orchestrators, *self.models, *self.ensembles)
 
 
-def build_manifest(*entities: object) -> Manifest:
-    """Sort ``entities`` (lists and tuples of them are flattened) into a :class:`Manifest`.
+def select_entities(*entities: object) -> Selection:
+    """Sort ``entities`` (lists and tuples of them are flattened) into a :class:`Selection`.
 
     Raises ``ParameterTypeError`` (a ``TypeError``) for anything that is not a Model,
     Ensemble or Orchestrator, and ``EntityExistsError`` when a name appears twice.
@@ -62,9 +63,9 @@ def build_manifest(*entities: object) -> Manifest:
             raise ParameterTypeError(
                 f"expected a Model, Ensemble or Orchestrator, got {type(entity).__name__}"
             )
-    manifest = Manifest(tuple(stores), tuple(models), tuple(ensembles))
-    _check_unique(manifest)
-    return manifest
+    selection = Selection(tuple(stores), tuple(models), tuple(ensembles))
+    _check_unique(selection)
+    return selection
 
 
 def _flatten(items: tuple[object, ...]) -> list[object]:
@@ -77,11 +78,11 @@ def _flatten(items: tuple[object, ...]) -> list[object]:
     return out
 
 
-def _check_unique(manifest: Manifest) -> None:
-    names = [s.name for s in manifest.orchestrators]
-    names += [m.name for m in manifest.models] + [e.name for e in manifest.ensembles]
-    names += [m.name for e in manifest.ensembles for m in e.models]
-    names += [f"{colocated_store_name(m.name)}_0" for m in manifest.colocated_models]
+def _check_unique(selection: Selection) -> None:
+    names = [s.name for s in selection.orchestrators]
+    names += [m.name for m in selection.models] + [e.name for e in selection.ensembles]
+    names += [m.name for e in selection.ensembles for m in e.models]
+    names += [f"{colocated_store_name(m.name)}_0" for m in selection.colocated_models]
     seen: set[str] = set()
     for name in names:
         if name in seen:
