@@ -45,9 +45,10 @@ from _report import write_section
 
 from insitu import Experiment, Orchestrator
 from insitu.client import Client
-from insitu.client.addresses import parse_address
-from insitu.client.resp_connection import RespConnection
+from insitu.connection.resp_connection import RespConnection
 from insitu.store.readiness import find_free_port_block
+from insitu.wire.addresses import parse_address
+from insitu.wire.endpoint import Credentials, Endpoint
 
 CALLS = 1000
 ROUNDS = 5  # the setups take turns, so that each sees the machine's changing moods
@@ -164,7 +165,8 @@ def bench_latency(
 def ping_median(store: Orchestrator) -> float:
     """Median of a raw PING on ``store`` (one round trip, no client library layers:
     hiredis on a plain socket), in seconds."""
-    conn = RespConnection(parse_address(store.get_address()[0]), store.password, timeout=5.0)
+    endpoint = Endpoint(parse_address(store.get_address()[0]), Credentials(store.password))
+    conn = RespConnection(endpoint)
     try:
         conn.call("PING")
         return statistics.median(timed(lambda: conn.call("PING")) for _ in range(CALLS))

@@ -392,7 +392,7 @@ class InferenceError(RedisReplyError):
     """A model or script could not be stored, loaded or run by an inference worker.
 
     ``key`` names the model or script key, ``reason`` is the wire code of the failure (see
-    :mod:`insitu.inference.messages`), ``backend_message`` the backend's own words (may be
+    :mod:`insitu.wire.messages`), ``backend_message`` the backend's own words (may be
     empty). The worker that reported it keeps serving other requests.
     """
 

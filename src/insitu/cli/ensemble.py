@@ -107,13 +107,13 @@ def _serve(runner: EnsembleRunner, args: argparse.Namespace) -> None:
 
 def _store_source(spec: EnsembleSpec) -> MetricSource | None:
     """A store metric source from SmartSim's environment (SSDB …) when rules read store.*."""
-    from insitu.client.connection_env import StoreConnection
-    from insitu.rules.store_source import RedisMetricSource
+    from insitu.rules.store_source import StoreMetricSource
+    from insitu.wire.env import StoreConnection
 
     if not spec.store_metrics() or "SSDB" not in os.environ:
         return None
     conn = StoreConnection.from_env(os.environ)
-    return RedisMetricSource(conn.addresses, conn.password, conn.clustered)
+    return StoreMetricSource(conn.addresses, conn.password, conn.clustered)
 
 
 class Printer:

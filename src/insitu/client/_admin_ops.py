@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from insitu._checks import check_str_list, check_type
 from insitu.client._core import ClientCore
-from insitu.client.addresses import Address, parse_address
 from insitu.errors import RedisInternalError, RedisRuntimeError
+from insitu.wire.addresses import Address, parse_address
 
 
 def parse_info(text: str) -> dict[str, dict[str, str]]:

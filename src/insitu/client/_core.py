@@ -7,10 +7,10 @@ import time
 from collections.abc import Callable
 
 from insitu._checks import check_int, check_type
-from insitu.client import keys
 from insitu.client.logging import LogContext
 from insitu.client.transport import Transport
 from insitu.errors import RedisInvalidUseError, RedisParameterError
+from insitu.wire import keys
 
 
 class ClientCore(LogContext):

@@ -1,6 +1,6 @@
 """Client operations on datasets and aggregation lists (SmartRedis 0.6 names).
 
-A dataset is ONE store value (see :mod:`insitu.client.dataset_codec`) under the key
+A dataset is ONE store value (see :mod:`insitu.wire.datasets`) under the key
 ``[<prefix>.]{<name>}``, written by one ``SET``: a reader sees all of it or nothing. An
 aggregation list is a Redis list of dataset keys.
 """
@@ -11,12 +11,12 @@ import operator
 from collections.abc import Callable
 
 from insitu._checks import check_int, check_type
-from insitu.client import keys
 from insitu.client._core import ClientCore
 from insitu.client.dataset import Dataset
-from insitu.client.dataset_codec import decode_dataset, encode_dataset
-from insitu.client.resp import Value
+from insitu.connection.resp import Value
 from insitu.errors import RedisKeyError, RedisParameterError, RedisRuntimeError
+from insitu.wire import keys
+from insitu.wire.datasets import decode_dataset, encode_dataset
 
 
 class DatasetOps(ClientCore):

@@ -1,5 +1,5 @@
 """How a Client reaches the inference workers: which shard's queue serves a key, sending a
-request (:mod:`insitu.inference.messages`) and waiting for its reply.
+request (:mod:`insitu.wire.messages`) and waiting for its reply.
 
 Contract: :meth:`RequestOps._submit` returns once the worker replied with success, raises
 the error the worker reported, or raises InferenceTimeoutError once ``SR_MODEL_TIMEOUT``
@@ -9,7 +9,7 @@ up is withdrawn; one already running finishes, and its reply expires unread.
 
 On a cluster the request goes to the shard that owns ``route_key`` (the first input, so
 the worker beside the data runs it); each shard's queue key carries the hash tag of the
-lowest slot the shard owns (:func:`insitu.client.keys.slot_tag`).
+lowest slot the shard owns (:func:`insitu.wire.keys.slot_tag`).
 """
 
 from __future__ import annotations
@@ -24,19 +24,18 @@ from typing import NoReturn
 
 from redis.crc import key_slot
 
-from insitu.client import keys
 from insitu.client._core import ClientCore
-from insitu.client.addresses import Address
 from insitu.client.connect import ConnectionSettings
 from insitu.client.request_channel import RequestChannel
-from insitu.client.resp_connection import Arg
+from insitu.connection.resp_connection import Arg
 from insitu.errors import (
     InferenceTimeoutError,
     RedisDatabaseError,
     RedisInternalError,
     RedisInvalidUseError,
 )
-from insitu.inference import messages
+from insitu.wire import keys, messages
+from insitu.wire.addresses import Address
 
 _MAX_WAIT_CHUNK = 1.0  # seconds per BLPOP, kept below the socket timeout (SR_CMD_TIMEOUT)
 NO_WORKER_GRACE = 30.0
@@ -233,10 +232,8 @@ class RequestOps(ClientCore):
         if self._store.clustered:
             return self._store.pipeline(key, commands, idempotent=False)
         if self._channel is None:
-            address = self._store.addresses()[0]
-            self._channel = RequestChannel(
-                address, self._settings.password, self._settings.timeouts
-            )
+            endpoint = self._settings.endpoint(self._store.addresses()[0])
+            self._channel = RequestChannel(endpoint, self._settings.timeouts)
         return self._channel.pipeline(key, commands)
 
     def _close_channel(self) -> None:

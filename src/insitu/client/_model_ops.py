@@ -1,7 +1,7 @@
 """Client operations that store, fetch and delete models and scripts (SmartRedis 0.6 names,
 arguments, defaults and errors).
 
-A model or script is one record (:mod:`insitu.inference.model_record`) under its model key
+A model or script is one record (:mod:`insitu.wire.model_record`) under its model key
 (``[<prefix>.]<name>``; prefixed only after ``use_model_ensemble_prefix(True)``), written in
 one MULTI/EXEC so that it appears whole or not at all. When a worker serves the record's
 shard, the ``set_*`` calls then have it load the record (as RedisAI's ``MODELSTORE`` did):
@@ -17,9 +17,8 @@ import os
 import textwrap
 
 from insitu._checks import check_any, check_str_list, check_type
-from insitu.client import keys
 from insitu.client._inference_requests import RequestOps, as_bytes
-from insitu.client.resp import Arg, Value
+from insitu.connection.resp import Arg, Value
 from insitu.errors import (
     InsituError,
     ParameterTypeError,
@@ -27,10 +26,10 @@ from insitu.errors import (
     RedisParameterError,
     RedisRuntimeError,
 )
-from insitu.inference import backends, messages
-from insitu.inference.batching import check_batch_settings
-from insitu.inference.devices import Device, check_gpu_range, multigpu_key, parse_device
-from insitu.inference.model_record import (
+from insitu.wire import backends, keys, messages
+from insitu.wire.batching import check_batch_settings
+from insitu.wire.devices import Device, check_gpu_range, multigpu_key, parse_device
+from insitu.wire.model_record import (
     HEADER,
     MODEL,
     SCRIPT,

@@ -12,14 +12,13 @@ a missing model or input).
 from __future__ import annotations
 
 from insitu._checks import check_bool, check_str_list, check_type
-from insitu.client import keys
 from insitu.client._inference_requests import as_bytes
 from insitu.client._model_ops import ModelOps, TensorNames, tensor_names
-from insitu.client.addresses import parse_address
 from insitu.errors import RedisInternalError, RedisKeyError
-from insitu.inference import messages
-from insitu.inference.devices import multigpu_key, multigpu_pick
-from insitu.inference.model_record import HEADER, parse_header
+from insitu.wire import keys, messages
+from insitu.wire.addresses import parse_address
+from insitu.wire.devices import multigpu_key, multigpu_pick
+from insitu.wire.model_record import HEADER, parse_header
 
 _STATS = ("duration", "samples", "calls", "errors", "requests")
 

@@ -6,15 +6,15 @@ import numpy as np
 
 from insitu._checks import check_any, check_type
 from insitu.client._core import ClientCore
-from insitu.client.resp import Value
-from insitu.client.tensors import decode_header, decode_tensor, encode_tensor
+from insitu.connection.resp import Value
 from insitu.errors import RedisKeyError, RedisRuntimeError
+from insitu.wire.tensors import decode_header, decode_tensor, encode_tensor
 
 
 class TensorOps(ClientCore):
     """``put_tensor``/``get_tensor``/... The tensor ``name`` is stored under the key
-    ``name`` (after prefixing, see :mod:`insitu.client.keys`) in the format of
-    :mod:`insitu.client.tensors`."""
+    ``name`` (after prefixing, see :mod:`insitu.wire.keys`) in the format of
+    :mod:`insitu.wire.tensors`."""
 
     def put_tensor(self, name: str, data: np.ndarray) -> None:
         """Store ``data`` (any shape and memory layout) as the tensor ``name``,

@@ -14,7 +14,7 @@ environment, the password the Experiment in this process registered for the addr
 used, so a driver needs only ``orc.get_address()[0]``. See :mod:`insitu.client.connect`.
 
 Key prefixes come from ``SSKEYOUT``/``SSKEYIN`` (never suffixed; see
-:mod:`insitu.client.keys`). A Client is a context manager; :meth:`close` releases its
+:mod:`insitu.wire.keys`). A Client is a context manager; :meth:`close` releases its
 connections and later calls raise RedisInvalidUseError.
 """
 
@@ -30,10 +30,10 @@ from insitu.client._run_ops import RunOps
 from insitu.client._tensor_ops import TensorOps
 from insitu.client.config_options import ConfigOptions
 from insitu.client.connect import ConnectionSettings, open_transport, resolve_settings
-from insitu.client.connection_env import parse_key_prefix_env
-from insitu.client.keys import KeyPrefixes, Kind
 from insitu.client.logging import configure_logging
 from insitu.errors import ParameterTypeError
+from insitu.wire.env import parse_key_prefix_env
+from insitu.wire.keys import KeyPrefixes, Kind
 
 _ADDRESS_KWARGS = ("cluster", "address", "logger_name", "password")
 

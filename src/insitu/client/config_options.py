@@ -35,13 +35,13 @@ import os
 from dataclasses import dataclass
 
 from insitu._checks import check_type
-from insitu.client.connection_env import env_suffix
 from insitu.errors import (
     ParameterTypeError,
     RedisKeyError,
     RedisParameterError,
     RedisRuntimeError,
 )
+from insitu.wire.env import env_suffix
 
 _NOT_FACTORY = "Method called on a ConfigOptions object not created from a factory method"
 _INT_MAX_SECONDS = (2**31 - 1) // 1000

@@ -7,7 +7,7 @@ Where the pieces come from (first match wins):
   as in SmartRedis);
 * password — the ``password`` argument, else the ``SSDB_PASSWORD`` option (an override on
   the ConfigOptions, else ``SSDB_PASSWORD[_<id>]``), else the password the Experiment in
-  this process registered for that address (:mod:`insitu.store.credentials`), else none;
+  this process registered for that address (:mod:`insitu.client.credentials`), else none;
 * timeouts — :meth:`ConfigOptions.timeouts`.
 
 Connecting retries every ``SR_CONN_INTERVAL`` until ``SR_CONN_TIMEOUT``, then raises
@@ -23,13 +23,14 @@ from dataclasses import dataclass
 
 import redis.exceptions as rex
 
-from insitu.client.addresses import Address, parse_address_list
+from insitu.client import credentials
 from insitu.client.config_options import ConfigOptions, Timeouts
-from insitu.client.connection_env import ADDRESS_VAR, DB_TYPE_VAR, PASSWORD_VAR
-from insitu.client.routing import ClusterRouter, Router, StandaloneRouter, redis_options
+from insitu.client.routing import ClusterRouter, Router, StandaloneRouter
 from insitu.client.transport import RedisTransport
 from insitu.errors import RedisConnectionError, RedisParameterError
-from insitu.store import credentials
+from insitu.wire.addresses import Address, parse_address_list
+from insitu.wire.endpoint import Credentials, Endpoint
+from insitu.wire.env import ADDRESS_VAR, DB_TYPE_VAR, PASSWORD_VAR
 
 _DB_TYPES = {"clustered": True, "standalone": False}
 
@@ -40,8 +41,20 @@ class ConnectionSettings:
 
     addresses: tuple[Address, ...]
     clustered: bool
-    password: str | None
+    credentials: Credentials
     timeouts: Timeouts
+
+    def endpoint(self, address: Address | None = None) -> Endpoint:
+        """How to reach the shard at ``address`` (default: the first address): every
+        read or write may block up to ``SR_CMD_TIMEOUT``, connecting up to the smaller of
+        ``SR_CONN_TIMEOUT`` and that."""
+        timeouts = self.timeouts
+        return Endpoint(
+            address or self.addresses[0],
+            self.credentials,
+            connect_timeout=min(timeouts.connect, timeouts.command),
+            timeout=timeouts.command,
+        )
 
     def describe(self) -> str:
         """``<kind> store at <addresses>`` (never the password)."""
@@ -72,7 +85,7 @@ def resolve_settings(
     if not clustered:
         addresses = addresses[:1]
     secret = password or options.lookup_string(PASSWORD_VAR) or _registered(addresses)
-    return ConnectionSettings(addresses, clustered, secret or None, options.timeouts())
+    return ConnectionSettings(addresses, clustered, Credentials(secret or None), options.timeouts())
 
 
 def _db_type(options: ConfigOptions) -> bool:
@@ -86,7 +99,7 @@ def _db_type(options: ConfigOptions) -> bool:
 
 def _registered(addresses: tuple[Address, ...]) -> str | None:
     for address in addresses:
-        found = credentials.lookup(str(address))
+        found = credentials.lookup(address)
         if found:
             return found
     return None
@@ -96,11 +109,11 @@ def open_transport(settings: ConnectionSettings) -> RedisTransport:
     """Connect (retrying as the module docs say) and check that every shard answers."""
     timeouts = settings.timeouts
     deadline = time.monotonic() + timeouts.connect
-    options = redis_options(settings.password, timeouts)
+    endpoint = settings.endpoint()
     make: Callable[[], Router] = (
-        (lambda: ClusterRouter(settings.addresses, options))
+        (lambda: ClusterRouter(endpoint, settings.addresses))
         if settings.clustered
-        else (lambda: StandaloneRouter(settings.addresses[0], options))
+        else (lambda: StandaloneRouter(endpoint))
     )
     while True:
         router: Router | None = None

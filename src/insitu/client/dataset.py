@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from insitu._checks import check_type
-from insitu.client.dataset_codec import META_DTYPES, STRING, DatasetContents, MetaField
 from insitu.client.logging import LogContext
-from insitu.client.tensors import wire_dtype
 from insitu.errors import ParameterTypeError, RedisKeyError, RedisRuntimeError
+from insitu.wire.datasets import META_DTYPES, STRING, DatasetContents, MetaField
+from insitu.wire.tensors import wire_dtype
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """The connection that carries a Client's inference requests to a standalone store: one
-lean :class:`~insitu.client.resp_connection.RespConnection` (redis-py's layers would
+lean :class:`~insitu.connection.resp_connection.RespConnection` (redis-py's layers would
 cost more than the request's own round trip), with the transport's error semantics.
 
 Contract of :meth:`RequestChannel.pipeline`: the commands go out in one round trip and
@@ -22,12 +22,12 @@ import threading
 import time
 from collections.abc import Sequence
 
-from insitu.client.addresses import Address
 from insitu.client.config_options import Timeouts
-from insitu.client.resp import ProtocolViolationError, ServerReplyError
-from insitu.client.resp_connection import Arg, NotSentError, RespConnection
 from insitu.client.transport import reply_error
+from insitu.connection.resp import ProtocolViolationError, ServerReplyError
+from insitu.connection.resp_connection import Arg, NotSentError, RespConnection
 from insitu.errors import RedisConnectionLostError
+from insitu.wire.endpoint import Endpoint
 
 _forks = [0]  # how many times this process was forked into (0 in the original)
 
@@ -42,9 +42,9 @@ os.register_at_fork(after_in_child=_forked)
 class RequestChannel:
     """See the module docs."""
 
-    def __init__(self, address: Address, password: str | None, timeouts: Timeouts) -> None:
-        self._address = address
-        self._password = password
+    def __init__(self, endpoint: Endpoint, timeouts: Timeouts) -> None:
+        self._endpoint = endpoint
+        self._address = endpoint.address
         self._timeouts = timeouts
         self._idle: list[RespConnection] = []  # one per thread that used the channel at once
         self._closed = False
@@ -92,8 +92,7 @@ class RequestChannel:
         # where such a send seems to succeed. A Unix socket refuses it at once (EPIPE:
         # NotSentError, retried).
         idle_check = None if self._address.is_unix else 0.0
-        timeout = self._timeouts.command
-        return RespConnection(self._address, self._password, timeout=timeout, idle_check=idle_check)
+        return RespConnection(self._endpoint, idle_check=idle_check)
 
     def _run(
         self, conn: RespConnection, key: str, commands: Sequence[Sequence[Arg]]

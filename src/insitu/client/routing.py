@@ -2,8 +2,8 @@
 
 A router opens no connection of its own beyond what redis-py needs to learn the cluster
 layout; the transport takes connections from the per-shard redis-py pools it returns.
-redis-py's own retries are switched off (``Retry(NoBackoff(), 0)``): the transport retries
-with SmartRedis's budget, and a hidden retry would also repeat authentication failures.
+The clients come from :mod:`insitu.connection.redis_clients`, which switches redis-py's own
+retries off: the transport retries with SmartRedis's budget.
 """
 
 from __future__ import annotations
@@ -13,14 +13,13 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import redis
-from redis.backoff import NoBackoff
-from redis.cluster import ClusterNode, RedisCluster
+from redis.cluster import ClusterNode
 from redis.crc import key_slot
-from redis.retry import Retry
 
-from insitu.client.addresses import Address
-from insitu.client.config_options import Timeouts
-from insitu.errors import RedisInvalidUseError, RedisParameterError
+from insitu.connection.redis_clients import cluster_client, redis_client
+from insitu.errors import RedisInvalidUseError
+from insitu.wire.addresses import Address
+from insitu.wire.endpoint import Endpoint
 
 
 class Router(Protocol):
@@ -56,30 +55,12 @@ class Router(Protocol):
         ...
 
 
-def redis_options(password: str | None, timeouts: Timeouts) -> dict[str, object]:
-    """Connection options shared by every redis-py client a Client creates."""
-    return {
-        "password": password or None,
-        "protocol": 2,  # the bulk path (resp.py) reads RESP2; redis-py 8 defaults to RESP3
-        "socket_connect_timeout": min(timeouts.connect, timeouts.command),
-        "socket_timeout": timeouts.command,
-        "socket_keepalive": True,
-        "retry": Retry(NoBackoff(), 0),
-        "health_check_interval": 0,
-    }
-
-
 class StandaloneRouter:
     """One server: every key and every admin command goes there."""
 
-    def __init__(self, address: Address, options: dict[str, object]) -> None:
-        self.address = address
-        endpoint: dict[str, object] = (
-            {"unix_socket_path": address.path}
-            if address.is_unix
-            else {"host": address.host, "port": address.port}
-        )
-        self._client = redis.Redis(**endpoint, **options)  # type: ignore[arg-type]
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.address = endpoint.address
+        self._client = redis_client(endpoint)
 
     @property
     def clustered(self) -> bool:
@@ -112,15 +93,8 @@ class StandaloneRouter:
 class ClusterRouter:
     """A Redis Cluster: keys go to the primary that owns their slot (CRC16 hash tags)."""
 
-    def __init__(self, addresses: Sequence[Address], options: dict[str, object]) -> None:
-        if any(a.is_unix for a in addresses):
-            raise RedisParameterError("a Redis Cluster cannot be reached over a Unix socket")
-        nodes = [ClusterNode(a.host, a.port) for a in addresses]  # type: ignore[no-untyped-call]
-        self._cluster = RedisCluster(
-            startup_nodes=nodes,
-            require_full_coverage=False,
-            **options,  # type: ignore[arg-type]
-        )
+    def __init__(self, endpoint: Endpoint, startup: Sequence[Address]) -> None:
+        self._cluster = cluster_client(endpoint, startup)
 
     @property
     def clustered(self) -> bool:

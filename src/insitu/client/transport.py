@@ -26,9 +26,10 @@ import redis
 import redis.exceptions as rex
 from redis.connection import AbstractConnection
 
-from insitu.client.addresses import Address
 from insitu.client.config_options import Timeouts
-from insitu.client.resp import (
+from insitu.client.routing import Router
+from insitu.connection.redis_clients import checked_out, node_address, raw_socket
+from insitu.connection.resp import (
     Arg,
     Buffer,
     BulkReader,
@@ -39,7 +40,6 @@ from insitu.client.resp import (
     pack_many,
     send_all,
 )
-from insitu.client.routing import Router
 from insitu.errors import (
     ClientError,
     RedisConnectionError,
@@ -52,6 +52,7 @@ from insitu.errors import (
     RedisRuntimeError,
     ValueTooLargeError,
 )
+from insitu.wire.addresses import Address
 
 T = TypeVar("T")
 Reader = Callable[[AbstractConnection], T]
@@ -297,34 +298,20 @@ class RedisTransport:
 
 def _attempt(node: redis.Redis, commands: list[Buffer], read: Reader[T], sent: list[bool]) -> T:
     """One try on one connection; on any failure the connection is dropped, not reused."""
-    pool = node.connection_pool
-    conn = pool.get_connection()
-    try:
-        sock = getattr(conn, "_sock", None)
-        if sock is None:  # not a socket connection: let redis-py send
+    with checked_out(node) as conn:
+        sock = raw_socket(conn)
+        if sock is None:  # not connected yet: let redis-py connect and send
             conn.send_packed_command(commands, check_health=False)  # type: ignore[no-untyped-call]
         else:
             send_all(sock, commands)
         sent[0] = True
         return read(conn)
-    except (ServerReplyError, rex.ResponseError):
-        raise  # a complete error reply was read: the connection is still in step
-    except BaseException:
-        conn.disconnect()  # type: ignore[no-untyped-call]
-        raise
-    finally:
-        pool.release(conn)
 
 
 def _endpoint(node: redis.Redis | None) -> str:
     """The address of ``node`` as clients write it ("" when not known)."""
-    if node is None:
-        return ""
-    options = node.connection_pool.connection_kwargs
-    if options.get("path"):
-        return f"unix://{options['path']}"
-    host, port = options.get("host", ""), options.get("port", "")
-    return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+    address = None if node is None else node_address(node)
+    return "" if address is None else str(address)
 
 
 def _int(reply: object) -> int:
@@ -359,7 +346,7 @@ def _bulk_reader(count: int) -> Reader[list[memoryview | None]]:
     """Read ``count`` bulk replies zero-copy into fresh writable buffers."""
 
     def read(conn: AbstractConnection) -> list[memoryview | None]:
-        sock = getattr(conn, "_sock", None)
+        sock = raw_socket(conn)
         if sock is None:
             raise rex.ConnectionError("connection closed before the reply was read")
         reader = BulkReader(sock)

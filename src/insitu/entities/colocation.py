@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Final, Literal
 
 from insitu import _checks as tc
-from insitu.client.connection_env import validate_db_identifier
 from insitu.errors import (
     CPUPinningError,
     InvalidArgumentError,
@@ -47,6 +46,7 @@ from insitu.store import options
 from insitu.store.launch_options import split_launch_kwargs
 from insitu.store.topology import normalize_interfaces
 from insitu.store.unix_socket import socket_mode, validate_socket_path
+from insitu.wire.env import validate_db_identifier
 
 
 class ColocateDbDeprecationWarning(DeprecationWarning, FutureWarning):

@@ -35,7 +35,7 @@ from insitu.errors import (
     RedisParameterError,
     UnsupportedOptionError,
 )
-from insitu.inference.batching import check_batch_settings
+from insitu.wire.batching import check_batch_settings
 
 BACKENDS = ("TF", "TFLITE", "TORCH", "ONNX")
 """Backends SmartSim 0.8 and SmartRedis 0.6 name."""

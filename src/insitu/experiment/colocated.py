@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from insitu.client.connection_env import env_suffix
 from insitu.entities.colocation import (
     ColocationSpec,
     colocated_store_name,
@@ -32,6 +31,7 @@ from insitu.store.topology import (
     interface_addresses,
 )
 from insitu.store.unix_socket import check_socket_free
+from insitu.wire.env import env_suffix
 
 logger = get_logger(__name__)
 

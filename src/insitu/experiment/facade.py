@@ -39,6 +39,7 @@ from insitu.experiment.preview import (
     parse_verbosity,
     render_preview,
 )
+from insitu.experiment.registry_hook import PasswordRegistration
 from insitu.experiment.selection import Entity, Selection, select_entities
 from insitu.experiment.summary import render_summary
 from insitu.generation.run_dirs import Generator
@@ -71,6 +72,7 @@ class Experiment(EntityFactory):
         self.exp_path = _experiment_path(name, exp_path)
         self._launcher_name = resolve_launcher_name(launcher)
         self._control = Controller(create_launcher(self._launcher_name))
+        self._control.add_store_hook(PasswordRegistration())
         self._created: dict[str, Entity] = {}
         self._colocated: dict[str, Orchestrator] = {}  # model name -> its latest store
 
@@ -280,7 +282,7 @@ class Experiment(EntityFactory):
         self, model: Model, colocated: Mapping[str, str] | None = None
     ) -> dict[str, str]:
         """Shared stores, then the model's colocated store, then key prefixes."""
-        from insitu.client.connection_env import format_key_prefix_env
+        from insitu.wire.env import format_key_prefix_env
 
         key_out = model.name if model.query_key_prefixing() else None
         keys_in = [e.name for e in model.incoming_entities]

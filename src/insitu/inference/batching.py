@@ -1,68 +1,18 @@
-"""Request batching: SmartRedis's checks of the three batch settings, and merging inputs
-of concurrent ``run_model`` calls along dimension 0 and splitting the outputs back (pure).
-
-With ``batch_size > 0`` a worker merges requests for the same model whose inputs agree in
-count, dtype and every dimension but the first, up to ``batch_size`` samples (dimension 0
-summed). It waits up to ``min_batch_timeout`` ms for at least ``min_batch_size`` samples;
-with ``min_batch_timeout == 0`` it waits for them at most until the oldest request's caller
-would have waited half of its remaining time (RedisAI waits without limit; insitu never
-lets a caller time out because of batching). A request larger than ``batch_size`` runs
-alone.
+"""Request batching in the worker: merging inputs of concurrent ``run_model`` calls along
+dimension 0 and splitting the outputs back (pure). The settings and their meaning are in
+:mod:`insitu.wire.batching`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
-from insitu._checks import check_int
-from insitu.errors import InferenceInputError, RedisParameterError
+from insitu.errors import InferenceInputError
+from insitu.wire.batching import ModelBatching
 
 Arrays = tuple[np.ndarray, ...]
-
-
-@dataclass(frozen=True)
-class BatchSettings:
-    """``batch_size`` (0: no batching), ``min_batch_size``, ``min_batch_timeout`` (ms)."""
-
-    batch_size: int = 0
-    min_batch_size: int = 0
-    min_batch_timeout: int = 0
-
-    @property
-    def enabled(self) -> bool:
-        """True if requests may be merged."""
-        return self.batch_size > 0
-
-
-def check_batch_settings(
-    batch_size: object, min_batch_size: object, min_batch_timeout: object
-) -> BatchSettings:
-    """The settings, checked as SmartRedis checks them (TypeError for non-ints,
-    RedisParameterError for inconsistent values)."""
-    size = check_int("batch_size", batch_size, minimum=None)
-    min_size = check_int("min_batch_size", min_batch_size, minimum=None)
-    timeout = check_int("min_batch_timeout", min_batch_timeout, minimum=None)
-    for name, value in (
-        ("batch_size", size),
-        ("min_batch_size", min_size),
-        ("min_batch_timeout", timeout),
-    ):
-        if value < 0:
-            raise RedisParameterError(f"{name} must be a non-negative integer")
-    if size == 0 and (min_size > 0 or timeout > 0):
-        raise RedisParameterError(
-            "batch_size must be non-zero if min_batch_size or min_batch_timeout is used; "
-            "otherwise batching will not be performed."
-        )
-    if timeout > 0 and min_size == 0:
-        raise RedisParameterError(
-            "min_batch_size must be non-zero if min_batch_timeout is used; otherwise the "
-            "min_batch_timeout parameter is ignored."
-        )
-    return BatchSettings(size, min_size, timeout)
 
 
 def samples(inputs: Arrays) -> int:
@@ -132,7 +82,7 @@ def split(outputs: Arrays, counts: Sequence[int]) -> list[Arrays]:
 
 
 def ready(
-    settings: BatchSettings, pending_samples: int, waited_s: float, patience_s: float
+    settings: ModelBatching, pending_samples: int, waited_s: float, patience_s: float
 ) -> bool:
     """True if a batch of ``pending_samples`` should run now, after waiting ``waited_s``;
     ``patience_s`` bounds the wait when ``min_batch_timeout`` is 0."""

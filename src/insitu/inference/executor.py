@@ -4,7 +4,7 @@ fetch the inputs, run (merging batchable requests), store the outputs, reply.
 Every request read is answered exactly once — with success or with a typed error — and
 then acknowledged, except one whose caller has already given up (it is dropped). A failure
 of one request never stops the worker: errors become replies (see
-:mod:`insitu.inference.messages`). Requests for a model stored with ``batch_size > 0`` wait
+:mod:`insitu.wire.messages`). Requests for a model stored with ``batch_size > 0`` wait
 in :attr:`Executor.pending` until :mod:`insitu.inference.batching` says to run them.
 """
 
@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from insitu.client.tensors import decode_tensor, encode_tensor
 from insitu.errors import (
     InferenceError,
     InferenceInputError,
@@ -27,12 +26,14 @@ from insitu.errors import (
     WireFormatError,
     WorkerLostError,
 )
-from insitu.inference import batching, messages
+from insitu.inference import batching
 from insitu.inference.backends import Session
-from insitu.inference.devices import parse_device
 from insitu.inference.model_cache import Loaded, ModelCache
-from insitu.inference.model_record import ModelHeader, assemble, parse_header
 from insitu.inference.store_link import Entry, Queues, StoreLink
+from insitu.wire import messages
+from insitu.wire.devices import parse_device
+from insitu.wire.model_record import ModelHeader, assemble, parse_header
+from insitu.wire.tensors import decode_tensor, encode_tensor
 
 log = logging.getLogger("insitu.inference.worker")
 MAX_DELIVERIES = 2  # a request is run at most twice: once, and once more after a crash

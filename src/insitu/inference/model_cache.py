@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from insitu.errors import InferenceError, InsituError, MissingDependencyError
 from insitu.inference.backends import BackendThreads, Session, get_backend
-from insitu.inference.devices import parse_device
-from insitu.inference.model_record import ModelHeader
+from insitu.wire.devices import parse_device
+from insitu.wire.model_record import ModelHeader
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """Which hash tag addresses one shard's inference keys (the I/O half of
-:func:`insitu.client.keys.slot_tag`).
+:func:`insitu.wire.keys.slot_tag`).
 
 A standalone server owns every slot, so its tag is that of slot 0; a cluster shard's tag
 is that of the lowest slot it serves as primary.
@@ -8,32 +8,26 @@ is that of the lowest slot it serves as primary.
 from __future__ import annotations
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
-from insitu.client.addresses import Address, parse_address
-from insitu.client.keys import slot_tag
+from insitu.connection.redis_clients import redis_client
+from insitu.wire.addresses import parse_address
+from insitu.wire.endpoint import Credentials, Endpoint
+from insitu.wire.keys import slot_tag
+
+
+def shard_endpoint(address: str, password: str | None, *, timeout: float = 5.0) -> Endpoint:
+    """How a worker (or a readiness probe) reaches the one server at ``address``
+    (``host:port`` or ``unix:///path``) with ``password``."""
+    return Endpoint(
+        parse_address(address), Credentials(password or None), connect_timeout=timeout,
+        timeout=timeout,
+    )  # fmt: skip
 
 
 def connect(address: str, password: str | None, *, timeout: float = 5.0) -> redis.Redis:
-    """A plain (non-cluster) redis-py client of the one server at ``address``
-    (``host:port`` or ``unix:///path``); connects lazily."""
-    where: Address = parse_address(address)
-    endpoint: dict[str, object] = (
-        {"unix_socket_path": where.path}
-        if where.is_unix
-        else {"host": where.host, "port": where.port}
-    )
-    return redis.Redis(
-        **endpoint,  # type: ignore[arg-type]
-        password=password or None,
-        protocol=2,
-        socket_connect_timeout=timeout,
-        socket_timeout=timeout,
-        health_check_interval=0,
-        # No hidden retries with back-off: callers decide (a worker must notice a stop).
-        retry=Retry(NoBackoff(), 0),
-    )
+    """A plain (non-cluster) redis-py client of the one server at ``address``; connects
+    lazily and never retries by itself (callers decide: a worker must notice a stop)."""
+    return redis_client(shard_endpoint(address, password, timeout=timeout))
 
 
 def is_clustered(conn: redis.Redis) -> bool:

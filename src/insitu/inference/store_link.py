@@ -3,7 +3,7 @@ reads and writes, replies and statistics. The thin I/O shell of the worker.
 
 The hot path — reading requests, fetching inputs, storing outputs, replying,
 acknowledging — goes through one lean connection to the worker's own server
-(:class:`~insitu.client.resp_connection.RespConnection`); set-up and housekeeping use
+(:class:`~insitu.connection.resp_connection.RespConnection`); set-up and housekeeping use
 redis-py. Every key of a shard's queue carries the shard's hash tag and so lives on its
 shard; on a cluster, inputs and outputs may live on any shard, so they go through
 ``RedisCluster``.
@@ -22,16 +22,14 @@ from typing import Any
 
 import redis
 import redis.exceptions as rex
-from redis.backoff import NoBackoff
-from redis.cluster import ClusterNode, RedisCluster
-from redis.retry import Retry
+from redis.cluster import RedisCluster
 
-from insitu.client import keys
-from insitu.client.addresses import parse_address
-from insitu.client.resp import ServerReplyError
-from insitu.client.resp_connection import RespConnection
-from insitu.inference import messages
-from insitu.inference.shard import connect, is_clustered, shard_tag
+from insitu.connection.redis_clients import cluster_client, redis_client
+from insitu.connection.resp import ServerReplyError
+from insitu.connection.resp_connection import RespConnection
+from insitu.inference.shard import is_clustered, shard_tag
+from insitu.wire import keys, messages
+from insitu.wire.endpoint import Endpoint
 
 log = logging.getLogger("insitu.inference.worker")
 
@@ -62,14 +60,14 @@ class Queues:
 class StoreLink:
     """Everything a worker does with the store (see the module docs)."""
 
-    def __init__(self, address: str, password: str | None, shard_index: int, device: str):
-        self.address = address
+    def __init__(self, endpoint: Endpoint, shard_index: int, device: str):
+        self.endpoint = endpoint
+        self.address = str(endpoint.address)
         self.shard_index = shard_index
         self.device = device
         self.worker_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        self._password = password
-        self._node = connect(address, password, timeout=10.0)
-        self._lean = RespConnection(parse_address(address), password, timeout=10.0)
+        self._node = redis_client(endpoint)
+        self._lean = RespConnection(endpoint)
         self.data: redis.Redis | RedisCluster = self._node
         # Known once opened; an isinstance check against RedisCluster costs ~10 µs (it is
         # a typing Protocol), too much for every request.
@@ -81,15 +79,8 @@ class StoreLink:
         """(Re)learn topology and tag, create the consumer groups; None while the shard
         owns no slot yet. Raises redis errors when the store is unreachable."""
         if is_clustered(self._node) and not self._clustered:
-            where = parse_address(self.address)
-            self.data = RedisCluster(
-                startup_nodes=[ClusterNode(where.host, where.port)],  # type: ignore[no-untyped-call]
-                password=self._password or None,
-                protocol=2,
-                socket_timeout=10.0,
-                socket_connect_timeout=10.0,
-                retry=Retry(NoBackoff(), 0),  # the worker loop retries, and notices a stop
-            )
+            # No retries inside: the worker loop retries, and notices a stop.
+            self.data = cluster_client(self.endpoint, [self.endpoint.address])
             self._clustered = True
         tag = shard_tag(self._node)
         if tag is None:

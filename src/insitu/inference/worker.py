@@ -1,6 +1,6 @@
 """The inference worker process: ``python -m insitu.inference.worker --address ... ``
-(see :func:`insitu.inference.launch.worker_argv`; the password comes from
-:data:`~insitu.inference.launch.WORKER_PASSWORD_ENV`).
+(see :func:`insitu.wire.worker.worker_argv`; the password comes from
+:data:`~insitu.wire.worker.WORKER_PASSWORD_ENV`).
 
 One worker serves one shard with ``threads_per_queue`` threads (default 1). Each thread
 reads requests from the shard's entry stream and its device's stream through the consumer
@@ -8,7 +8,7 @@ group ``insitu``, runs them (:mod:`insitu.inference.executor`) and, once a secon
 its liveness keys and takes over the requests held by workers that died (their liveness key
 expired): such a request is run once more, and answered with WorkerLostError if it was
 already retried. After serving a request a thread polls for the next one for
-``INSITU_WORKER_SPIN_US`` before it sleeps (see :func:`~insitu.inference.launch.worker_spin_us`).
+``INSITU_WORKER_SPIN_US`` before it sleeps (see :func:`~insitu.wire.worker.worker_spin_us`).
 
 Contract with the runtime: starts fast (no ML framework is imported until a model of that
 backend is used); exits 0 within about a second of SIGTERM/SIGINT after finishing the
@@ -18,7 +18,6 @@ while its store is unreachable or restarted.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import signal
@@ -26,21 +25,15 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import redis.exceptions as rex
 
-from insitu.errors import InvalidArgumentError
 from insitu.inference.backends import BackendThreads
 from insitu.inference.executor import Executor
-from insitu.inference.launch import (
-    DEFAULT_WORKER_SPIN_US,
-    WORKER_PASSWORD_ENV,
-    WorkerThreads,
-    worker_spin_us,
-)
 from insitu.inference.model_cache import ModelCache
+from insitu.inference.shard import shard_endpoint
 from insitu.inference.store_link import Queues, StoreLink
+from insitu.wire.worker import WORKER_LOG_LEVEL_ENV, WorkerConfig, parse_worker_argv
 
 log = logging.getLogger("insitu.inference.worker")
 
@@ -54,20 +47,6 @@ _UNREACHABLE = (
     rex.RedisClusterException,
     OSError,
 )
-
-
-@dataclass(frozen=True)
-class WorkerConfig:
-    """Everything a worker is told at start."""
-
-    address: str
-    shard_index: int
-    num_shards: int
-    device: str = "CPU"
-    threads: WorkerThreads = field(default_factory=WorkerThreads)
-    db_identifier: str = "orchestrator"
-    password: str | None = None
-    spin_us: int = DEFAULT_WORKER_SPIN_US  # see launch.worker_spin_us
 
 
 class Worker:
@@ -98,7 +77,9 @@ class Worker:
 
     def _serve_thread(self, index: int) -> None:
         cfg = self.config
-        link = StoreLink(cfg.address, cfg.password, cfg.shard_index, cfg.device)
+        link = StoreLink(
+            shard_endpoint(cfg.address, cfg.password, timeout=10.0), cfg.shard_index, cfg.device
+        )
         try:
             executor = Executor(link, self._cache)
             loop = _QueueLoop(link, executor, link.consumer(index), cfg.spin_us / 1e6)
@@ -179,41 +160,11 @@ class _QueueLoop:
             log.warning("could not run waiting batches before exiting: %s", err)
 
 
-def parse_args(argv: Sequence[str] | None = None) -> WorkerConfig:
-    """The configuration from the command line (see ``launch.worker_argv``) and the
-    password from the environment."""
-    parser = argparse.ArgumentParser(prog="python -m insitu.inference.worker")
-    parser.add_argument("--address", required=True)
-    parser.add_argument("--shard-index", type=int, required=True)
-    parser.add_argument("--num-shards", type=int, required=True)
-    parser.add_argument("--device", default="CPU")
-    parser.add_argument("--db-identifier", default="orchestrator")
-    parser.add_argument("--threads-per-queue", type=int)
-    parser.add_argument("--inter-op-threads", type=int)
-    parser.add_argument("--intra-op-threads", type=int)
-    args = parser.parse_args(argv)
-    try:
-        spin_us = worker_spin_us(os.environ)
-    except InvalidArgumentError as err:
-        parser.error(str(err))
-    threads = WorkerThreads(args.threads_per_queue, args.inter_op_threads, args.intra_op_threads)
-    return WorkerConfig(
-        address=args.address,
-        shard_index=args.shard_index,
-        num_shards=args.num_shards,
-        device=args.device.strip().upper(),
-        threads=threads,
-        db_identifier=args.db_identifier,
-        password=os.environ.get(WORKER_PASSWORD_ENV) or None,
-        spin_us=spin_us,
-    )
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a worker until SIGTERM or SIGINT; the process exit code."""
-    config = parse_args(argv)
+    config = parse_worker_argv(argv)
     logging.basicConfig(
-        level=os.environ.get("INSITU_WORKER_LOG_LEVEL", "INFO").upper(),
+        level=os.environ.get(WORKER_LOG_LEVEL_ENV, "INFO").upper(),
         format=f"%(asctime)s worker[{config.db_identifier}:{config.shard_index}] "
         "%(levelname)s %(message)s",
         stream=sys.stderr,

@@ -30,7 +30,7 @@ from insitu.rules.members.experiment import ExperimentMember
 from insitu.rules.metrics import MetricSource
 from insitu.rules.parse import load_file, parse_document
 from insitu.rules.runner import EnsembleResult, EnsembleRunner, Observer
-from insitu.rules.store_source import RedisMetricSource
+from insitu.rules.store_source import StoreMetricSource
 
 if TYPE_CHECKING:
     from insitu.entities.ensemble import Ensemble
@@ -80,7 +80,7 @@ def attach_rules(
     spec = parse_document(document, groups=member.groups, source=source)
     metrics: MetricSource | None = None
     if store is not None and spec.store_metrics():
-        metrics = RedisMetricSource(store.get_address(), store.password, store.is_clustered)
+        metrics = StoreMetricSource(store.get_address(), store.password, store.is_clustered)
     runner = EnsembleRunner(spec, member, metrics, observer)
     runner.start()
     return runner

@@ -59,6 +59,15 @@ class Store(Protocol):
     def worker_specs(self) -> list[JobSpec]: ...
 
 
+class StoreHook(Protocol):
+    """Told when a store this controller started is ready, and when it is stopped (any
+    thread; must not block). Errors are logged, never propagated."""
+
+    def ready(self, store: Store) -> None: ...
+
+    def stopped(self, store: Store) -> None: ...
+
+
 class Controller:
     """Starts jobs through one launcher, tracks them and stops them.
 
@@ -74,6 +83,7 @@ class Controller:
         self.monitor = Monitor(launcher, self.table, self.events)
         self._stores: dict[str, tuple[Store, list[JobRecord]]] = {}
         self._private: set[str] = set()
+        self._store_hooks: list[StoreHook] = []
         self._lock = threading.RLock()
         # Re-entrant locks: the SIGTERM handler (reaper) may run shutdown() on a thread that
         # already holds one of them.
@@ -139,11 +149,13 @@ class Controller:
             for spec in specs:
                 records.append(self.submit(spec, owner=store.name))
             store.wait_ready(lambda i: self._is_running(records[i].name), timeout)
+            self._tell(store, ready=True)
             for spec in workers:
                 started.append(self.submit(spec, owner=store.name))
         except BaseException:
             self._cancel([*started, *records])
             store.mark_stopped()
+            self._tell(store, ready=False)
             raise
         self._workers.adopt(store.name, started)
         self._stores[store.name] = (store, records)
@@ -201,6 +213,7 @@ class Controller:
                 self._cancel(records)
             finally:
                 store.mark_stopped()
+                self._tell(store, ready=False)
 
     def stop_jobs(self, names: Sequence[str]) -> None:
         """Stop the newest runs of ``names`` that are still active."""
@@ -253,6 +266,23 @@ class Controller:
             self._workers.close()
             self.monitor.stop()
             reaper.unregister(self)
+
+    def add_store_hook(self, hook: StoreHook) -> None:
+        """Tell ``hook`` about every store that becomes ready or stops from now on."""
+        with self._lock:
+            self._store_hooks.append(hook)
+
+    def _tell(self, store: Store, *, ready: bool) -> None:
+        with self._lock:
+            hooks = list(self._store_hooks)
+        for hook in hooks:
+            try:
+                if ready:
+                    hook.ready(store)
+                else:
+                    hook.stopped(store)
+            except Exception:
+                logger.exception("store hook %r failed for %s", hook, store.name)
 
     def _on_event(self, event: JobEvent) -> None:
         """Listener (any thread, must not block): hand a finished app's store to teardown."""

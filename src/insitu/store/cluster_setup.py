@@ -13,10 +13,11 @@ from collections.abc import Callable, Mapping, Sequence
 
 import redis
 
+from insitu.connection.redis_clients import shard_session
 from insitu.errors import ClusterSetupError
 from insitu.log import get_logger
-from insitu.store.shard_client import shard_connection, split_address
 from insitu.store.topology import CLUSTER_SLOTS, slot_ranges
+from insitu.wire.endpoint import Endpoint
 
 logger = get_logger(__name__)
 
@@ -47,33 +48,32 @@ def cluster_ready(info: Mapping[str, str], num_nodes: int) -> bool:
     )
 
 
-def form_cluster(addresses: Sequence[str], password: str, deadline: float) -> None:
-    """Turn the fresh cluster-mode shards at ``addresses`` into one cluster.
+def form_cluster(shards: Sequence[Endpoint], deadline: float) -> None:
+    """Turn the fresh cluster-mode shards at ``shards`` (TCP) into one cluster.
 
     ``deadline`` is a ``time.monotonic()`` instant. Raises :class:`ClusterSetupError` with
     what each node reported if a command fails or the cluster is not ready in time.
     """
-    nodes = [split_address(address) for address in addresses]
-    ranges = slot_ranges(len(nodes))
+    ranges = slot_ranges(len(shards))
     try:
-        for index, (address, (first, last)) in enumerate(zip(addresses, ranges, strict=True)):
-            with shard_connection(address, password) as conn:
+        for index, (shard, (first, last)) in enumerate(zip(shards, ranges, strict=True)):
+            with shard_session(shard) as conn:
                 # Distinct epochs up front (as `redis-cli --cluster create` does) spare the
                 # cluster an epoch-collision round before it settles.
                 _execute(conn, "CLUSTER", "SET-CONFIG-EPOCH", index + 1)
                 _execute(conn, "CLUSTER", "ADDSLOTSRANGE", first, last)
-        with shard_connection(addresses[0], password) as conn:
-            for host, port in nodes[1:]:
-                _execute(conn, "CLUSTER", "MEET", host, port)
+        with shard_session(shards[0]) as conn:
+            for shard in shards[1:]:
+                _execute(conn, "CLUSTER", "MEET", shard.address.host, shard.address.port)
     except (redis.RedisError, OSError) as err:
         raise ClusterSetupError(f"cluster setup command failed: {err}") from err
-    _wait_until_ready(addresses, password, deadline)
-    logger.debug("cluster of %d shards ready: %s", len(nodes), ", ".join(addresses))
+    _wait_until_ready(shards, deadline)
+    logger.debug("cluster of %d shards ready: %s", len(shards), ", ".join(map(str, shards)))
 
 
-def _node_info(address: str, password: str) -> dict[str, str]:
+def _node_info(shard: Endpoint) -> dict[str, str]:
     try:
-        with shard_connection(address, password) as conn:
+        with shard_session(shard) as conn:
             reply = _execute(conn, "CLUSTER", "INFO")
     except (redis.RedisError, OSError) as err:
         return {"error": f"{type(err).__name__}: {err}"}
@@ -88,11 +88,11 @@ def _summary(seen: Mapping[str, Mapping[str, str]]) -> str:
     )
 
 
-def _wait_until_ready(addresses: Sequence[str], password: str, deadline: float) -> None:
+def _wait_until_ready(shards: Sequence[Endpoint], deadline: float) -> None:
     interval = _FIRST_POLL
     while True:
-        seen = {address: _node_info(address, password) for address in addresses}
-        if all(cluster_ready(info, len(addresses)) for info in seen.values()):
+        seen = {str(shard): _node_info(shard) for shard in shards}
+        if all(cluster_ready(info, len(shards)) for info in seen.values()):
             return
         if time.monotonic() >= deadline:
             raise ClusterSetupError(

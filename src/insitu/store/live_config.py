@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from insitu._checks import check_any
 from insitu.store import options
-from insitu.store.shard_client import config_set_all
+from insitu.store.shard_client import config_set_all, shard_endpoints
 from insitu.store.topology import Topology
 
 
@@ -53,5 +53,5 @@ class LiveConfig:
 
     def _apply(self, key: str, value: str) -> None:
         if self._active:
-            config_set_all(self._topology.addresses, self._password, key, value)
+            config_set_all(shard_endpoints(self._topology.addresses, self._password), key, value)
         self._options[key] = value

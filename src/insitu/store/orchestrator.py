@@ -20,7 +20,7 @@ from time import monotonic
 
 from insitu._checks import check_any, check_int, check_str
 from insitu._files import write_private
-from insitu.client.connection_env import StoreConnection, validate_db_identifier
+from insitu.connection.redis_clients import ping_error
 from insitu.errors import (
     AlreadyRunningError,
     CPUPinningError,
@@ -29,7 +29,6 @@ from insitu.errors import (
     StoreNotActiveError,
     UnsupportedOptionError,
 )
-from insitu.inference.launch import WorkerThreads, worker_spin_us
 from insitu.jobs import JobSpec, Resources
 from insitu.log import get_logger
 from insitu.store import credentials, options, topology, workers
@@ -44,8 +43,11 @@ from insitu.store.live_config import LiveConfig
 from insitu.store.readiness import ShardProbe, check_ports_free, wait_for_shards
 from insitu.store.server_binary import ServerBinary, find_server_binary
 from insitu.store.server_config import ShardConfig, render_shard_config
-from insitu.store.shard_client import ping_error
+from insitu.store.shard_client import PROBE_TIMEOUT, shard_endpoints
 from insitu.store.unix_socket import check_socket_free, socket_mode, validate_socket_path
+from insitu.wire.addresses import Address, parse_address
+from insitu.wire.env import StoreConnection, validate_db_identifier
+from insitu.wire.worker import WorkerThreads, worker_spin_us
 
 logger = get_logger(__name__)
 
@@ -240,9 +242,8 @@ class Orchestrator(LiveConfig):
 
     def is_active(self) -> bool:
         """True iff every shard answers an authenticated PING now."""
-        return all(
-            ping_error(address, self._password) is None for address in self._topology.addresses
-        )
+        shards = shard_endpoints(self._topology.addresses, self._password, PROBE_TIMEOUT)
+        return all(ping_error(shard) is None for shard in shards)
 
     # ----------------------------------------------------------------- launch options
     def set_cpus(self, num_cpus: int) -> None:
@@ -333,8 +334,7 @@ class Orchestrator(LiveConfig):
 
     def wait_ready(self, is_running: Callable[[int], bool], timeout: float = 30.0) -> None:
         """Block until the launched shards serve authenticated requests (and, for
-        ``db_nodes >= 3``, form a healthy cluster); then register the password so the
-        driver's clients find it.
+        ``db_nodes >= 3``, form a healthy cluster).
 
         ``is_running(i)`` reports whether shard ``i``'s process is alive. ``timeout`` covers
         the whole wait. Raises :class:`~insitu.errors.ShardStartError` (with log tails) or
@@ -346,8 +346,7 @@ class Orchestrator(LiveConfig):
         deadline = monotonic() + timeout
         wait_for_shards(self._probes, self._password, is_running, deadline)
         if self.is_clustered:
-            form_cluster(self._topology.addresses, self._password, deadline)
-        credentials.register(self._credential_addresses(), self._password)
+            form_cluster(shard_endpoints(self._topology.addresses, self._password), deadline)
         self._active = True
         logger.info("orchestrator %s ready at %s", self._name, ", ".join(self._topology.addresses))
 
@@ -365,9 +364,7 @@ class Orchestrator(LiveConfig):
         return workers.worker_specs(shards, self.worker_layout, self._password, self._db_identifier)
 
     def mark_stopped(self) -> None:
-        """Record that the shards are stopped and forget their password registration.
-        Idempotent."""
-        credentials.unregister(self._credential_addresses())
+        """Record that the shards are stopped. Idempotent."""
         self._active = False
 
     def connection_env(self) -> dict[str, str]:
@@ -409,10 +406,14 @@ class Orchestrator(LiveConfig):
             return [()] * self.num_shards
         return topology.cpu_sets(self.num_shards, self._cpus_per_shard, topology.available_cpus())
 
-    def _credential_addresses(self) -> list[str]:
+    def client_addresses(self) -> list[Address]:
+        """Every address a client on this host may use to reach the store: each shard on
+        each interface it binds (the driver's password registry holds them all)."""
         if self._topology.unix_socket is not None:
-            return list(self._topology.addresses)
-        return [f"{host}:{port}" for port in self._topology.ports for host in self._topology.bind]
+            return [parse_address(a) for a in self._topology.addresses]
+        return [
+            Address(host, port) for port in self._topology.ports for host in self._topology.bind
+        ]
 
 
 def _usable_cpus(cpus: Sequence[int]) -> tuple[int, ...]:

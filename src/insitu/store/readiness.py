@@ -14,8 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from insitu.connection.redis_clients import ping_error
 from insitu.errors import PortInUseError, ShardStartError, StoreError
-from insitu.store.shard_client import ping_error
+from insitu.store.shard_client import PROBE_TIMEOUT, shard_endpoints
 
 LOG_TAIL_LINES = 20
 _TAIL_BYTES = 16 * 1024
@@ -132,7 +133,8 @@ def wait_for_shards(
                 raise ShardStartError(
                     shard.name, "the server process exited during start-up", shard_log_tail(shard)
                 )
-            error = ping_error(shard.address, password)
+            (endpoint,) = shard_endpoints([shard.address], password, PROBE_TIMEOUT)
+            error = ping_error(endpoint)
             if error is None:
                 pending.remove(index)
             else:

@@ -5,7 +5,7 @@ Every shard (standalone, each cluster shard, each colocated store) gets
 ready and stopped with it. A worker runs models on its device: ``CPU``, or ``GPU:<n>`` —
 "pinned" to that GPU by its device argument, so that models stored with the ``*_multigpu``
 calls find one worker per GPU. The worker reaches its shard at the shard's own address and
-reads the store password from :data:`~insitu.inference.launch.WORKER_PASSWORD_ENV`, never
+reads the store password from :data:`~insitu.wire.worker.WORKER_PASSWORD_ENV`, never
 from its command line. It shares the shard's CPU pinning (the CPUs given to the store serve
 both the server and its inference, as RedisAI did inside the server).
 
@@ -24,8 +24,8 @@ from pathlib import Path
 
 from insitu import _checks as tc
 from insitu.errors import InvalidArgumentError
-from insitu.inference.launch import WORKER_PASSWORD_ENV, WorkerThreads, worker_argv
 from insitu.jobs import JobSpec, Resources
+from insitu.wire.worker import WORKER_PASSWORD_ENV, WorkerThreads, worker_argv
 
 WORKER_ENTITY_TYPE = "Worker"
 """Entity type of worker jobs (left out of ``Experiment.summary()``)."""

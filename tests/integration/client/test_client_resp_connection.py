@@ -13,14 +13,15 @@ from pathlib import Path
 import pytest
 
 from insitu import Experiment, Orchestrator
-from insitu.client.addresses import Address, parse_address
 from insitu.client.config_options import Timeouts
 from insitu.client.request_channel import RequestChannel
-from insitu.client.resp import ServerReplyError
-from insitu.client.resp_connection import NotSentError, RespConnection
+from insitu.connection.resp import ServerReplyError
+from insitu.connection.resp_connection import NotSentError, RespConnection
 from insitu.errors import RedisConnectionError, RedisConnectionLostError, RedisRuntimeError
-from insitu.inference import messages
 from insitu.store.readiness import find_free_port_block
+from insitu.wire import messages
+from insitu.wire.addresses import Address, parse_address
+from insitu.wire.endpoint import Credentials, Endpoint
 
 
 @pytest.fixture(scope="module")
@@ -48,10 +49,24 @@ def store(stores: dict[str, Orchestrator]) -> Orchestrator:
 
 @pytest.fixture
 def conn(store: Orchestrator) -> Iterator[RespConnection]:
-    connection = RespConnection(_address(store), store.password, timeout=5.0)
+    connection = _lean(_address(store), store.password, 5.0)
     connection.call("FLUSHALL")
     yield connection
     connection.close()
+
+
+def _channel(address: Address, password: str | None, timeouts: Timeouts) -> RequestChannel:
+    endpoint = Endpoint(
+        address, Credentials(password), connect_timeout=timeouts.command, timeout=timeouts.command
+    )
+    return RequestChannel(endpoint, timeouts)
+
+
+def _lean(
+    address: Address, password: str | None, timeout: float, idle_check: float | None = None
+) -> RespConnection:
+    endpoint = Endpoint(address, Credentials(password), connect_timeout=timeout, timeout=timeout)
+    return RespConnection(endpoint, idle_check=idle_check)
 
 
 def _address(store: Orchestrator) -> Address:
@@ -75,7 +90,7 @@ def test_error_replies_are_raised_after_reading_all_or_returned(conn: RespConnec
 def test_queued_commands_go_out_with_the_next_call(
     conn: RespConnection, store: Orchestrator
 ) -> None:
-    other = RespConnection(_address(store), store.password, timeout=5.0)
+    other = _lean(_address(store), store.password, 5.0)
     conn.send_later([("SET", "q", "1"), ("RPUSH", "q2", "x")])
     assert other.call("EXISTS", "q") == 0  # queued, not sent
     assert conn.call("GET", "q") == b"1"  # sent first, in the same system call
@@ -94,7 +109,7 @@ def test_close_sends_what_was_queued(conn: RespConnection, store: Orchestrator) 
     conn.call("PING")
     conn.send_later([("SET", "closing", "1")])
     conn.close()
-    other = RespConnection(_address(store), store.password, timeout=5.0)
+    other = _lean(_address(store), store.password, 5.0)
     assert other.call("GET", "closing") == b"1"
     other.close()
 
@@ -104,9 +119,9 @@ def test_idle_connection_closed_by_the_server_is_replaced(
     stores: dict[str, Orchestrator], transport: str
 ) -> None:
     store = stores[transport]
-    conn = RespConnection(_address(store), store.password, timeout=5.0, idle_check=0.0)
+    conn = _lean(_address(store), store.password, 5.0, idle_check=0.0)
     conn.call("CLIENT", "SETNAME", "victim")
-    killer = RespConnection(_address(store), store.password, timeout=5.0)
+    killer = _lean(_address(store), store.password, 5.0)
     assert killer.call("CLIENT", "KILL", "USER", "default", "SKIPME", "yes") == 1
     killer.close()
     assert conn.call("PING") == b"PONG"  # on a new connection, not an error
@@ -116,13 +131,13 @@ def test_idle_connection_closed_by_the_server_is_replaced(
 
 def test_nothing_listening_is_not_sent() -> None:
     port = find_free_port_block(1)
-    conn = RespConnection(Address("127.0.0.1", port), None, timeout=1.0)
+    conn = _lean(Address("127.0.0.1", port), None, 1.0)
     with pytest.raises(NotSentError, match=f"127.0.0.1:{port}"):
         conn.call("PING")
 
 
 def test_refused_password_is_an_error_reply(store: Orchestrator) -> None:
-    conn = RespConnection(_address(store), "wrong", timeout=5.0)
+    conn = _lean(_address(store), "wrong", 5.0)
     with pytest.raises(ServerReplyError, match=r"WRONGPASS|invalid"):
         conn.call("PING")
 
@@ -131,7 +146,7 @@ def test_silent_server_is_a_timeout() -> None:
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
-        conn = RespConnection(Address("127.0.0.1", listener.getsockname()[1]), None, timeout=0.2)
+        conn = _lean(Address("127.0.0.1", listener.getsockname()[1]), None, 0.2)
         with pytest.raises(TimeoutError, match="no reply"):
             conn.call("PING")
         conn.close()
@@ -139,7 +154,7 @@ def test_silent_server_is_a_timeout() -> None:
 
 def test_channel_gives_up_after_sr_cmd_timeout_when_nothing_listens() -> None:
     port = find_free_port_block(1)
-    channel = RequestChannel(
+    channel = _channel(
         Address("127.0.0.1", port), None, Timeouts(command=0.3, command_interval=0.05)
     )
     with pytest.raises(RedisConnectionLostError, match="SR_CMD_TIMEOUT") as err:
@@ -149,12 +164,12 @@ def test_channel_gives_up_after_sr_cmd_timeout_when_nothing_listens() -> None:
 
 
 def test_channel_maps_error_replies_and_refused_passwords(store: Orchestrator) -> None:
-    channel = RequestChannel(_address(store), store.password, Timeouts())
+    channel = _channel(_address(store), store.password, Timeouts())
     channel.pipeline("l", [("DEL", "l"), ("RPUSH", "l", "a")])
     with pytest.raises(RedisRuntimeError, match="another kind of value"):
         channel.pipeline("l", [("GET", "l")])
     channel.close()
-    refused = RequestChannel(_address(store), "wrong", Timeouts())
+    refused = _channel(_address(store), "wrong", Timeouts())
     with pytest.raises(RedisConnectionError, match="not authorised"):
         refused.pipeline("k", [("PING",)])
 
@@ -199,9 +214,9 @@ def test_channel_survives_the_server_closing_its_connection(
     stores: dict[str, Orchestrator], transport: str
 ) -> None:
     store = stores[transport]
-    channel = RequestChannel(_address(store), store.password, Timeouts())
+    channel = _channel(_address(store), store.password, Timeouts())
     assert channel.pipeline("k", [("CLIENT", "SETNAME", "victim")]) == [b"OK"]
-    killer = RespConnection(_address(store), store.password, timeout=5.0)
+    killer = _lean(_address(store), store.password, 5.0)
     assert killer.call("CLIENT", "KILL", "USER", "default", "SKIPME", "yes") == 1
     killer.close()
     # Over TCP the closed connection is noticed before sending; over a Unix socket the
@@ -211,7 +226,7 @@ def test_channel_survives_the_server_closing_its_connection(
 
 
 def test_channel_in_a_forked_child_connects_anew(store: Orchestrator) -> None:
-    channel = RequestChannel(_address(store), store.password, Timeouts())
+    channel = _channel(_address(store), store.password, Timeouts())
     channel.pipeline("k", [("CLIENT", "SETNAME", "parent")])
     pid = os.fork()
     if pid == 0:  # the child: its own connection, unnamed

@@ -7,7 +7,7 @@ import pytest
 
 from insitu.client import Client
 from insitu.errors import RedisKeyError, RedisRuntimeError
-from insitu.inference.model_record import CHUNK_SIZE
+from insitu.wire.model_record import CHUNK_SIZE
 from tests import inference_models
 
 from .conftest import Store

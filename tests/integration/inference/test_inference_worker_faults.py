@@ -20,17 +20,13 @@ import pytest
 import redis
 
 from insitu import Experiment, Orchestrator
-from insitu.client import Client, keys
+from insitu.client import Client
 from insitu.errors import InferenceTimeoutError, WorkerLostError
-from insitu.inference import messages
-from insitu.inference.launch import (
-    WORKER_PASSWORD_ENV,
-    WorkerThreads,
-    worker_argv,
-    worker_is_ready,
-)
+from insitu.inference.launch import worker_is_ready
 from insitu.inference.shard import connect
 from insitu.store.readiness import find_free_port_block
+from insitu.wire import keys, messages
+from insitu.wire.worker import WORKER_PASSWORD_ENV, WorkerThreads, worker_argv
 from tests import inference_models
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

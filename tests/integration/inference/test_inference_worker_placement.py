@@ -16,8 +16,8 @@ import redis
 from insitu import Experiment, Orchestrator
 from insitu.client import Client
 from insitu.errors import InvalidArgumentError
-from insitu.inference.launch import WORKER_MODULE, WORKER_SPIN_ENV
 from insitu.inference.shard import connect
+from insitu.wire.worker import WORKER_MODULE, WORKER_SPIN_ENV
 from tests import inference_models
 
 CPUS = sorted(os.sched_getaffinity(0))

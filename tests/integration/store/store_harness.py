@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psutil
 
+from insitu.experiment.registry_hook import PasswordRegistration
 from insitu.jobs import JobSpec
 from insitu.store import Orchestrator
 from insitu.store.readiness import find_free_port_block
@@ -48,9 +49,11 @@ class ShardRunner:
     def start(
         self, orc: Orchestrator, path: Path, timeout: float = 30.0
     ) -> list[subprocess.Popen[bytes]]:
-        """Launch and wait until ready, as the runtime does."""
+        """Launch and wait until ready, as the runtime does (and register the password, as
+        the Experiment's store hook does)."""
         procs = self.launch(orc, path)
         orc.wait_ready(lambda i: procs[i].poll() is None, timeout)
+        PasswordRegistration().ready(orc)
         return procs
 
     def stop(self, orc: Orchestrator, procs: list[subprocess.Popen[bytes]]) -> None:
@@ -58,12 +61,14 @@ class ShardRunner:
         for proc in procs:
             _kill(proc)
         orc.mark_stopped()
+        PasswordRegistration().stopped(orc)
 
     def close(self) -> None:
         for proc in self.procs:
             _kill(proc)
         for orc in self._orchestrators:
             orc.mark_stopped()
+            PasswordRegistration().stopped(orc)
 
     @staticmethod
     def _spawn(spec: JobSpec) -> subprocess.Popen[bytes]:

@@ -11,9 +11,10 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from store_harness import ShardRunner, free_port_block
 
-from insitu.client.connection_env import StoreConnection
+from insitu.client import credentials
 from insitu.errors import AlreadyRunningError, StoreNotActiveError
-from insitu.store import Orchestrator, credentials, topology
+from insitu.store import Orchestrator, topology
+from insitu.wire.env import StoreConnection
 
 
 def test_standalone_serves_authenticated_clients(

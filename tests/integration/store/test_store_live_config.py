@@ -9,7 +9,7 @@ from store_harness import ShardRunner, free_port_block
 
 from insitu.errors import InvalidServerOptionError
 from insitu.store import Orchestrator
-from insitu.store.shard_client import config_get
+from insitu.store.shard_client import config_get, shard_endpoints
 
 EXPECTED = {
     "maxmemory": str(3 * 1024**3),
@@ -32,8 +32,8 @@ def apply_all(orc: Orchestrator) -> None:
 
 def shard_values(orc: Orchestrator) -> list[dict[str, str | None]]:
     return [
-        {key: config_get(address, orc.password, key) for key in EXPECTED}
-        for address in orc.get_address()
+        {key: config_get(shard, key) for key in EXPECTED}
+        for shard in shard_endpoints(orc.get_address(), orc.password)
     ]
 
 

@@ -14,8 +14,8 @@ import psutil
 import pytest
 
 from insitu import Experiment, JobEvent
-from insitu.inference.launch import WORKER_PASSWORD_ENV
 from insitu.store.readiness import find_free_port_block
+from insitu.wire.worker import WORKER_PASSWORD_ENV
 from tests.helpers import process_gone
 from tests.integration.workers.conftest import flag, wait_ready, wait_until, workers, workers_of
 

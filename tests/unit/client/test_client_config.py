@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from insitu.client import ConfigOptions
-from insitu.client.addresses import Address, parse_address, parse_address_list
+from insitu.client import ConfigOptions, credentials
 from insitu.client.config_options import Timeouts
 from insitu.client.connect import resolve_settings
 from insitu.errors import (
@@ -15,7 +14,7 @@ from insitu.errors import (
     RedisParameterError,
     RedisRuntimeError,
 )
-from insitu.store import credentials
+from insitu.wire.addresses import Address, parse_address, parse_address_list
 
 
 @pytest.fixture(autouse=True)
@@ -88,12 +87,12 @@ def test_settings_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SR_DB_TYPE_x", "clustered")
     monkeypatch.setenv("SSDB_PASSWORD_x", "secret")
     settings = resolve_settings(ConfigOptions.create_from_environment("x"))
-    assert settings.clustered and settings.password == "secret"
+    assert settings.clustered and settings.credentials.password == "secret"
     assert settings.addresses == (Address("127.0.0.1", 7000), Address("127.0.0.1", 7001))
     assert "secret" not in settings.describe()
     monkeypatch.setenv("SSDB", "localhost:7100")  # no SR_DB_TYPE: standalone
     plain = resolve_settings(ConfigOptions.create_from_environment(""))
-    assert not plain.clustered and plain.password is None
+    assert not plain.clustered and plain.credentials.password is None
     monkeypatch.setenv("SR_DB_TYPE", "Sharded")
     with pytest.raises(RedisConnectionError, match="SR_DB_TYPE"):
         resolve_settings(ConfigOptions.create_from_environment(""))
@@ -108,9 +107,9 @@ def test_driver_finds_registered_passwords() -> None:
     try:
         options = ConfigOptions.create_from_environment("")
         found = resolve_settings(options, address="localhost:7200", cluster=False)
-        assert found.password == "from-registry"
+        assert found.credentials.password == "from-registry"
         given = resolve_settings(options, address="127.0.0.1:7200", cluster=False, password="p")
-        assert given.password == "p"
+        assert given.credentials.password == "p"
     finally:
         credentials.unregister(["127.0.0.1:7200"])
 

@@ -12,15 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from insitu.client.dataset_codec import (
+from insitu.errors import WireFormatError
+from insitu.wire.datasets import (
     META_DTYPES,
     DatasetContents,
     MetaField,
     decode_dataset,
     encode_dataset,
 )
-from insitu.client.tensors import DTYPES, encode_tensor
-from insitu.errors import WireFormatError
+from insitu.wire.tensors import DTYPES, encode_tensor
 
 NAMES = st.text(min_size=0, max_size=8)
 

@@ -7,10 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from redis.crc import key_slot
 
-from insitu.client import keys
-from insitu.client.connection_env import format_key_prefix_env, parse_key_prefix_env
-from insitu.client.keys import KeyPrefixes, Kind
 from insitu.errors import RedisParameterError, RedisRuntimeError
+from insitu.wire import keys
+from insitu.wire.env import format_key_prefix_env, parse_key_prefix_env
+from insitu.wire.keys import KeyPrefixes, Kind
 
 NONE = KeyPrefixes()
 MEMBER = KeyPrefixes.from_entities("sim_0", ("sim_1", "sim_0"))

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from insitu.client.resp import (
+from insitu.connection.resp import (
     BulkReader,
     ProtocolViolationError,
     ServerReplyError,

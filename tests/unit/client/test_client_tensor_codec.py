@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from insitu.client.tensors import (
+from insitu.errors import ParameterTypeError, WireFormatError
+from insitu.wire.tensors import (
     DTYPES,
     MAGIC,
     decode_header,
@@ -19,7 +20,6 @@ from insitu.client.tensors import (
     encode_header,
     encode_tensor,
 )
-from insitu.errors import ParameterTypeError, WireFormatError
 
 WIRE_DTYPES = [dtype for _, dtype in DTYPES.values()]
 

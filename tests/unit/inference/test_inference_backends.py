@@ -17,8 +17,8 @@ from insitu.errors import (
 )
 from insitu.inference import backends
 from insitu.inference.backends import BackendThreads
-from insitu.inference.devices import Device
-from insitu.inference.model_record import ModelHeader
+from insitu.wire.devices import Device
+from insitu.wire.model_record import ModelHeader
 from tests import inference_models
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

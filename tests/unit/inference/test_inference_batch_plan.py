@@ -7,19 +7,19 @@ import pytest
 
 from insitu.errors import InferenceInputError, ParameterTypeError, RedisParameterError
 from insitu.inference import batching
-from insitu.inference.batching import BatchSettings
+from insitu.wire.batching import ModelBatching, check_batch_settings
 
 
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        ((0, 0, 0), BatchSettings()),
-        ((8, 0, 0), BatchSettings(8)),
-        ((8, 4, 10), BatchSettings(8, 4, 10)),
+        ((0, 0, 0), ModelBatching()),
+        ((8, 0, 0), ModelBatching(8)),
+        ((8, 4, 10), ModelBatching(8, 4, 10)),
     ],
 )
-def test_valid_settings(args: tuple[int, int, int], expected: BatchSettings) -> None:
-    assert batching.check_batch_settings(*args) == expected
+def test_valid_settings(args: tuple[int, int, int], expected: ModelBatching) -> None:
+    assert check_batch_settings(*args) == expected
 
 
 @pytest.mark.parametrize(
@@ -35,14 +35,14 @@ def test_valid_settings(args: tuple[int, int, int], expected: BatchSettings) -> 
 )
 def test_inconsistent_settings_are_refused(args: tuple[int, int, int], match: str) -> None:
     with pytest.raises(RedisParameterError, match=match):
-        batching.check_batch_settings(*args)
+        check_batch_settings(*args)
 
 
 def test_non_int_settings_are_type_errors() -> None:
     with pytest.raises(ParameterTypeError):
-        batching.check_batch_settings(1.5, 0, 0)
+        check_batch_settings(1.5, 0, 0)
     with pytest.raises(TypeError):
-        batching.check_batch_settings(1, True, 0)
+        check_batch_settings(1, True, 0)
 
 
 def _req(n: int, width: int = 3, dtype: str = "f4") -> tuple[np.ndarray, ...]:
@@ -87,13 +87,13 @@ def test_single_request_is_passed_through() -> None:
 @pytest.mark.parametrize(
     ("settings", "pending", "waited", "expected"),
     [
-        (BatchSettings(8), 1, 0.0, True),
-        (BatchSettings(8, 4, 100), 3, 0.05, False),
-        (BatchSettings(8, 4, 100), 3, 0.1, True),
-        (BatchSettings(8, 4, 100), 4, 0.0, True),
-        (BatchSettings(8, 4, 0), 3, 0.4, False),
-        (BatchSettings(8, 4, 0), 3, 0.5, True),
+        (ModelBatching(8), 1, 0.0, True),
+        (ModelBatching(8, 4, 100), 3, 0.05, False),
+        (ModelBatching(8, 4, 100), 3, 0.1, True),
+        (ModelBatching(8, 4, 100), 4, 0.0, True),
+        (ModelBatching(8, 4, 0), 3, 0.4, False),
+        (ModelBatching(8, 4, 0), 3, 0.5, True),
     ],
 )
-def test_ready(settings: BatchSettings, pending: int, waited: float, expected: bool) -> None:
+def test_ready(settings: ModelBatching, pending: int, waited: float, expected: bool) -> None:
     assert batching.ready(settings, pending, waited, patience_s=0.5) is expected

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from redis.crc import key_slot
 
-from insitu.client import keys
 from insitu.client._inference_requests import ShardMap
 from insitu.client._model_ops import check_backend, tensor_names
-from insitu.client.addresses import Address
 from insitu.errors import ParameterTypeError
+from insitu.wire import keys
+from insitu.wire.addresses import Address
 
 # CLUSTER SLOTS as a 3-shard cluster answers it (RESP2, undecoded); node b owns two ranges.
 SLOTS = [

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from insitu.errors import ParameterTypeError, RedisParameterError, RedisRuntimeError
-from insitu.inference import devices
-from insitu.inference.devices import Device
+from insitu.wire import devices
+from insitu.wire.devices import Device
 
 
 @pytest.mark.parametrize(

@@ -8,14 +8,15 @@ import sys
 import pytest
 from redis.crc import key_slot
 
-from insitu.client import keys
 from insitu.errors import InvalidArgumentError
 from insitu.inference import worker
-from insitu.inference.launch import (
+from insitu.wire import keys
+from insitu.wire.worker import (
     DEFAULT_WORKER_SPIN_US,
     WORKER_PASSWORD_ENV,
     WORKER_SPIN_ENV,
     WorkerThreads,
+    parse_worker_argv,
     worker_argv,
     worker_spin_us,
 )
@@ -28,7 +29,7 @@ def test_worker_argv_round_trips_through_the_worker_parser(monkeypatch: pytest.M
     assert argv[:3] == [sys.executable, "-m", "insitu.inference.worker"]
     assert "secret" not in " ".join(argv)
     monkeypatch.setenv(WORKER_PASSWORD_ENV, "secret")
-    config = worker.parse_args(argv[3:])
+    config = parse_worker_argv(argv[3:])
     assert config == worker.WorkerConfig(
         "unix:///tmp/s.sock", 1, 3, "GPU:1", threads, "db", "secret"
     )
@@ -36,7 +37,7 @@ def test_worker_argv_round_trips_through_the_worker_parser(monkeypatch: pytest.M
 
 def test_default_argv_leaves_threads_unset(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(WORKER_PASSWORD_ENV, raising=False)
-    config = worker.parse_args(worker_argv("127.0.0.1:6379", 0, 1)[3:])
+    config = parse_worker_argv(worker_argv("127.0.0.1:6379", 0, 1)[3:])
     assert config.threads == WorkerThreads() and config.password is None
 
 
@@ -83,9 +84,9 @@ def test_the_worker_reads_its_spin_and_refuses_a_bad_one(
 ) -> None:
     argv = worker_argv("127.0.0.1:6379", 0, 1)[3:]
     monkeypatch.setenv(WORKER_SPIN_ENV, "0")
-    assert worker.parse_args(argv).spin_us == 0
+    assert parse_worker_argv(argv).spin_us == 0
     monkeypatch.setenv(WORKER_SPIN_ENV, "soon")
     with pytest.raises(SystemExit) as info:
-        worker.parse_args(argv)
+        parse_worker_argv(argv)
     assert info.value.code == 2
     assert WORKER_SPIN_ENV in capsys.readouterr().err

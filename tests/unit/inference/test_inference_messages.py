@@ -16,8 +16,8 @@ from insitu.errors import (
     WireFormatError,
     WorkerLostError,
 )
-from insitu.inference import messages
-from insitu.inference.messages import RunReply, RunRequest
+from insitu.wire import messages
+from insitu.wire.messages import RunReply, RunRequest
 
 
 def test_request_round_trips_through_stream_fields() -> None:

@@ -9,7 +9,7 @@ import pytest
 from insitu.errors import ModelLoadError
 from insitu.inference.backends import BackendThreads
 from insitu.inference.model_cache import ModelCache
-from insitu.inference.model_record import ModelHeader, format_record
+from insitu.wire.model_record import ModelHeader, format_record
 from tests import inference_models
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

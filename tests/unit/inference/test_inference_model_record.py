@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from insitu.errors import WireFormatError
-from insitu.inference import model_record
-from insitu.inference.batching import BatchSettings
-from insitu.inference.model_record import ModelHeader
+from insitu.wire import model_record
+from insitu.wire.batching import ModelBatching
+from insitu.wire.model_record import ModelHeader
 
 
 def _fields(header_json: bytes, chunks: list[memoryview]) -> dict[bytes, bytes]:
@@ -20,14 +20,14 @@ def _fields(header_json: bytes, chunks: list[memoryview]) -> dict[bytes, bytes]:
 def test_record_round_trips(size: int) -> None:
     blob = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
     header = ModelHeader(
-        "model", "ONNX", "GPU:1", BatchSettings(8, 2, 50), "v1", ("a",), ("b", "c")
+        "model", "ONNX", "GPU:1", ModelBatching(8, 2, 50), "v1", ("a",), ("b", "c")
     )
     final, header_json, chunks = model_record.format_record(header, blob)
     assert final.size == size and final.chunks == max(1, -(-size // model_record.CHUNK_SIZE))
     assert all(len(c) <= model_record.CHUNK_SIZE for c in chunks)
     back, data = model_record.assemble(_fields(header_json, chunks), "k")
     assert back == final and data == blob
-    assert back.batch == BatchSettings(8, 2, 50) and back.type_name == "MODEL"
+    assert back.batch == ModelBatching(8, 2, 50) and back.type_name == "MODEL"
 
 
 def test_every_write_gets_a_new_version() -> None:

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from insitu.client import connection_env as ce
 from insitu.errors import ConnectionEnvError, InvalidArgumentError
+from insitu.wire import env as ce
 
 
 def test_default_store_uses_bare_names() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from insitu.client import credentials
 from insitu.errors import (
     InternalError,
     InvalidArgumentError,
@@ -20,7 +21,7 @@ from insitu.errors import (
     UnknownLauncherError,
     UnsupportedOptionError,
 )
-from insitu.store import Orchestrator, credentials
+from insitu.store import Orchestrator
 from insitu.store.readiness import find_free_port_block
 from insitu.store.server_binary import bundled_binary_path
 

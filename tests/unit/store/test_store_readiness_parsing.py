@@ -6,7 +6,7 @@ from pathlib import Path
 
 from insitu.store.cluster_setup import cluster_ready, parse_cluster_info
 from insitu.store.readiness import ShardProbe, log_tail, shard_log_tail
-from insitu.store.shard_client import split_address
+from insitu.wire.addresses import Address, parse_address
 
 INFO_OK = (
     "cluster_state:ok\r\ncluster_slots_assigned:16384\r\ncluster_slots_ok:16384\r\n"
@@ -45,6 +45,6 @@ def test_shard_log_tail_labels_both_files(tmp_path: Path) -> None:
     assert shard_log_tail(ShardProbe("s", "127.0.0.1:1")) == ""
 
 
-def test_split_address() -> None:
-    assert split_address("127.0.0.1:6379") == ("127.0.0.1", 6379)
-    assert split_address("[::1]:7000") == ("::1", 7000)
+def test_shard_addresses_parse_as_addresses() -> None:
+    assert parse_address("127.0.0.1:6379") == Address("127.0.0.1", 6379)
+    assert parse_address("[::1]:7000") == Address("::1", 7000)

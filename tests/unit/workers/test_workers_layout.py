@@ -10,7 +10,6 @@ import pytest
 from insitu import Orchestrator
 from insitu.entities.colocation import InferenceThreads, split_server_kwargs
 from insitu.errors import CPUPinningError, InvalidArgumentError, ParameterTypeError
-from insitu.inference.launch import WORKER_PASSWORD_ENV, WorkerThreads
 from insitu.store.workers import (
     WORKER_ENTITY_TYPE,
     ShardFacts,
@@ -19,6 +18,7 @@ from insitu.store.workers import (
     worker_names,
     worker_specs,
 )
+from insitu.wire.worker import WORKER_PASSWORD_ENV, WorkerThreads
 
 SHARDS = [
     ShardFacts("db_0", "127.0.0.1:7000", Path("/s/db_0"), (1,)),

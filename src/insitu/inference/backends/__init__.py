@@ -4,8 +4,9 @@ protocol, with a lazy registry.
 Nothing here imports an ML framework: :func:`get_backend` imports a backend module (and so
 its framework) the first time a model of that backend is used. A backend whose framework
 is not installed raises :class:`~insitu.errors.MissingDependencyError` naming the extra to
-install (``onnx``, ``torch`` or ``tf``); :func:`require_installed` checks that without
-importing anything, so the Client can refuse such a model at ``set_model`` time.
+install (``onnx``, ``torch`` or ``tf``); :func:`~insitu.wire.backends.require_installed`
+checks that without importing anything, so the Client can refuse such a model at
+``set_model`` time.
 
 Errors a backend raises (all :class:`~insitu.errors.InferenceError` leaves carrying the
 framework's own message in ``backend_message``): ModelLoadError (bytes or source it cannot
@@ -16,7 +17,6 @@ ScriptFunctionError, and InferenceError for anything else that fails while runni
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,9 +24,18 @@ from typing import Protocol
 
 import numpy as np
 
-from insitu.errors import MissingDependencyError
-from insitu.inference.devices import Device
-from insitu.inference.model_record import ModelHeader
+from insitu.wire.backends import BACKEND_NAMES, missing_backend, require_installed
+from insitu.wire.devices import Device
+from insitu.wire.model_record import ModelHeader
+
+__all__ = [
+    "BACKEND_NAMES",
+    "Backend",
+    "BackendThreads",
+    "Session",
+    "get_backend",
+    "require_installed",
+]
 
 
 @dataclass(frozen=True)
@@ -58,32 +67,14 @@ class Backend(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class _Entry:
-    module: str
-    packages: tuple[str, ...]  # any one of them provides the framework
-    extra: str
-
-
-_REGISTRY: dict[str, _Entry] = {
-    "ONNX": _Entry("insitu.inference.backends.onnx", ("onnxruntime",), "onnx"),
-    "TORCH": _Entry("insitu.inference.backends.torch", ("torch",), "torch"),
-    "TF": _Entry("insitu.inference.backends.tf", ("tensorflow",), "tf"),
-    "TFLITE": _Entry(
-        "insitu.inference.backends.tflite", ("ai_edge_litert", "tflite_runtime", "tensorflow"), "tf"
-    ),
+_MODULES: dict[str, str] = {
+    "ONNX": "insitu.inference.backends.onnx",
+    "TORCH": "insitu.inference.backends.torch",
+    "TF": "insitu.inference.backends.tf",
+    "TFLITE": "insitu.inference.backends.tflite",
 }
-BACKEND_NAMES = tuple(_REGISTRY)
 _loaded: dict[str, Backend] = {}
 _lock = threading.Lock()
-
-
-def require_installed(name: str) -> None:
-    """MissingDependencyError unless the framework of backend ``name`` is installed
-    (checked without importing it). ``name`` must be one of :data:`BACKEND_NAMES`."""
-    entry = _REGISTRY[name]
-    if not any(importlib.util.find_spec(package) for package in entry.packages):
-        raise _missing(name, entry)
 
 
 def get_backend(name: str) -> Backend:
@@ -92,19 +83,12 @@ def get_backend(name: str) -> Backend:
     with _lock:
         backend = _loaded.get(name)
         if backend is None:
-            entry = _REGISTRY[name]
+            module_name = _MODULES[name]
             require_installed(name)
             try:
-                module = importlib.import_module(entry.module)
+                module = importlib.import_module(module_name)
             except ImportError as err:
-                raise _missing(name, entry) from err
+                raise missing_backend(name) from err
             backend = module.BACKEND
             _loaded[name] = backend
         return backend
-
-
-def _missing(name: str, entry: _Entry) -> MissingDependencyError:
-    return MissingDependencyError(
-        f"the {name} backend ({' or '.join(entry.packages)})",
-        f"install it with: pip install 'insitu[{entry.extra}]'",
-    )

@@ -14,8 +14,8 @@ from insitu.errors import (
     ModelLoadError,
 )
 from insitu.inference.backends import BackendThreads
-from insitu.inference.devices import Device
-from insitu.inference.model_record import ModelHeader
+from insitu.wire.devices import Device
+from insitu.wire.model_record import ModelHeader
 
 _CUDA = "CUDAExecutionProvider"
 # onnxruntime reports inputs that do not fit the graph with these error classes.

@@ -16,8 +16,8 @@ from insitu.errors import (
     ModelLoadError,
 )
 from insitu.inference.backends import BackendThreads
-from insitu.inference.devices import Device
-from insitu.inference.model_record import ModelHeader
+from insitu.wire.devices import Device
+from insitu.wire.model_record import ModelHeader
 
 
 class TfSession:

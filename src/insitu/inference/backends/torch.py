@@ -25,8 +25,8 @@ from insitu.errors import (
     ScriptFunctionError,
 )
 from insitu.inference.backends import BackendThreads
-from insitu.inference.devices import Device
-from insitu.inference.model_record import ModelHeader
+from insitu.wire.devices import Device
+from insitu.wire.model_record import ModelHeader
 
 # TorchScript is what RedisAI ran and what SmartRedis users store; torch 2.x flags it as
 # deprecated on every load, which would fill the worker logs.

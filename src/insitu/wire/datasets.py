@@ -33,8 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from insitu.client.tensors import EncodedTensor, decode_tensor, encode_tensor
 from insitu.errors import WireFormatError
+from insitu.wire.tensors import EncodedTensor, decode_tensor, encode_tensor
 
 MAGIC = b"ISDS"
 VERSION = 1

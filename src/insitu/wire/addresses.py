@@ -30,14 +30,16 @@ class Address:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.port}"
 
+    def canonical(self) -> Address:
+        """The same endpoint with ``localhost`` (and IPv4-mapped loopback) written
+        ``127.0.0.1``, so that equal endpoints compare equal."""
+        if self.host in ("localhost", "::ffff:127.0.0.1"):
+            return Address("127.0.0.1", self.port)
+        return self
+
     def same_endpoint(self, other: Address) -> bool:
         """True if both name the same endpoint (``localhost`` = ``127.0.0.1``)."""
-        return _canonical(self) == _canonical(other)
-
-
-def _canonical(address: Address) -> tuple[str, int, str]:
-    host = "127.0.0.1" if address.host in ("localhost", "::ffff:127.0.0.1") else address.host
-    return host, address.port, address.path
+        return self.canonical() == other.canonical()
 
 
 def parse_address(text: str) -> Address:

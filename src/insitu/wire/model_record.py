@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from insitu.errors import WireFormatError
-from insitu.inference.batching import BatchSettings
+from insitu.wire.batching import ModelBatching
 
 FORMAT = "insitu-model/1"
 HEADER = "header"
@@ -36,7 +36,7 @@ class ModelHeader:
     kind: str
     backend: str
     device: str
-    batch: BatchSettings = field(default_factory=BatchSettings)
+    batch: ModelBatching = field(default_factory=ModelBatching)
     tag: str = ""
     inputs: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
@@ -94,7 +94,7 @@ def parse_header(raw: bytes | str, key: str) -> ModelHeader:
             raise ValueError(f"format is not {FORMAT!r}")
         if body["kind"] not in (MODEL, SCRIPT):
             raise ValueError(f"unknown kind {body['kind']!r}")
-        batch = BatchSettings(
+        batch = ModelBatching(
             int(body["batch_size"]), int(body["min_batch_size"]), int(body["min_batch_timeout"])
         )
         return ModelHeader(

@@ -39,8 +39,9 @@ from collections.abc import Sequence
 
 import hiredis
 
-from insitu.client.addresses import Address
-from insitu.client.resp import ProtocolViolationError, ServerReplyError
+from insitu.connection.resp import ProtocolViolationError, ServerReplyError
+from insitu.errors import UnsupportedOptionError
+from insitu.wire.endpoint import Endpoint
 
 Arg = str | bytes | int
 IDLE_CHECK_S = 1.0
@@ -52,20 +53,16 @@ class NotSentError(OSError):
 
 
 class RespConnection:
-    """A lazily (re)connected plain connection to the server at ``address``; one user at
-    a time (callers that share it across threads hold a lock)."""
+    """A lazily (re)connected plain connection to the server at ``endpoint``; one user at
+    a time (callers that share it across threads hold a lock). Connecting may take
+    ``endpoint.connect_timeout``; any one send or receive ``endpoint.timeout``."""
 
-    def __init__(
-        self,
-        address: Address,
-        password: str | None,
-        *,
-        timeout: float,
-        idle_check: float | None = None,
-    ) -> None:
-        self.address = address
-        self._password = password
-        self._timeout = timeout
+    def __init__(self, endpoint: Endpoint, *, idle_check: float | None = None) -> None:
+        if endpoint.tls is not None:
+            raise UnsupportedOptionError("tls", "this version of insitu", "TLS store connections")
+        self.endpoint = endpoint
+        self.address = endpoint.address
+        self._timeout = endpoint.timeout
         self._idle_check = IDLE_CHECK_S if idle_check is None else idle_check
         self._sock: socket.socket | None = None
         self._reader = hiredis.Reader()
@@ -201,7 +198,7 @@ class RespConnection:
             sock = socket.socket(family, socket.SOCK_STREAM)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             target = (where.host, where.port)
-        sock.settimeout(self._timeout)
+        sock.settimeout(self.endpoint.connect_timeout)
         try:
             sock.connect(target)
             # Blocking mode with kernel timeouts: Python polls before every send and recv
@@ -212,8 +209,9 @@ class RespConnection:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
             self._sock = sock
-            if self._password:
-                sock.sendall(_packed([("AUTH", self._password)]))
+            auth = self.endpoint.credentials.auth_args
+            if auth:
+                sock.sendall(_packed([("AUTH", *auth)]))
                 (reply,) = self._read(sock, 1)
                 if isinstance(reply, ServerReplyError):
                     raise reply  # a refused password: not worth retrying

@@ -1,7 +1,7 @@
 """THE worker contract: run requests (client → worker) and replies (worker → client).
 
 Pure format/parse pairs; ``docs/wire-format.md`` ("Inference") documents the same rules for
-clients in other languages. Every key named here comes from :mod:`insitu.client.keys`.
+clients in other languages. Every key named here comes from :mod:`insitu.wire.keys`.
 
 A **request** is one entry of a shard's request stream (``XADD``), with these fields (all
 UTF-8 text)::

@@ -1,0 +1,62 @@
+"""The passwords of the live stores of this process, so that a ``Client`` in the driver
+connects with only an address (as SmartRedis users do).
+
+Contract:
+
+* The Experiment registers every address of a store once the store is ready and unregisters
+  them when it stopped; nothing else writes here. Launched entities do not use this registry:
+  they receive the password through the environment (:mod:`insitu.wire.env`).
+* Addresses are compared as :class:`~insitu.wire.addresses.Address` values: ``tcp://`` and
+  ``unix://`` prefixes and bracketed IPv6 hosts are accepted, and ``localhost`` is
+  ``127.0.0.1``. A text that is not an address is never registered (ValueError naming it)
+  and never found.
+* Nothing is written to disk; the registry is thread-safe.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+
+from insitu.errors import RedisParameterError
+from insitu.wire.addresses import Address, parse_address
+
+_lock = threading.Lock()
+_registry: dict[Address, str] = {}
+
+
+def _key(address: Address | str) -> Address:
+    where = parse_address(address) if isinstance(address, str) else address
+    return where.canonical()
+
+
+def register(addresses: Iterable[Address | str], password: str) -> None:
+    """Record ``password`` for every address of a store that is now live."""
+    keys = [_key(a) for a in addresses]
+    with _lock:
+        for key in keys:
+            _registry[key] = password
+
+
+def unregister(addresses: Iterable[Address | str]) -> None:
+    """Forget these addresses (the store stopped). Unknown addresses are ignored."""
+    keys = [_key(a) for a in addresses]
+    with _lock:
+        for key in keys:
+            _registry.pop(key, None)
+
+
+def lookup(address: Address | str) -> str | None:
+    """The password of the live store at ``address``, or ``None`` if none is registered."""
+    try:
+        key = _key(address)
+    except RedisParameterError:
+        return None
+    with _lock:
+        return _registry.get(key)
+
+
+def registered_addresses() -> tuple[str, ...]:
+    """All addresses currently registered, as clients write them (for diagnostics)."""
+    with _lock:
+        return tuple(sorted(str(a) for a in _registry))
