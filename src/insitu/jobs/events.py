@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from insitu.jobs.status import JobState
+
+# A Literal, not an Enum: these are the rules engine's ``job-<kind>`` words, which rules files
+# spell and events carry as plain strings (see insitu.rules.model).
+JobEventKind = Literal["submit", "start", "success", "failure", "cancel"]
+"""What a state change means to the rules engine (every state but New and Paused has one)."""
 
 
 @dataclass(frozen=True)
@@ -27,12 +33,18 @@ class JobEvent:
     returncode: int | None = None
 
     @property
-    def kind(self) -> str:
-        """The event name used by rules (``submit``, ``start``, ``success`` …)."""
-        return EVENT_KINDS.get(self.state, self.state.value.lower())
+    def kind(self) -> JobEventKind | Literal["new", "paused"]:
+        """The event name used by rules (``submit``, ``start``, ``success`` …).
+
+        A state no rule triggers on (New, Paused) gives its own name, lowercased.
+        """
+        kind = EVENT_KINDS.get(self.state)
+        if kind is not None:
+            return kind
+        return "paused" if self.state is JobState.PAUSED else "new"
 
 
-EVENT_KINDS: dict[JobState, str] = {
+EVENT_KINDS: dict[JobState, JobEventKind] = {
     JobState.STATUS_QUEUED: "submit",
     JobState.STATUS_RUNNING: "start",
     JobState.STATUS_COMPLETED: "success",

@@ -16,6 +16,7 @@ from insitu.rules.model import (
     RESIZE_ACTIONS,
     Action,
     CustomFunction,
+    parse_choice,
 )
 
 
@@ -50,9 +51,10 @@ def action_problem(
     groups: Iterable[str],
     custom: Mapping[str, CustomFunction],
 ) -> tuple[str, str] | None:
-    """Why ``action`` cannot run in an ensemble of ``groups``: (field, reason), or None."""
-    if action.name not in ACTIONS:
-        return "name", f"unknown action {action.name!r}; use one of {', '.join(ACTIONS)}"
+    """Why ``action`` cannot run in an ensemble of ``groups``: (field, reason), or None.
+
+    Its name is known (an :class:`Action` refuses any other); this checks what it names.
+    """
     known = set(groups)
     if action.name in GROUP_ACTIONS and action.label not in known:
         return "label", (
@@ -86,9 +88,9 @@ def make_action(spec: Mapping[str, object] | None = None, **fields: object) -> A
     unknown = set(merged) - {"name", "label", "repetitions", "backoff", "value"}
     if unknown:
         raise ValueError(f"unknown action fields {sorted(unknown)}")
-    name = merged.get("name")
-    if not isinstance(name, str):
+    if merged.get("name") is None:
         raise ValueError(f"an action needs a name (one of {', '.join(ACTIONS)})")
+    name = parse_choice(merged["name"], ACTIONS, "action")
     label = merged.get("label")
     value = merged.get("value")
     if value is not None and not isinstance(value, int | float | str):

@@ -13,8 +13,12 @@ by a signal, or never started). ``count.<g>.finished`` counts every ended job.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import Enum
+from typing import Literal
+
+from typing_extensions import assert_never
 
 from insitu.rules.actions import ActionBudget, action_problem
 from insitu.rules.events import (
@@ -25,6 +29,7 @@ from insitu.rules.events import (
     Fired,
     JobTicket,
     JobUpdate,
+    JobUpdateKind,
     MetricSample,
     Rejected,
     Resize,
@@ -35,7 +40,7 @@ from insitu.rules.events import (
     Terminate,
     Tick,
 )
-from insitu.rules.metrics import MetricPath, Metrics, parse_metric_path
+from insitu.rules.metrics import Counter, MetricPath, Metrics, parse_metric_path
 from insitu.rules.model import (
     TRIGGER_HEARTBEAT,
     TRIGGER_INTERVAL,
@@ -43,12 +48,34 @@ from insitu.rules.model import (
     TRIGGER_START,
     Action,
     EnsembleSpec,
+    JobEventName,
     JobTemplate,
     Rule,
 )
 
-REQUESTED, QUEUED, RUNNING, DONE = "requested", "queued", "running", "done"
-_OUTCOME = {"success": "success", "failure": "failed", "cancel": "cancelled"}
+
+class JobPhase(Enum):
+    """Where one job of the ensemble is, as the engine sees it.
+
+    An Enum, unlike the rules file's words: these states never come from a file or the wire,
+    they live only in the engine's table, and :meth:`Engine.job_states` reports their values.
+    """
+
+    REQUESTED = "requested"
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+
+
+_Outcome = Literal["success", "failure", "cancel"]
+"""The kinds of :class:`JobUpdate` that end a job."""
+
+_COUNTER: Mapping[_Outcome, Counter] = {
+    "success": "success",
+    "failure": "failed",
+    "cancel": "cancelled",
+}
+"""The ``count.<group>.<counter>`` each ending adds to (besides ``finished``)."""
 
 
 @dataclass
@@ -59,10 +86,10 @@ class _Track:
     group: str
     template: JobTemplate | None
     attempt: int = 0
-    state: str = REQUESTED
+    state: JobPhase = JobPhase.REQUESTED
     submit_time: float | None = None
     start_time: float | None = None
-    outcome: str | None = None
+    outcome: _Outcome | None = None
     resubmitted: bool = False
 
 
@@ -86,7 +113,7 @@ class Engine:
             for r in spec.rules
             if r.trigger == TRIGGER_METRIC
         ]
-        self._job_rules: dict[str, list[Rule]] = {}
+        self._job_rules: dict[JobEventName, list[Rule]] = {}
         for rule in spec.rules:
             if rule.job_event is not None:
                 self._job_rules.setdefault(rule.job_event, []).append(rule)
@@ -124,7 +151,7 @@ class Engine:
         out: dict[str, dict[str, int]] = {}
         for track in self._jobs.values():
             group = out.setdefault(track.group, {})
-            group[track.state] = group.get(track.state, 0) + 1
+            group[track.state.value] = group.get(track.state.value, 0) + 1
         return out
 
     def terminate(self, cancel_running: bool = True) -> Terminate | None:
@@ -138,17 +165,20 @@ class Engine:
     def handle(self, event: EngineEvent) -> list[Effect]:
         """Apply ``event``; return the effects to carry out, in order."""
         out: list[Effect] = []
-        if isinstance(event, JobUpdate):
-            self._on_job(event, out)
-        elif isinstance(event, Tick):
-            self._on_tick(event, out)
-        elif isinstance(event, MetricSample):
-            self.metrics.store[event.name] = event.value
-            self._evaluate_metrics(event, out)
-        elif isinstance(event, ActionRequest):
-            self._on_request(event, out)
-        elif isinstance(event, Started):
-            self._on_start(event, out)
+        match event:
+            case JobUpdate():
+                self._on_job(event, out)
+            case Tick():
+                self._on_tick(event, out)
+            case MetricSample():
+                self.metrics.store[event.name] = event.value
+                self._evaluate_metrics(event, out)
+            case ActionRequest():
+                self._on_request(event, out)
+            case Started():
+                self._on_start(event, out)
+            case _:
+                assert_never(event)
         return out
 
     def _on_start(self, event: Started, out: list[Effect]) -> None:
@@ -169,7 +199,7 @@ class Engine:
             if not self._adopt or event.group not in self._groups:
                 return
             track = self._adopt_job(event.key, event.group)
-        if track.state == DONE:
+        if track.state is JobPhase.DONE:
             return
         names = self._apply(track, event)
         self._evaluate_metrics(event, out)
@@ -193,7 +223,7 @@ class Engine:
 
     def _heartbeat(self, event: Tick, out: list[Effect]) -> None:
         for track in self._jobs.values():
-            if track.state == QUEUED and track.submit_time is not None:
+            if track.state is JobPhase.QUEUED and track.submit_time is not None:
                 wait = max(0.0, event.time - track.submit_time)
                 self.metrics.set_provisional(f"{track.group}-pending", track.key, wait)
         self._evaluate_metrics(event, out)
@@ -225,42 +255,49 @@ class Engine:
         self.metrics.ensure_group(group)
         return track
 
-    def _apply(self, track: _Track, event: JobUpdate) -> list[str]:
+    def _apply(self, track: _Track, event: JobUpdate) -> list[JobEventName]:
         """Update ``track`` and the metrics; return the job events that occurred."""
-        kind = event.kind
-        names: list[str] = []
-        if kind == "submit" and track.submit_time is None:
-            track.submit_time = event.time
-            track.state = QUEUED
-            names.append("submit")
-        elif kind == "start" and track.state in (REQUESTED, QUEUED):
-            self._mark_started(track, event.time)
-            names.append("start")
-        elif kind in _OUTCOME:
-            names += self._mark_ended(track, event)
+        kind: JobUpdateKind = event.kind
+        names: list[JobEventName] = []
+        match kind:
+            case "submit":
+                if track.submit_time is None:
+                    track.submit_time = event.time
+                    track.state = JobPhase.QUEUED
+                    names.append("submit")
+            case "start":
+                if track.state in (JobPhase.REQUESTED, JobPhase.QUEUED):
+                    self._mark_started(track, event.time)
+                    names.append("start")
+            case "success" | "failure" | "cancel":
+                names += self._mark_ended(track, kind, event)
+            case "other":
+                pass  # only the member-specific events in ``extra``
+            case _:
+                assert_never(kind)
         return names + list(event.extra)
 
     def _mark_started(self, track: _Track, time: float) -> None:
         submitted = track.submit_time if track.submit_time is not None else time
         track.submit_time = submitted
         track.start_time = time
-        track.state = RUNNING
+        track.state = JobPhase.RUNNING
         series = f"{track.group}-pending"
         self.metrics.clear_provisional(series, track.key)
         self.metrics.record(series, max(0.0, time - submitted))
 
-    def _mark_ended(self, track: _Track, event: JobUpdate) -> list[str]:
+    def _mark_ended(self, track: _Track, outcome: _Outcome, event: JobUpdate) -> list[JobEventName]:
         self.metrics.clear_provisional(f"{track.group}-pending", track.key)
         if track.start_time is not None:
             self.metrics.record(f"{track.group}-duration", max(0.0, event.time - track.start_time))
-        track.state = DONE
-        track.outcome = event.kind
+        track.state = JobPhase.DONE
+        track.outcome = outcome
         self._active -= 1
         self.metrics.increment(track.group, "finished")
-        self.metrics.increment(track.group, _OUTCOME[event.kind])
-        names = ["finish", event.kind]
+        self.metrics.increment(track.group, _COUNTER[outcome])
+        names: list[JobEventName] = ["finish", outcome]
         code = event.returncode
-        if event.kind == "failure" and (track.start_time is None or code is None or code < 0):
+        if outcome == "failure" and (track.start_time is None or code is None or code < 0):
             names.append("exception")
         return names
 
@@ -294,29 +331,37 @@ class Engine:
     def _act(
         self, action: Action, rule: Rule | None, event: EngineEvent, out: list[Effect]
     ) -> None:
-        name, label = action.name, action.label
-        if name == "submit" and label is not None:
-            tickets = [
-                self._new_ticket(label, t)
-                for t in self.spec.templates(label)
-                for _ in range(t.count)
-            ]
-            out.append(SubmitJobs(label, tuple(tickets)))
-        elif name == "resubmit" and label is not None:
-            out.append(ResubmitJobs(label, tuple(self._resubmit(label, action.amount()))))
-        elif name == "cancel" and label is not None:
-            keys = [t.key for t in self._jobs.values() if t.group == label and t.state != DONE]
-            out.append(CancelJobs(label, tuple(keys)))
-        elif name == "custom" and label is not None:
-            out.append(RunCustom(label, action, rule, event, self.metrics.snapshot()))
-        elif name == "terminate":
-            self.terminated = True
-            out.append(Terminate(self.spec.executor.on_terminate == "cancel"))
-        elif name in ("grow", "shrink"):
-            step = action.amount()
-            out.append(Resize(step if name == "grow" else -step, label))
+        """Carry out ``action``, which :func:`action_problem` passed (its label is set)."""
+        match action.name:
+            case "submit":
+                out.append(self._submit(_label(action)))
+            case "resubmit":
+                group = _label(action)
+                out.append(ResubmitJobs(group, tuple(self._retries(group, action.amount()))))
+            case "cancel":
+                out.append(self._cancel(_label(action)))
+            case "custom":
+                out.append(RunCustom(_label(action), action, rule, event, self.metrics.snapshot()))
+            case "terminate":
+                self.terminated = True
+                out.append(Terminate(self.spec.executor.on_terminate == "cancel"))
+            case "grow":
+                out.append(Resize(action.amount(), action.label))
+            case "shrink":
+                out.append(Resize(-action.amount(), action.label))
+            case _:
+                assert_never(action.name)
 
-    def _resubmit(self, group: str, limit: int) -> Iterable[JobTicket]:
+    def _submit(self, group: str) -> SubmitJobs:
+        templates = self.spec.templates(group)
+        tickets = [self._new_ticket(group, t) for t in templates for _ in range(t.count)]
+        return SubmitJobs(group, tuple(tickets))
+
+    def _cancel(self, group: str) -> CancelJobs:
+        live = [t for t in self._jobs.values() if t.group == group and t.state is not JobPhase.DONE]
+        return CancelJobs(group, tuple(t.key for t in live))
+
+    def _retries(self, group: str, limit: int) -> Iterable[JobTicket]:
         failed = [
             t
             for t in self._jobs.values()
@@ -330,6 +375,13 @@ class Engine:
                 yield JobTicket(track.key, group, None, track.attempt + 1, track.key)
             else:
                 yield self._new_ticket(group, track.template, track.attempt + 1, track.key)
+
+
+def _label(action: Action) -> str:
+    """The label of an action that needs one: a job group, or a custom function's name."""
+    # action_problem refuses these without a label: at parse time for rules, on request else.
+    assert action.label is not None, f"action {action.name} reached the engine without a label"
+    return action.label
 
 
 def _describe(rule: Rule) -> str:

@@ -9,11 +9,18 @@ Events: :class:`Started`, :class:`JobUpdate`, :class:`Tick`, :class:`MetricSampl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
+from insitu.jobs.events import JobEventKind
 from insitu.rules.metrics import MetricsSnapshot
-from insitu.rules.model import Action, JobTemplate, Rule
+from insitu.rules.model import Action, JobEventName, JobTemplate, Rule
 
-JOB_KINDS = ("submit", "start", "success", "failure", "cancel", "other")
+# A Literal (see insitu.rules.model): members build updates from the runtime's JobEvent.kind
+# and from Flux's event names, both strings.
+JobUpdateKind = Literal[JobEventKind, "other"]
+"""What a :class:`JobUpdate` reports; ``other`` carries only member-specific ``extra`` events."""
+
+JOB_KINDS: tuple[JobUpdateKind, ...] = get_args(JobUpdateKind)
 """``JobUpdate.kind`` values; ``other`` carries only member-specific ``extra`` events."""
 
 
@@ -35,11 +42,11 @@ class JobUpdate:
     """
 
     key: str
-    kind: str
+    kind: JobUpdateKind
     time: float
     returncode: int | None = None
     group: str | None = None
-    extra: tuple[str, ...] = ()
+    extra: tuple[JobEventName, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,12 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol, get_args
 
 from river import stats
+from typing_extensions import assert_never
+
+from insitu.rules.model import match_choice
 
 STATS: Mapping[str, Callable[[], stats.base.Univariate]] = {
     "variance": stats.Var,
@@ -28,7 +31,13 @@ STATS: Mapping[str, Callable[[], stats.base.Univariate]] = {
     "min": stats.Min,
     "mad": stats.MAD,
 }
-COUNTS: tuple[str, ...] = ("finished", "success", "failed", "cancelled")
+# Literals, as the rules file's words (see insitu.rules.model): they are spelled in metric paths.
+Counter = Literal["finished", "success", "failed", "cancelled"]
+"""The counters of ``count.<group>.<counter>``."""
+MetricKind = Literal["count", "stat", "store"]
+"""The three forms of a metric path."""
+
+COUNTS: tuple[Counter, ...] = get_args(Counter)
 SERIES: tuple[str, ...] = ("duration", "pending")
 STORE_PREFIX = "store."
 
@@ -44,16 +53,20 @@ class MetricPath:
     (stat, ``<group>-<series>``) or store metric name.
     """
 
-    kind: str
+    kind: MetricKind
     stat: str
     key: str
 
     def __str__(self) -> str:
-        if self.kind == "count":
-            return f"count.{self.key}.{self.stat}"
-        if self.kind == "store":
-            return f"{STORE_PREFIX}{self.key}"
-        return f"{self.stat}.{self.key}"
+        match self.kind:
+            case "count":
+                return f"count.{self.key}.{self.stat}"
+            case "store":
+                return f"{STORE_PREFIX}{self.key}"
+            case "stat":
+                return f"{self.stat}.{self.key}"
+            case _:
+                assert_never(self.kind)
 
 
 def parse_metric_path(text: str, groups: Iterable[str]) -> MetricPath:
@@ -63,9 +76,10 @@ def parse_metric_path(text: str, groups: Iterable[str]) -> MetricPath:
         return MetricPath("store", "value", text[len(STORE_PREFIX) :])
     head, _, rest = text.partition(".")
     if head == "count" and "." in rest:
-        group, _, counter = rest.rpartition(".")
-        if counter not in COUNTS:
-            raise ValueError(f"unknown counter {counter!r}; use one of {', '.join(COUNTS)}")
+        group, _, name = rest.rpartition(".")
+        counter = match_choice(name, COUNTS)
+        if counter is None:
+            raise ValueError(f"unknown counter {name!r}; use one of {', '.join(COUNTS)}")
         _check_group(group, known)
         return MetricPath("count", counter, group)
     if head in STATS and "-" in rest:
@@ -173,7 +187,7 @@ class Metrics:
         if group not in self.counts:
             self.counts[group] = dict.fromkeys(COUNTS, 0)
 
-    def increment(self, group: str, counter: str) -> None:
+    def increment(self, group: str, counter: Counter) -> None:
         """Add one to ``count.<group>.<counter>``."""
         self.ensure_group(group)
         self.counts[group][counter] += 1
@@ -196,13 +210,17 @@ class Metrics:
 
     def value(self, path: MetricPath) -> float | None:
         """Current value at ``path`` (None while it has none)."""
-        if path.kind == "count":
-            group = self.counts.get(path.key)
-            return None if group is None else float(group[path.stat])
-        if path.kind == "store":
-            return self.store.get(path.key)
-        view = self._view(path.key)
-        return None if view is None else view.get(path.stat)
+        match path.kind:
+            case "count":
+                group = self.counts.get(path.key)
+                return None if group is None else float(group[path.stat])
+            case "store":
+                return self.store.get(path.key)
+            case "stat":
+                view = self._view(path.key)
+                return None if view is None else view.get(path.stat)
+            case _:
+                assert_never(path.kind)
 
     def snapshot(self) -> MetricsSnapshot:
         """A frozen copy of every metric."""

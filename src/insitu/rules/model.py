@@ -8,46 +8,120 @@ these values from YAML or a mapping and validates them.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Final, Literal, TypeVar, get_args
 
-TRIGGER_START = "start"
-TRIGGER_METRIC = "metric"
-TRIGGER_HEARTBEAT = "heartbeat"
-TRIGGER_INTERVAL = "interval"
-JOB_TRIGGER_PREFIX = "job-"
+from typing_extensions import assert_never
 
-JOB_EVENTS: tuple[str, ...] = (
-    "submit",
-    "start",
-    "finish",
-    "success",
-    "failure",
-    "cancel",
-    "exception",
-)
+from insitu.errors import InvalidArgumentError
+
+# The words of a rules file are Literal types, not Enums: they arrive as strings from YAML, JSON
+# and gRPC, leave as strings (logs, the CLI's event log, status payloads), and ensemble-python's
+# custom code compares them as strings (``rule.trigger == "job-success"``). A Literal stays a
+# plain str at run time, so all of that keeps working, while mypy checks every comparison, match
+# and constructor call against the vocabulary. :func:`parse_choice` is the one way from a raw
+# value to one of these types.
+
+CoreJobEvent = Literal["submit", "start", "finish", "success", "failure", "cancel", "exception"]
 """Job events every member emits; a rule triggers on one as ``job-<event>``."""
 
-TRIGGER_ALIASES: Mapping[str, str] = {"job-fail": "job-failure", "job-run": "job-start"}
+FluxJobEvent = Literal["validate", "depend", "priority", "alloc", "release", "free", "clean"]
+"""Flux's further job events (ensemble-python's own triggers), emitted by the flux member only."""
+
+JobEventName = Literal[CoreJobEvent, FluxJobEvent]
+"""Every job event a ``job-<event>`` rule may name (which ones a member emits varies)."""
+
+EnsembleTrigger = Literal["start", "metric", "heartbeat", "interval"]
+"""Triggers that are not about one job: the ensemble starts, a metric, the clocks."""
+
+JobTrigger = Literal[
+    "job-submit",
+    "job-start",
+    "job-finish",
+    "job-success",
+    "job-failure",
+    "job-cancel",
+    "job-exception",
+    "job-validate",
+    "job-depend",
+    "job-priority",
+    "job-alloc",
+    "job-release",
+    "job-free",
+    "job-clean",
+]
+"""``job-<event>`` for every :data:`JobEventName` (a unit test keeps the two in step)."""
+
+Trigger = Literal[EnsembleTrigger, JobTrigger]
+"""A rule's canonical trigger (aliases such as ``job-fail`` are resolved by the parser)."""
+
+ActionName = Literal["submit", "custom", "terminate", "cancel", "resubmit", "grow", "shrink"]
+"""What a rule (or a request) can do."""
+
+ComparisonOp = Literal["==", "!=", "<", "<=", ">", ">="]
+"""The operator of a metric rule's ``when``."""
+
+OnTerminate = Literal["cancel", "leave"]
+"""What ``terminate`` does to running jobs (``executor.on_terminate``)."""
+
+TRIGGER_START: Final = "start"
+TRIGGER_METRIC: Final = "metric"
+TRIGGER_HEARTBEAT: Final = "heartbeat"
+TRIGGER_INTERVAL: Final = "interval"
+JOB_TRIGGER_PREFIX: Final = "job-"
+
+JOB_EVENTS: tuple[CoreJobEvent, ...] = get_args(CoreJobEvent)
+"""Job events every member emits; a rule triggers on one as ``job-<event>``."""
+JOB_EVENT_NAMES: tuple[JobEventName, ...] = get_args(JobEventName)
+TRIGGERS: tuple[Trigger, ...] = get_args(Trigger)
+
+TRIGGER_ALIASES: Mapping[str, JobTrigger] = {"job-fail": "job-failure", "job-run": "job-start"}
 """ensemble-python's job-state trigger names, mapped onto the events above."""
 
-ACTIONS: tuple[str, ...] = (
-    "submit",
-    "custom",
-    "terminate",
-    "cancel",
-    "resubmit",
-    "grow",
-    "shrink",
-)
-GROUP_ACTIONS = frozenset({"submit", "cancel", "resubmit"})
+_JOB_EVENT_OF: Mapping[str, JobEventName] = {f"{JOB_TRIGGER_PREFIX}{e}": e for e in JOB_EVENT_NAMES}
+
+ACTIONS: tuple[ActionName, ...] = get_args(ActionName)
+GROUP_ACTIONS: frozenset[ActionName] = frozenset({"submit", "cancel", "resubmit"})
 """Actions whose ``label`` must name a job group."""
-RESIZE_ACTIONS = frozenset({"grow", "shrink"})
+RESIZE_ACTIONS: frozenset[ActionName] = frozenset({"grow", "shrink"})
+
+COMPARISONS: tuple[ComparisonOp, ...] = get_args(ComparisonOp)
 
 DEFAULT_HEARTBEAT = 60.0
 """Heartbeat seconds when rules need one (heartbeat rules, grow/shrink) and none is set."""
 
-ON_TERMINATE = ("cancel", "leave")
+ON_TERMINATE: tuple[OnTerminate, ...] = get_args(OnTerminate)
+
+_Word = TypeVar("_Word", bound=str)
+
+
+def match_choice(value: object, choices: Sequence[_Word]) -> _Word | None:
+    """The member of ``choices`` equal to ``value`` (typed as the vocabulary), else None."""
+    for choice in choices:
+        if value == choice:
+            return choice
+    return None
+
+
+def parse_choice(value: object, choices: Sequence[_Word], what: str) -> _Word:
+    """``value`` as a word of ``choices``; ``InvalidArgumentError`` (a ``ValueError``) naming
+    the value and the allowed words otherwise."""
+    found = match_choice(value, choices)
+    if found is None:
+        raise InvalidArgumentError(f"unknown {what} {value!r}; use one of {', '.join(choices)}")
+    return found
+
+
+def parse_trigger(value: object) -> Trigger:
+    """A trigger name from a file (aliases resolved) as a :data:`Trigger`."""
+    canonical = TRIGGER_ALIASES.get(value, value) if isinstance(value, str) else value
+    return parse_choice(canonical, TRIGGERS, "trigger")
+
+
+def job_event_of(trigger: Trigger) -> JobEventName | None:
+    """The job event of a ``job-<event>`` trigger, else None."""
+    return _JOB_EVENT_OF.get(trigger)
 
 
 @dataclass(frozen=True)
@@ -57,13 +131,17 @@ class Action:
     ``repetitions`` is how many times the action may run in total; ``backoff`` (when set)
     is how many trigger occurrences to skip between two runs — ensemble-python's counting.
     ``value`` is the action's amount (grow/shrink step, resubmit bound), default 1.
+    An unknown ``name`` raises ``InvalidArgumentError`` naming the allowed ones.
     """
 
-    name: str
+    name: ActionName
     label: str | None = None
     repetitions: int = 1
     backoff: int | None = None
     value: float | str | None = None
+
+    def __post_init__(self) -> None:
+        parse_choice(self.name, ACTIONS, "action")
 
     def amount(self, default: int = 1) -> int:
         """``value`` as a whole number (``default`` when unset)."""
@@ -77,28 +155,38 @@ class Action:
 
 @dataclass(frozen=True)
 class Condition:
-    """A parsed ``when``: ``<op> <number>``; a bare number means equality."""
+    """A parsed ``when``: ``<op> <number>``; a bare number means equality.
 
-    op: str
+    An unknown ``op`` raises ``InvalidArgumentError`` naming the allowed ones.
+    """
+
+    op: ComparisonOp
     operand: float
+
+    def __post_init__(self) -> None:
+        parse_choice(self.op, COMPARISONS, "comparison")
 
     def holds(self, value: float) -> bool:
         """True if ``value <op> operand``."""
-        return _COMPARE[self.op](value, self.operand)
+        operand = self.operand
+        match self.op:
+            case "==":
+                return value == operand
+            case "!=":
+                return value != operand
+            case "<":
+                return value < operand
+            case "<=":
+                return value <= operand
+            case ">":
+                return value > operand
+            case ">=":
+                return value >= operand
+            case _:
+                assert_never(self.op)
 
     def __str__(self) -> str:
         return f"{self.op} {self.operand:g}"
-
-
-_COMPARE: Mapping[str, Callable[[float, float], bool]] = {
-    "==": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-}
-COMPARISONS = tuple(_COMPARE)
 
 
 @dataclass(frozen=True)
@@ -109,14 +197,18 @@ class Rule:
     ``job-<event>``). ``name`` is the metric path for metric rules and the job group a
     job-event rule is scoped to (any group of the ensemble when unset). ``every`` is the
     period of an ``interval`` rule in seconds. ``index`` is the rule's position in the file.
+    An unknown ``trigger`` raises ``InvalidArgumentError`` naming the allowed ones.
     """
 
-    trigger: str
+    trigger: Trigger
     action: Action
     name: str | None = None
     when: Condition | None = None
     every: float | None = None
     index: int = 0
+
+    def __post_init__(self) -> None:
+        parse_choice(self.trigger, TRIGGERS, "trigger")
 
     @property
     def label(self) -> str:
@@ -124,11 +216,9 @@ class Rule:
         return self.name or self.trigger
 
     @property
-    def job_event(self) -> str | None:
+    def job_event(self) -> JobEventName | None:
         """The job event of a ``job-<event>`` rule, else None."""
-        if self.trigger.startswith(JOB_TRIGGER_PREFIX):
-            return self.trigger[len(JOB_TRIGGER_PREFIX) :]
-        return None
+        return job_event_of(self.trigger)
 
 
 @dataclass(frozen=True)
@@ -162,7 +252,7 @@ class ExecutorOptions:
 
     name: str | None = None
     size: int | None = None
-    on_terminate: str = "cancel"
+    on_terminate: OnTerminate = "cancel"
     metric_interval: float = 0.5
     logs: str | None = None
 

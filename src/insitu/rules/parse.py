@@ -27,6 +27,7 @@ from insitu.rules import schema
 from insitu.rules.actions import action_problem, make_action
 from insitu.rules.metrics import parse_metric_path
 from insitu.rules.model import (
+    COMPARISONS,
     DEFAULT_HEARTBEAT,
     JOB_EVENTS,
     JOB_TRIGGER_PREFIX,
@@ -36,12 +37,17 @@ from insitu.rules.model import (
     TRIGGER_INTERVAL,
     TRIGGER_METRIC,
     TRIGGER_START,
+    ComparisonOp,
     Condition,
     CustomFunction,
     EnsembleSpec,
     ExecutorOptions,
     JobTemplate,
     Rule,
+    Trigger,
+    job_event_of,
+    parse_choice,
+    parse_trigger,
 )
 
 _T = TypeVar("_T")
@@ -53,7 +59,11 @@ _WHEN = re.compile(
 
 
 def triggers_for(job_events: Sequence[str]) -> tuple[str, ...]:
-    """Every trigger name a file may use with a member emitting ``job_events``."""
+    """Every trigger name a file may use with a member emitting ``job_events``.
+
+    Raw names, aliases included: this is what the schema accepts. A job event outside
+    :data:`~insitu.rules.model.JobEventName` still fails later, in :func:`parse_trigger`.
+    """
     jobs = [f"{JOB_TRIGGER_PREFIX}{e}" for e in job_events]
     aliases = [a for a, target in TRIGGER_ALIASES.items() if target in jobs]
     return (TRIGGER_START, TRIGGER_METRIC, TRIGGER_HEARTBEAT, TRIGGER_INTERVAL, *jobs, *aliases)
@@ -70,12 +80,16 @@ def parse_when(value: object) -> Condition:
     if isinstance(value, str):
         match = _WHEN.match(value)
         if match is not None:
-            op = match["op"] or "=="
-            return Condition("==" if op == "=" else op, float(match["num"]))
+            return Condition(_comparison(match["op"]), float(match["num"]))
     raise ValueError(
         f"cannot parse when {value!r}: use a number (equality) or "
         "'<op> <number>' with op one of == != < <= > >="
     )
+
+
+def _comparison(spelling: str | None) -> ComparisonOp:
+    """``=`` and a missing operator are equality, as in ensemble-python."""
+    return parse_choice("==" if spelling in (None, "=") else spelling, COMPARISONS, "comparison")
 
 
 def load_file(path: str | os.PathLike[str], job_events: Sequence[str] = JOB_EVENTS) -> EnsembleSpec:
@@ -196,14 +210,14 @@ def _rule(
     entry: Mapping[str, Any], index: int, groups: Sequence[str], custom: Mapping[str, Any]
 ) -> Rule:
     path = f"rules[{index}]"
-    trigger = TRIGGER_ALIASES.get(entry["trigger"], entry["trigger"])
+    trigger = _checked(f"{path}.trigger", lambda: parse_trigger(entry["trigger"]))
     name: str | None = entry.get("name")
     _check_trigger_fields(entry, trigger, path)
     if trigger == TRIGGER_METRIC:
         if name is None:
             raise RuleSyntaxError(f"{path}.name", "a metric rule needs the metric path as name")
         _checked(f"{path}.name", lambda: parse_metric_path(name, groups))
-    elif trigger.startswith(JOB_TRIGGER_PREFIX) and name is not None and name not in groups:
+    elif job_event_of(trigger) is not None and name is not None and name not in groups:
         known = ", ".join(groups) or "(none)"
         raise RuleSyntaxError(f"{path}.name", f"unknown job group {name!r}; known: {known}")
     when = None
@@ -216,7 +230,7 @@ def _rule(
     return Rule(trigger, action, name, when, entry.get("every"), index)
 
 
-def _check_trigger_fields(entry: Mapping[str, Any], trigger: str, path: str) -> None:
+def _check_trigger_fields(entry: Mapping[str, Any], trigger: Trigger, path: str) -> None:
     if "when" in entry and trigger != TRIGGER_METRIC:
         raise RuleSyntaxError(f"{path}.when", "only metric rules take a 'when'")
     if trigger == TRIGGER_INTERVAL and "every" not in entry:

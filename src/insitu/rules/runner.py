@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from typing_extensions import assert_never
+
 from insitu.log import get_logger
 from insitu.rules.actions import returned_actions
 from insitu.rules.engine import Engine
@@ -232,15 +234,18 @@ class EnsembleRunner:
                 self._observer(effect)
             return
         self._inflight += 1
-        if isinstance(effect, Terminate):
-            self._terminate = effect
-            self._spawn(lambda: self._carry_out(effect), "terminate")
-        elif isinstance(effect, RunCustom):
-            self._workers.put(f"custom-{effect.function}", effect)
-        elif isinstance(effect, Resize):
-            self._workers.put("resize", effect)
-        else:
-            self._workers.put(f"group-{effect.group}", effect)
+        match effect:
+            case Terminate():
+                self._terminate = effect
+                self._spawn(lambda: self._carry_out(effect), "terminate")
+            case RunCustom():
+                self._workers.put(f"custom-{effect.function}", effect)
+            case Resize():
+                self._workers.put("resize", effect)
+            case SubmitJobs() | ResubmitJobs() | CancelJobs():
+                self._workers.put(f"group-{effect.group}", effect)
+            case _:
+                assert_never(effect)
 
     def _finished(self) -> bool:
         if not self._started:
@@ -266,19 +271,24 @@ class EnsembleRunner:
 
     def _apply(self, effect: Effect) -> None:
         member = self.member
-        if isinstance(effect, SubmitJobs):
-            member.submit(effect.group, effect.tickets)
-        elif isinstance(effect, ResubmitJobs):
-            member.resubmit(effect.group, effect.tickets)
-        elif isinstance(effect, CancelJobs):
-            member.cancel(effect.group, effect.keys)
-        elif isinstance(effect, Resize):
-            size = member.resize(effect.delta, effect.group)
-            logger.info("executor size is now %d", size)
-        elif isinstance(effect, Terminate):
-            member.close(effect.cancel_running)
-        elif isinstance(effect, RunCustom):
-            self._run_custom(effect)
+        match effect:
+            case SubmitJobs():
+                member.submit(effect.group, effect.tickets)
+            case ResubmitJobs():
+                member.resubmit(effect.group, effect.tickets)
+            case CancelJobs():
+                member.cancel(effect.group, effect.keys)
+            case Resize():
+                size = member.resize(effect.delta, effect.group)
+                logger.info("executor size is now %d", size)
+            case Terminate():
+                member.close(effect.cancel_running)
+            case RunCustom():
+                self._run_custom(effect)
+            case Fired() | Rejected():
+                pass  # notes: _dispatch hands them to the observer, never to a worker
+            case _:
+                assert_never(effect)
 
     def _run_custom(self, effect: RunCustom) -> None:
         function = self.spec.custom[effect.function]

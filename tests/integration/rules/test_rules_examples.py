@@ -166,6 +166,33 @@ def test_custom_action_returning_submits_is_executed(tmp_path: Path) -> None:
     assert counts(result, "post")["success"] == 2
 
 
+def test_custom_action_returning_an_unknown_action_is_an_error_naming_it(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        jobs:
+          - {name: sim, command: "true"}
+          - {name: post, command: "true"}
+        rules:
+          - trigger: start
+            action: {name: submit, label: sim}
+          - trigger: job-success
+            name: sim
+            action: {name: custom, label: typo}
+          - trigger: job-success
+            name: sim
+            action: {name: submit, label: post}
+        custom: |
+          def typo(**kwargs):
+              return {"name": "sumbit", "label": "post"}
+        """,
+    )
+    result = run_file(path, timeout=DEADLINE)
+    (error,) = result.errors
+    assert "'sumbit'" in error and "submit, custom, terminate" in error
+    assert counts(result, "post")["success"] == 1  # the other rules carry on
+
+
 def test_failure_driven_resubmit(tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()

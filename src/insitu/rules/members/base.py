@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from insitu.rules.events import JobTicket, JobUpdate
-from insitu.rules.model import EnsembleSpec
+from insitu.rules.model import EnsembleSpec, JobEventName
 
 Sink = Callable[[JobUpdate], None]
 
@@ -39,7 +39,7 @@ class Member(Protocol):
     """
 
     name: str
-    job_events: tuple[str, ...]
+    job_events: tuple[JobEventName, ...]
     adopts: bool
 
     @property

@@ -20,7 +20,7 @@ from insitu.jobs.events import EVENT_KINDS, JobEvent
 from insitu.jobs.status import JobState
 from insitu.rules.events import JobTicket, JobUpdate
 from insitu.rules.members.base import Sink
-from insitu.rules.model import JOB_EVENTS, RESIZE_ACTIONS, EnsembleSpec
+from insitu.rules.model import JOB_EVENTS, RESIZE_ACTIONS, EnsembleSpec, JobEventName
 from insitu.runtime.events import Subscription
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ class ExperimentMember:
     """Drives an Experiment's entities as job groups (see module docstring)."""
 
     name = "experiment"
-    job_events = JOB_EVENTS
+    job_events: tuple[JobEventName, ...] = JOB_EVENTS
     adopts = True
 
     def __init__(self, exp: Experiment, entities: Sequence[Model | Ensemble]) -> None:

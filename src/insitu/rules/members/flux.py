@@ -18,22 +18,21 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, get_args
 
 from insitu.errors import MissingDependencyError, UnsupportedOptionError
-from insitu.rules.events import JobTicket, JobUpdate
+from insitu.rules.events import JobTicket, JobUpdate, JobUpdateKind
 from insitu.rules.members.base import Sink
-from insitu.rules.model import JOB_EVENTS, RESIZE_ACTIONS, EnsembleSpec
-
-FLUX_EVENTS: tuple[str, ...] = (
-    "validate",
-    "depend",
-    "priority",
-    "alloc",
-    "release",
-    "free",
-    "clean",
+from insitu.rules.model import (
+    JOB_EVENTS,
+    RESIZE_ACTIONS,
+    EnsembleSpec,
+    FluxJobEvent,
+    JobEventName,
+    match_choice,
 )
+
+FLUX_EVENTS: tuple[FluxJobEvent, ...] = get_args(FluxJobEvent)
 """Flux job events forwarded as ``extra`` (usable as ``job-alloc`` … triggers)."""
 
 _INSTALL_HINT = (
@@ -58,7 +57,7 @@ class FluxMember:
     """Submits each ticket as a Flux job and forwards its event stream."""
 
     name = "flux"
-    job_events = (*JOB_EVENTS, *FLUX_EVENTS)
+    job_events: tuple[JobEventName, ...] = (*JOB_EVENTS, *FLUX_EVENTS)
     adopts = False
 
     def __init__(self) -> None:
@@ -138,20 +137,24 @@ class FluxMember:
 
     def _on_event(self, key: str, future: Any, event: Any) -> None:
         name = str(event.name)
-        kind, code = "other", None
-        if name in ("submit", "start"):
-            kind = name
-            if name == "start":
+        kind: JobUpdateKind = "other"
+        code: int | None = None
+        match name:
+            case "submit":
+                kind = "submit"
+            case "start":
+                kind = "start"
                 self._started.add(key)
-        elif name == "finish":
-            status = int(event.context.get("status", 0))
-            code = os.waitstatus_to_exitcode(status) if status else 0
-            kind = "cancel" if key in self._cancelled else ("success" if code == 0 else "failure")
-        elif name == "exception" and key not in self._started:
-            severity = int(event.context.get("severity", 0))
-            if severity == 0:
-                kind = "cancel" if event.context.get("type") == "cancel" else "failure"
-        extra = (name,) if name in FLUX_EVENTS else ()
+            case "finish":
+                status = int(event.context.get("status", 0))
+                code = os.waitstatus_to_exitcode(status) if status else 0
+                ended: JobUpdateKind = "success" if code == 0 else "failure"
+                kind = "cancel" if key in self._cancelled else ended
+            case "exception" if key not in self._started:
+                if int(event.context.get("severity", 0)) == 0:
+                    kind = "cancel" if event.context.get("type") == "cancel" else "failure"
+        flux_event = match_choice(name, FLUX_EVENTS)
+        extra = () if flux_event is None else (flux_event,)
         if self._sink is not None and (kind != "other" or extra):
             self._sink(
                 JobUpdate(

@@ -22,7 +22,13 @@ from insitu.jobs.status import JobState
 from insitu.log import get_logger
 from insitu.rules.events import JobTicket, JobUpdate
 from insitu.rules.members.base import Sink
-from insitu.rules.model import JOB_EVENTS, RESIZE_ACTIONS, EnsembleSpec, JobTemplate
+from insitu.rules.model import (
+    JOB_EVENTS,
+    RESIZE_ACTIONS,
+    EnsembleSpec,
+    JobEventName,
+    JobTemplate,
+)
 from insitu.runtime.controller import Controller
 from insitu.runtime.events import Subscription
 
@@ -35,7 +41,7 @@ class ControllerMember:
     ``owns_controller``: :meth:`close` also shuts the controller down (the CLI's case).
     """
 
-    job_events = JOB_EVENTS
+    job_events: tuple[JobEventName, ...] = JOB_EVENTS
     adopts = False
 
     def __init__(

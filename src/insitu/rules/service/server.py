@@ -17,13 +17,13 @@ import secrets
 from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 import grpc
 
 from insitu.errors import EnsembleError
 from insitu.log import get_logger
-from insitu.rules.model import Action
+from insitu.rules.model import Action, parse_choice
 from insitu.rules.runner import EnsembleRunner
 from insitu.rules.service.proto import (
     DENIED,
@@ -40,7 +40,9 @@ logger = get_logger("insitu.rules.service")
 
 RequestT = TypeVar("RequestT", StatusRequest, ActionRequest)
 
-SERVICE_ACTIONS = ("submit", "cancel", "terminate", "grow", "shrink")
+ServiceAction = Literal["submit", "cancel", "terminate", "grow", "shrink"]
+"""The actions RequestAction may ask for (a Literal: they arrive as strings over gRPC)."""
+SERVICE_ACTIONS: tuple[ServiceAction, ...] = get_args(ServiceAction)
 DEFAULT_PORT = 50051
 """ensemble-python's default port."""
 
@@ -94,8 +96,7 @@ class EnsembleService:
 
 def parse_action(name: str, payload: str) -> Action:
     """The action a RequestAction asks for (``ValueError`` if malformed)."""
-    if name not in SERVICE_ACTIONS:
-        raise ValueError(f"unknown action {name!r}; use one of {', '.join(SERVICE_ACTIONS)}")
+    action_name = parse_choice(name, SERVICE_ACTIONS, "action")
     try:
         data = json.loads(payload) if payload.strip() else {}
     except json.JSONDecodeError as err:
@@ -103,12 +104,12 @@ def parse_action(name: str, payload: str) -> Action:
     if not isinstance(data, dict):
         raise ValueError("payload must be a JSON object")
     label = data.get("label")
-    value = data.get("value", data.get(name))
+    value = data.get("value", data.get(action_name))
     if value is not None and not isinstance(value, int | float):
         raise ValueError(f"value must be a number, got {value!r}")
-    if name == "shrink" and isinstance(value, int | float):
+    if action_name == "shrink" and isinstance(value, int | float):
         value = abs(value)  # ensemble-python accepts a negative shrink
-    return Action(name, None if label is None else str(label), value=value)
+    return Action(action_name, None if label is None else str(label), value=value)
 
 
 @dataclass
