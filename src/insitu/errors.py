@@ -35,6 +35,8 @@ which raises the built-ins in those places, keeps catching them.
     │   ├── ShellError                       (command, stderr)
     │   └── AllocationError
     ├── EnsembleError                        (a rules ensemble failed at run time)
+    ├── RecordFormatError                    (+ ValueError; path, line: a launch record line)
+    │   └── RecordVersionError               (found: a record format this reader refuses)
     ├── ClientError                          (+ RuntimeError; the SmartRedis error names)
     │   ├── RedisConnectionError             (address; transient)
     │   │   └── RedisConnectionLostError     (+ RedisTimeoutError; a shard failed mid-run)
@@ -292,6 +294,35 @@ class EnsembleError(InsituError):
     """A rules ensemble could not carry out an action or was used wrongly while running."""
 
 
+class RecordFormatError(InsituError, ValueError):
+    """A launch record (``<exp_path>/.insitu/events.jsonl``) holds a line that is not valid.
+
+    ``path`` names the file and ``line`` the 1-based line number when known (``""`` and
+    ``None`` when a single line was parsed on its own); ``detail`` says what is wrong.
+    """
+
+    def __init__(self, detail: str, path: str = "", line: int | None = None) -> None:
+        self.detail = detail
+        self.path = path
+        self.line = line
+        where = f"{path or '<record>'}:{line}: " if line is not None else ""
+        super().__init__(f"{where}{detail}" if where else f"launch record: {detail}")
+
+
+class RecordVersionError(RecordFormatError):
+    """A launch record written in a format this reader does not know (a later major
+    version, or not an insitu record at all); ``found`` is the format string read."""
+
+    def __init__(self, found: str, supported: str, path: str = "", line: int | None = None) -> None:
+        self.found = found
+        self.supported = supported
+        super().__init__(
+            f"record format {found!r} is not supported (this insitu reads {supported})",
+            path,
+            line,
+        )
+
+
 class ClientError(InsituError, RuntimeError):
     """Root of the data-plane client's errors (the SmartRedis error names derive from it).
 
@@ -536,6 +567,8 @@ __all__ = [
     "ParameterTypeError",
     "ParameterWriterError",
     "PortInUseError",
+    "RecordFormatError",
+    "RecordVersionError",
     "RedisBadAllocError",
     "RedisConnectionError",
     "RedisConnectionLostError",

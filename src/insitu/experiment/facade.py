@@ -11,6 +11,13 @@ Every store runs inference workers beside its shards (:mod:`insitu.store.workers
 jobs of the same launcher, left out of :meth:`Experiment.summary`. Models, scripts and
 functions attached to entities are loaded into their stores before the entities start
 (:mod:`insitu.entities.ml_api`).
+
+Every job event and every store ready/stopped is appended to the launch record,
+``<exp_path>/.insitu/events.jsonl`` (:mod:`insitu.wire.record`), so that other processes can
+follow the experiment. The record is created by the first ``start`` (the experiment
+directory with it, as SmartSim creates ``.smartsim/``); if it cannot be written the
+experiment runs without it (a warning is logged): the record is an observer, never a reason
+for a run to fail. A later Experiment on the same path appends a new run to the record.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import os.path as osp
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from types import TracebackType
 
 from insitu import _checks
 from insitu.entities.ensemble import Ensemble
@@ -50,8 +58,10 @@ from insitu.launchers.registry import create_launcher, resolve_launcher_name
 from insitu.log import get_logger
 from insitu.runtime.controller import Controller
 from insitu.runtime.events import Subscription
+from insitu.runtime.record import RecordWriter, RunFacts
 from insitu.store.orchestrator import Orchestrator
 from insitu.store.workers import WORKER_ENTITY_TYPE
+from insitu.wire.record import record_path
 
 logger = get_logger("insitu.experiment")
 
@@ -62,6 +72,10 @@ class Experiment(EntityFactory):
     ``exp_path`` (default ``./<name>``) must be an existing directory when given, as in
     SmartSim. ``launcher`` is ``"local"`` (default) or ``"auto"``; other names raise
     ``UnknownLauncherError`` until their launcher is available.
+
+    Used as a context manager (``with Experiment(...) as exp:``), it stops everything it
+    started when the block ends, normally or by an exception (which propagates), and closes
+    its launch record: see :meth:`stop_all`.
     """
 
     def __init__(self, name: str, exp_path: str | None = None, launcher: str = "local") -> None:
@@ -72,9 +86,27 @@ class Experiment(EntityFactory):
         self.exp_path = _experiment_path(name, exp_path)
         self._launcher_name = resolve_launcher_name(launcher)
         self._control = Controller(create_launcher(self._launcher_name))
-        self._control.add_store_hook(PasswordRegistration())
+        self._control.subscribe_stores(PasswordRegistration(self._control.store))
         self._created: dict[str, Entity] = {}
         self._colocated: dict[str, Orchestrator] = {}  # model name -> its latest store
+        self._record = RecordWriter(
+            record_path(self.exp_path), RunFacts(name, self.exp_path, self._launcher_name)
+        )
+        self._control.subscribe(self._record.on_job)
+        self._control.subscribe_stores(self._record.on_store)
+
+    def __enter__(self) -> Experiment:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Stop everything this experiment started and close its record; an exception
+        raised in the block propagates."""
+        self.stop_all()
 
     # ----------------------------------------------------------------- lifecycle
     def generate(
@@ -250,8 +282,12 @@ class Experiment(EntityFactory):
         return self._control.subscribe(listener)
 
     def stop_all(self) -> None:
-        """Stop every job and store this experiment started (also run at interpreter exit)."""
-        self._control.shutdown()
+        """Stop every job and store this experiment started (also run at interpreter exit)
+        and close the launch record; each stop is in the record before this returns."""
+        try:
+            self._control.shutdown()
+        finally:
+            self._record.close()
 
     # ----------------------------------------------------------------- helpers
     def _wait(

@@ -5,21 +5,45 @@ SmartRedis users connect); once the store stopped, it does not any more.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+
 from insitu.client import credentials
 from insitu.runtime.controller import Store
+from insitu.runtime.events import StoreEvent
 from insitu.store.orchestrator import Orchestrator
+from insitu.wire.addresses import Address
 
 
 class PasswordRegistration:
-    """A :class:`~insitu.runtime.controller.StoreHook` that keeps
-    :mod:`insitu.client.credentials` in step with the stores of one controller."""
+    """A store-event listener that keeps :mod:`insitu.client.credentials` in step with the
+    stores of one controller. ``find`` returns the running store of a name; it is asked on
+    ``ready`` (the event itself carries no secret)."""
 
-    def ready(self, store: Store) -> None:
+    def __init__(self, find: Callable[[str], Store | None]) -> None:
+        self._find = find
+        self._lock = threading.Lock()
+        self._registered: dict[str, list[Address]] = {}
+
+    def __call__(self, event: StoreEvent) -> None:
+        if event.state == "ready":
+            store = self._find(event.name)
+            if isinstance(store, Orchestrator):
+                self.ready(store)
+        else:
+            with self._lock:
+                addresses = self._registered.pop(event.name, [])
+            credentials.unregister(addresses)
+
+    def ready(self, store: Orchestrator) -> None:
         """Register every address of ``store`` with its password."""
-        if isinstance(store, Orchestrator):
-            credentials.register(store.client_addresses(), store.password)
+        addresses = store.client_addresses()
+        with self._lock:
+            self._registered[store.name] = addresses
+        credentials.register(addresses, store.password)
 
-    def stopped(self, store: Store) -> None:
+    def stopped(self, store: Orchestrator) -> None:
         """Forget the addresses of ``store``."""
-        if isinstance(store, Orchestrator):
-            credentials.unregister(store.client_addresses())
+        with self._lock:
+            self._registered.pop(store.name, None)
+        credentials.unregister(store.client_addresses())

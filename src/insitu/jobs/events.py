@@ -19,6 +19,8 @@ class JobEvent:
 
     ``time`` is wall-clock seconds since the epoch when the change was observed;
     ``returncode`` is set once the job has ended (negative: killed by that signal).
+    ``host`` names where the job runs, when its launcher reports it (``None`` otherwise,
+    e.g. for the ``submit`` event of a job that has not been placed yet).
     ``kind`` is the rules-engine vocabulary: ``submit``, ``start``, ``finish``, ``success``,
     ``failure``, ``cancel``; ``finish`` is not emitted separately — a terminal event's
     ``kind`` is one of ``success``/``failure``/``cancel`` and implies finish.
@@ -31,6 +33,7 @@ class JobEvent:
     state: JobState
     time: float
     returncode: int | None = None
+    host: str | None = None
 
     @property
     def kind(self) -> JobEventKind | Literal["new", "paused"]:

@@ -14,7 +14,8 @@ from insitu.jobs.status import JobState
 class JobStatus:
     """What a launcher reports about one job at one moment.
 
-    ``start_time``/``end_time`` are epoch seconds when known.
+    ``start_time``/``end_time`` are epoch seconds when known; ``host`` is the host the job
+    runs on (for a job on several nodes, its first), when the launcher knows it.
     """
 
     job_id: str
@@ -22,6 +23,7 @@ class JobStatus:
     returncode: int | None = None
     start_time: float | None = None
     end_time: float | None = None
+    host: str | None = None
 
 
 class Launcher(Protocol):

@@ -124,6 +124,7 @@ class LocalLauncher:
         os.set_blocking(self._wake_w, False)
         self._selector.register(self._wake_r, selectors.EVENT_READ, None)
         self._pidfds = hasattr(os, "pidfd_open")
+        self._host = socket.gethostname()  # every local job runs here
 
     def supports_batch(self) -> bool:
         """Local jobs are never batch jobs."""
@@ -219,7 +220,7 @@ class LocalLauncher:
     def _status(self, job_id: str, job: _LocalJob) -> JobStatus:
         code = job.proc.poll()
         if code is None:
-            return JobStatus(job_id, JobState.STATUS_RUNNING, None, job.start_time)
+            return JobStatus(job_id, JobState.STATUS_RUNNING, None, job.start_time, host=self._host)
         if job.end_time is None:
             job.end_time = time.time()
             self._unwatch(job)
@@ -229,7 +230,7 @@ class LocalLauncher:
             state = JobState.STATUS_CANCELLED
         else:
             state = JobState.STATUS_COMPLETED if code == 0 else JobState.STATUS_FAILED
-        return JobStatus(job_id, state, code, job.start_time, job.end_time)
+        return JobStatus(job_id, state, code, job.start_time, job.end_time, self._host)
 
     def _watch(self, job_id: str, job: _LocalJob) -> bool:
         """Watch the job's exit through a pidfd; False where pidfds are unavailable."""

@@ -9,6 +9,10 @@ for any reason. The job's terminal event arrives on whichever thread observed it
 the monitor's); the stop itself, which may wait out a SIGTERM grace period, runs on a small
 teardown thread so that the monitor never blocks.
 
+Store lifecycle: :meth:`Controller.subscribe_stores` delivers a :class:`StoreEvent` when a
+store (shared or colocated) is ready and when it has stopped, with its addresses but no
+credentials; the launch record and the client-side password registry listen there.
+
 Every store brings its inference workers (``Store.worker_specs``): they are started once
 the store is ready — without waiting for them, since requests queue in the store until a
 worker takes them — stopped together with its shards, and restarted by a
@@ -31,7 +35,14 @@ from insitu.jobs.status import JobState
 from insitu.launchers.base import Launcher
 from insitu.log import get_logger
 from insitu.runtime import reaper
-from insitu.runtime.events import EventBus, Listener, Subscription
+from insitu.runtime.events import (
+    EventBus,
+    Listener,
+    StoreEvent,
+    StoreListener,
+    StoreState,
+    Subscription,
+)
 from insitu.runtime.job_table import JobRecord, JobTable
 from insitu.runtime.monitor import Monitor
 from insitu.runtime.workers import WorkerSupervisor
@@ -48,6 +59,12 @@ class Store(Protocol):
     @property
     def name(self) -> str: ...
 
+    @property
+    def shard_addresses(self) -> Sequence[str]: ...
+
+    @property
+    def is_clustered(self) -> bool: ...
+
     def prepare(self, path: Path | None = None) -> list[JobSpec]: ...
 
     def wait_ready(self, is_running: Callable[[int], bool], timeout: float = ...) -> None: ...
@@ -57,15 +74,6 @@ class Store(Protocol):
     def connection_env(self) -> dict[str, str]: ...
 
     def worker_specs(self) -> list[JobSpec]: ...
-
-
-class StoreHook(Protocol):
-    """Told when a store this controller started is ready, and when it is stopped (any
-    thread; must not block). Errors are logged, never propagated."""
-
-    def ready(self, store: Store) -> None: ...
-
-    def stopped(self, store: Store) -> None: ...
 
 
 class Controller:
@@ -79,11 +87,11 @@ class Controller:
     def __init__(self, launcher: Launcher) -> None:
         self.launcher = launcher
         self.table = JobTable()
-        self.events = EventBus()
+        self.events: EventBus[JobEvent] = EventBus()
+        self.store_events: EventBus[StoreEvent] = EventBus()
         self.monitor = Monitor(launcher, self.table, self.events)
         self._stores: dict[str, tuple[Store, list[JobRecord]]] = {}
         self._private: set[str] = set()
-        self._store_hooks: list[StoreHook] = []
         self._lock = threading.RLock()
         # Re-entrant locks: the SIGTERM handler (reaper) may run shutdown() on a thread that
         # already holds one of them.
@@ -100,6 +108,16 @@ class Controller:
     def subscribe(self, listener: Listener) -> Subscription:
         """Receive every :class:`~insitu.jobs.JobEvent` of this controller's jobs."""
         return self.events.subscribe(listener)
+
+    def subscribe_stores(self, listener: StoreListener) -> Subscription:
+        """Receive a :class:`StoreEvent` when a store of this controller is ready and when
+        it has stopped (see :class:`StoreEvent` for the contract)."""
+        return self.store_events.subscribe(listener)
+
+    def store(self, name: str) -> Store | None:
+        """The running store ``name`` (colocated ones included), or None."""
+        entry = self._stores.get(name)
+        return None if entry is None else entry[0]
 
     def submit(self, spec: JobSpec, owner: str) -> JobRecord:
         """Launch one job now; refuses a name whose previous run is still active."""
@@ -149,18 +167,17 @@ class Controller:
             for spec in specs:
                 records.append(self.submit(spec, owner=store.name))
             store.wait_ready(lambda i: self._is_running(records[i].name), timeout)
-            self._tell(store, ready=True)
             for spec in workers:
                 started.append(self.submit(spec, owner=store.name))
         except BaseException:
             self._cancel([*started, *records])
             store.mark_stopped()
-            self._tell(store, ready=False)
             raise
         self._workers.adopt(store.name, started)
         self._stores[store.name] = (store, records)
         if private:
             self._private.add(store.name)
+        self.store_events.publish(_store_event(store, "ready", colocated=private))
         return records
 
     def start_colocated(
@@ -202,6 +219,7 @@ class Controller:
         """
         with self._stop_lock:
             entry = self._stores.pop(name, None)
+            private = name in self._private
             self._private.discard(name)
             if entry is None:
                 return
@@ -213,7 +231,8 @@ class Controller:
                 self._cancel(records)
             finally:
                 store.mark_stopped()
-                self._tell(store, ready=False)
+                # Published even if a cancel failed: the controller has let go of the store.
+                self.store_events.publish(_store_event(store, "stopped", colocated=private))
 
     def stop_jobs(self, names: Sequence[str]) -> None:
         """Stop the newest runs of ``names`` that are still active."""
@@ -266,23 +285,6 @@ class Controller:
             self._workers.close()
             self.monitor.stop()
             reaper.unregister(self)
-
-    def add_store_hook(self, hook: StoreHook) -> None:
-        """Tell ``hook`` about every store that becomes ready or stops from now on."""
-        with self._lock:
-            self._store_hooks.append(hook)
-
-    def _tell(self, store: Store, *, ready: bool) -> None:
-        with self._lock:
-            hooks = list(self._store_hooks)
-        for hook in hooks:
-            try:
-                if ready:
-                    hook.ready(store)
-                else:
-                    hook.stopped(store)
-            except Exception:
-                logger.exception("store hook %r failed for %s", hook, store.name)
 
     def _on_event(self, event: JobEvent) -> None:
         """Listener (any thread, must not block): hand a finished app's store to teardown."""
@@ -365,6 +367,17 @@ def _submit_event(record: JobRecord) -> JobEvent:
         JobState.STATUS_NEW,
         JobState.STATUS_QUEUED,
         record.submit_time,
+    )
+
+
+def _store_event(store: Store, state: StoreState, *, colocated: bool) -> StoreEvent:
+    return StoreEvent(
+        store.name,
+        state,
+        tuple(store.shard_addresses),
+        store.is_clustered,
+        time.time(),
+        colocated,
     )
 
 

@@ -28,7 +28,7 @@ class Monitor:
     their walltime are cancelled and recorded as Failed.
     """
 
-    def __init__(self, launcher: Launcher, table: JobTable, bus: EventBus) -> None:
+    def __init__(self, launcher: Launcher, table: JobTable, bus: EventBus[JobEvent]) -> None:
         self._launcher = launcher
         self._table = table
         self._bus = bus
@@ -175,5 +175,6 @@ class Monitor:
                 state,
                 time.time(),
                 new.returncode,
+                status.host,
             )
         )

@@ -191,6 +191,12 @@ class Orchestrator(LiveConfig):
         return None if socket is None else str(socket)
 
     @property
+    def shard_addresses(self) -> list[str]:
+        """``"host:port"`` (or ``"unix://<path>"``) of every shard, in shard order, whether
+        or not the store runs (:meth:`get_address` gives the same once it answers)."""
+        return list(self._topology.addresses)
+
+    @property
     def interfaces(self) -> tuple[str, ...]:
         """Network interfaces the shards listen on."""
         return self._interfaces

@@ -53,7 +53,7 @@ class ShardRunner:
         the Experiment's store hook does)."""
         procs = self.launch(orc, path)
         orc.wait_ready(lambda i: procs[i].poll() is None, timeout)
-        PasswordRegistration().ready(orc)
+        PasswordRegistration(lambda _: None).ready(orc)
         return procs
 
     def stop(self, orc: Orchestrator, procs: list[subprocess.Popen[bytes]]) -> None:
@@ -61,14 +61,14 @@ class ShardRunner:
         for proc in procs:
             _kill(proc)
         orc.mark_stopped()
-        PasswordRegistration().stopped(orc)
+        PasswordRegistration(lambda _: None).stopped(orc)
 
     def close(self) -> None:
         for proc in self.procs:
             _kill(proc)
         for orc in self._orchestrators:
             orc.mark_stopped()
-            PasswordRegistration().stopped(orc)
+            PasswordRegistration(lambda _: None).stopped(orc)
 
     @staticmethod
     def _spawn(spec: JobSpec) -> subprocess.Popen[bytes]:
