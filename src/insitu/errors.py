@@ -11,7 +11,8 @@ which raises the built-ins in those places, keeps catching them.
     InsituError                              (alias: SmartSimError)
     ├── ConfigurationError                   (alias: SSConfigError)
     │   ├── UnsupportedOptionError           (alias: SSUnsupportedError)
-    │   ├── UnknownLauncherError
+    │   ├── UnknownLauncherError             (name, known)
+    │   │   └── LauncherNotAvailableError    (+ UnsupportedOptionError; known, not usable yet)
     │   ├── MissingDependencyError
     │   ├── InvalidArgumentError             (+ ValueError)
     │   │   ├── UserStrategyError            (perm strategy problems)
@@ -105,6 +106,22 @@ class UnknownLauncherError(ConfigurationError):
         self.known = tuple(known)
         msg = f"launcher {name!r} is not available; choose one of {', '.join(self.known)}"
         super().__init__(f"{msg} ({detail})" if detail else msg)
+
+
+class LauncherNotAvailableError(UnknownLauncherError, UnsupportedOptionError):
+    """A launcher SmartSim has (``slurm``, ``pbs`` …) that this version of insitu cannot drive.
+
+    Also an ``UnsupportedOptionError`` (``option`` ``"launcher"``): SmartSim raises
+    ``SSUnsupportedError`` for launchers it cannot use, and so does an Orchestrator here.
+    """
+
+    def __init__(self, name: str, known: Sequence[str], detail: str = "") -> None:
+        self.name = name
+        self.known = tuple(known)
+        self.option = "launcher"
+        self.backend = "this version of insitu"
+        msg = f"launcher {name!r} is not available; choose one of {', '.join(self.known)}"
+        ConfigurationError.__init__(self, f"{msg} ({detail})" if detail else msg)
 
 
 class MissingDependencyError(ConfigurationError):
@@ -530,6 +547,7 @@ __all__ = [
     "InvalidDBNodesError",
     "InvalidServerOptionError",
     "LauncherError",
+    "LauncherNotAvailableError",
     "MissingDependencyError",
     "ModelLoadError",
     "NotExecutableError",
