@@ -34,6 +34,7 @@ which raises the built-ins in those places, keeps catching them.
     ├── AlreadyRunningError
     ├── LauncherError
     │   ├── ShellError                       (command, stderr)
+    │   │   └── CommandTimeoutError          (timeout; transient)
     │   └── AllocationError
     ├── EnsembleError                        (a rules ensemble failed at run time)
     ├── ClientError                          (+ RuntimeError; the SmartRedis error names)
@@ -301,6 +302,18 @@ class ShellError(LauncherError):
         super().__init__(f"{message}{detail}{tail}")
 
 
+class CommandTimeoutError(ShellError):
+    """An external command did not finish within ``timeout`` seconds and was killed."""
+
+    transient = True
+
+    def __init__(
+        self, message: str, command: Sequence[str] = (), stderr: str = "", timeout: float = 0.0
+    ) -> None:
+        self.timeout = timeout
+        super().__init__(message, command, stderr)
+
+
 class AllocationError(LauncherError):
     """An allocation could not be obtained or is not usable."""
 
@@ -528,6 +541,7 @@ __all__ = [
     "ClientError",
     "ClusterSetupError",
     "ColocationError",
+    "CommandTimeoutError",
     "ConfigurationError",
     "ConnectionEnvError",
     "DBIDConflictError",
