@@ -10,6 +10,7 @@ does not call these.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from typing import TypeVar
 
@@ -19,6 +20,8 @@ T = TypeVar("T")
 
 Scalar = str | int | float
 """A parameter or environment value as users give it."""
+
+_WALLTIME = re.compile(r"^(\d+):([0-5]\d):([0-5]\d)$")
 
 
 def type_error(name: str, value: object, expected: str) -> ParameterTypeError:
@@ -108,3 +111,16 @@ def check_any(name: str, value: object, *types: type) -> None:
     if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
         expected = " or ".join(t.__name__ for t in types)
         raise type_error(name, value, expected)
+
+
+def parse_walltime(walltime: object) -> float:
+    """Seconds in an ``"HH:MM:SS"`` string (hours may exceed 24); must be positive."""
+    text = check_str("walltime", walltime)
+    match = _WALLTIME.match(text.strip())
+    if not match:
+        raise InvalidArgumentError(f"walltime must be 'HH:MM:SS', got {text!r}")
+    hours, minutes, seconds = (int(part) for part in match.groups())
+    total = hours * 3600 + minutes * 60 + seconds
+    if total <= 0:
+        raise InvalidArgumentError(f"walltime must be longer than zero, got {text!r}")
+    return float(total)

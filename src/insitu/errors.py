@@ -11,7 +11,8 @@ which raises the built-ins in those places, keeps catching them.
     InsituError                              (alias: SmartSimError)
     ├── ConfigurationError                   (alias: SSConfigError)
     │   ├── UnsupportedOptionError           (alias: SSUnsupportedError)
-    │   ├── UnknownLauncherError
+    │   ├── UnknownLauncherError             (name, known)
+    │   │   └── LauncherNotAvailableError    (+ UnsupportedOptionError; known, not usable yet)
     │   ├── MissingDependencyError
     │   ├── InvalidArgumentError             (+ ValueError)
     │   │   ├── UserStrategyError            (perm strategy problems)
@@ -33,6 +34,7 @@ which raises the built-ins in those places, keeps catching them.
     ├── AlreadyRunningError
     ├── LauncherError
     │   ├── ShellError                       (command, stderr)
+    │   │   └── CommandTimeoutError          (timeout; transient)
     │   └── AllocationError
     ├── EnsembleError                        (a rules ensemble failed at run time)
     ├── RecordFormatError                    (+ ValueError; path, line: a launch record line)
@@ -107,6 +109,22 @@ class UnknownLauncherError(ConfigurationError):
         self.known = tuple(known)
         msg = f"launcher {name!r} is not available; choose one of {', '.join(self.known)}"
         super().__init__(f"{msg} ({detail})" if detail else msg)
+
+
+class LauncherNotAvailableError(UnknownLauncherError, UnsupportedOptionError):
+    """A launcher SmartSim has (``slurm``, ``pbs`` …) that this version of insitu cannot drive.
+
+    Also an ``UnsupportedOptionError`` (``option`` ``"launcher"``): SmartSim raises
+    ``SSUnsupportedError`` for launchers it cannot use, and so does an Orchestrator here.
+    """
+
+    def __init__(self, name: str, known: Sequence[str], detail: str = "") -> None:
+        self.name = name
+        self.known = tuple(known)
+        self.option = "launcher"
+        self.backend = "this version of insitu"
+        msg = f"launcher {name!r} is not available; choose one of {', '.join(self.known)}"
+        ConfigurationError.__init__(self, f"{msg} ({detail})" if detail else msg)
 
 
 class MissingDependencyError(ConfigurationError):
@@ -284,6 +302,18 @@ class ShellError(LauncherError):
         detail = f"\ncommand: {' '.join(self.command)}" if self.command else ""
         tail = f"\nstderr: {stderr.strip()}" if stderr.strip() else ""
         super().__init__(f"{message}{detail}{tail}")
+
+
+class CommandTimeoutError(ShellError):
+    """An external command did not finish within ``timeout`` seconds and was killed."""
+
+    transient = True
+
+    def __init__(
+        self, message: str, command: Sequence[str] = (), stderr: str = "", timeout: float = 0.0
+    ) -> None:
+        self.timeout = timeout
+        super().__init__(message, command, stderr)
 
 
 class AllocationError(LauncherError):
@@ -542,6 +572,7 @@ __all__ = [
     "ClientError",
     "ClusterSetupError",
     "ColocationError",
+    "CommandTimeoutError",
     "ConfigurationError",
     "ConnectionEnvError",
     "DBIDConflictError",
@@ -561,6 +592,7 @@ __all__ = [
     "InvalidDBNodesError",
     "InvalidServerOptionError",
     "LauncherError",
+    "LauncherNotAvailableError",
     "MissingDependencyError",
     "ModelLoadError",
     "NotExecutableError",

@@ -22,6 +22,7 @@ from tabulate import tabulate
 
 from insitu._files import write_private
 from insitu.errors import InsituError
+from insitu.launchers.registry import rules_executors
 
 if TYPE_CHECKING:
     from insitu.rules.metrics import MetricSource
@@ -40,7 +41,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     for command in (run, serve):
         command.add_argument("file", help="rules file (ensemble-python YAML)")
         command.add_argument(
-            "--executor", choices=("local", "slurm", "flux"), help="default: the file's or local"
+            "--executor", choices=rules_executors(), help="default: the file's or local"
         )
         command.add_argument("--debug", action="store_true", help="print every job event")
         command.add_argument("--json", metavar="OUT", help="write the final metrics to OUT")

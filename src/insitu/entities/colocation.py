@@ -43,7 +43,7 @@ from insitu.errors import (
     UnsupportedOptionError,
 )
 from insitu.store import options
-from insitu.store.launch_options import split_launch_kwargs
+from insitu.store.launch_options import refuse_launch_kwargs
 from insitu.store.topology import normalize_interfaces
 from insitu.store.unix_socket import socket_mode, validate_socket_path
 from insitu.wire.env import validate_db_identifier
@@ -336,7 +336,7 @@ def split_server_kwargs(
         if target in threads:
             raise InvalidArgumentError(f"{key} repeats another spelling of {target}")
         threads[target] = tc.check_int(key, value, minimum=1)
-    server = options.normalize_kwargs(split_launch_kwargs(rest))
+    server = options.normalize_kwargs(refuse_launch_kwargs(rest, "colocated stores"))
     if debug:
         if server.get("loglevel", "verbose") != "verbose":
             raise InvalidArgumentError(

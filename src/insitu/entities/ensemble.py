@@ -42,10 +42,10 @@ from insitu.entities.model import (
 )
 from insitu.entities.param_space import CustomStrategy, ParamSet, expand, read_params
 from insitu.errors import EntityExistsError, InvalidArgumentError
+from insitu.hosts import available_cpus
 from insitu.log import get_logger
 from insitu.settings.batch_settings import BatchSettings
 from insitu.settings.run_settings import RunSettings
-from insitu.store.topology import available_cpus
 
 logger = get_logger("insitu.entities")
 

@@ -32,9 +32,9 @@ from insitu.errors import (
     InvalidArgumentError,
     UnsupportedOptionError,
 )
+from insitu.hosts import available_cpus
 from insitu.settings.batch_settings import BatchSettings
 from insitu.settings.run_settings import RunSettings
-from insitu.store.topology import available_cpus
 
 CPUPinning = Iterable[int | Iterable[int]]
 """``custom_pinning``: CPU ids and iterables of ids, e.g. ``[0, range(2, 4)]``."""

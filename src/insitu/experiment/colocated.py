@@ -21,15 +21,11 @@ from insitu.entities.colocation import (
 )
 from insitu.entities.model import Model
 from insitu.errors import DBIDConflictError, PortInUseError, SocketInUseError
+from insitu.hosts import available_cpus, interface_addresses
 from insitu.log import get_logger
 from insitu.store.orchestrator import Orchestrator
 from insitu.store.readiness import port_free
-from insitu.store.topology import (
-    CLUSTER_BUS_OFFSET,
-    available_cpus,
-    bind_addresses,
-    interface_addresses,
-)
+from insitu.store.topology import CLUSTER_BUS_OFFSET, bind_addresses
 from insitu.store.unix_socket import check_socket_free
 from insitu.wire.env import env_suffix
 

@@ -17,6 +17,7 @@ from insitu.entities.ensemble import Ensemble
 from insitu.entities.model import Model
 from insitu.errors import DBIDConflictError, EntityExistsError, UnsupportedOptionError
 from insitu.experiment.selection import Entity
+from insitu.launchers.registry import LAUNCHERS
 from insitu.runtime.controller import Controller
 from insitu.settings.batch_settings import BatchSettings
 from insitu.settings.run_commands import detect_run_command
@@ -75,7 +76,9 @@ class EntityFactory:
         raise UnsupportedOptionError(
             "create_batch_settings",
             f"the {self.launcher} launcher",
-            "batch jobs need a workload manager (slurm, pbs, lsf)",
+            "batch jobs need a workload manager ("
+            + ", ".join(info.name for info in LAUNCHERS if info.batch_command)
+            + ")",
         )
 
     def create_model(

@@ -10,6 +10,7 @@ class Resources:
     """Resource request for one job; ``None`` means "not asked for" (launcher default).
 
     ``walltime`` is in seconds. ``hosts`` is the requested host list, empty for "any".
+    ``gpus_per_task`` asks the launcher to assign that many GPUs to each task.
     """
 
     nodes: int | None = None
@@ -19,3 +20,4 @@ class Resources:
     hosts: tuple[str, ...] = ()
     walltime: float | None = None
     cpu_pinning: tuple[int, ...] = ()
+    gpus_per_task: int | None = None

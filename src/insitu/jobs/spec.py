@@ -1,4 +1,5 @@
-"""JobSpec: the one neutral description of a job every launcher translates."""
+"""JobSpec: the one neutral description of a job every launcher translates; BatchSpec: what a
+batch job asks of a workload manager."""
 
 from __future__ import annotations
 
@@ -13,6 +14,27 @@ RunArgs = tuple[tuple[str, "str | None"], ...]
 
 
 @dataclass(frozen=True)
+class BatchSpec:
+    """What a batch job asks for, independent of the scheduler.
+
+    ``batch_cmd`` names the scheduler's submit command (``sbatch``, ``qsub``, ``bsub``); empty
+    means "the launcher's own" (a store's ``batch=True``). ``walltime`` is in seconds;
+    ``None``/empty means "scheduler default". ``batch_args`` are further scheduler options as
+    ordered (name, value) pairs, ``None`` for a bare flag; ``preamble`` lines go into the batch
+    script before the job steps. Scheduler spellings live in :mod:`insitu.launchers`.
+    """
+
+    batch_cmd: str
+    nodes: int | None = None
+    walltime: float | None = None
+    account: str | None = None
+    queue: str | None = None
+    hosts: tuple[str, ...] = ()
+    batch_args: RunArgs = ()
+    preamble: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class JobSpec:
     """Everything a launcher needs to start one job.
 
@@ -21,6 +43,9 @@ class JobSpec:
     launching process's environment. ``run_command`` (e.g. ``"mpirun"``) with ``run_args`` is
     translated by a run-command translator; ``mpmd`` holds extra programs of an MPMD launch.
     ``entity_type`` is the SmartSim entity type shown in summaries (``Model``, ``DBNode`` …).
+    ``batch`` asks for the job to run as a batch job with those options; ``allocation`` for it
+    to run inside that existing allocation (a scheduler's job id). A launcher that cannot
+    honour either refuses the spec in ``validate``.
     """
 
     name: str
@@ -35,6 +60,8 @@ class JobSpec:
     run_args: RunArgs = ()
     mpmd: tuple[JobSpec, ...] = ()
     entity_type: str = "Model"
+    batch: BatchSpec | None = None
+    allocation: str | None = None
 
     @property
     def argv(self) -> tuple[str, ...]:

@@ -10,7 +10,6 @@ import contextlib
 import os
 import selectors
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -18,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO
 
+from insitu import hosts
 from insitu.errors import LauncherError, UnsupportedOptionError
 from insitu.jobs.spec import JobSpec
 from insitu.jobs.status import JobState
@@ -26,57 +26,79 @@ from insitu.log import get_logger
 
 logger = get_logger("insitu.launchers.local")
 
-_LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 DEFAULT_GRACE = 5.0
 """Seconds between SIGTERM and SIGKILL when a job is stopped."""
 
-
-def local_hostnames() -> frozenset[str]:
-    """Names under which this machine refers to itself."""
-    names = {socket.gethostname(), socket.getfqdn()}
-    return frozenset(_LOCAL_NAMES | names | {n.split(".")[0] for n in names})
+BACKEND = "the local launcher"
+"""How refusals name this launcher."""
 
 
 def validate_local(spec: JobSpec) -> None:
     """Raise ``UnsupportedOptionError`` for anything a plain local launch cannot honour.
 
-    Pure with respect to the job; looks only at this machine's CPU count and names.
+    The one place that says what a job on this host can be: one process, no run command,
+    no batch job or allocation, no GPUs assigned, hosts that are this machine, CPUs this
+    process may use (see :mod:`insitu.hosts`). Every job goes through it before it starts,
+    store shards and inference workers included.
     """
-    res = spec.resources
-    backend = "the local launcher"
+    _check_launch(spec)
+    _check_placement(spec)
+
+
+def _check_launch(spec: JobSpec) -> None:
+    """How the job would be launched: directly, as one process, now."""
     if spec.run_command:
         raise UnsupportedOptionError(
             "run_command",
-            backend,
+            BACKEND,
             f"{spec.run_command!r} is not used locally; use run_command=None",
         )
     if spec.run_args:
         names = ", ".join(name for name, _ in spec.run_args)
-        raise UnsupportedOptionError(f"run_args ({names})", backend, "there is no run command")
+        raise UnsupportedOptionError(f"run_args ({names})", BACKEND, "there is no run command")
     if spec.mpmd:
-        raise UnsupportedOptionError("make_mpmd", backend, "MPMD needs a run command")
-    for option, value in (("nodes", res.nodes), ("tasks", res.tasks)):
+        raise UnsupportedOptionError("make_mpmd", BACKEND, "MPMD needs a run command")
+    if spec.batch is not None:
+        raise UnsupportedOptionError("batch", BACKEND, "there is no batch system locally")
+    if spec.allocation is not None:
+        raise UnsupportedOptionError(
+            "alloc", BACKEND, "there are no allocations locally; jobs start at once"
+        )
+
+
+def _check_placement(spec: JobSpec) -> None:
+    """What the job asks of the machine: one process on this host's usable CPUs."""
+    res = spec.resources
+    for option, value in (
+        ("nodes", res.nodes), ("tasks", res.tasks), ("tasks_per_node", res.tasks_per_node),
+    ):  # fmt: skip
         if value is not None and value > 1:
             raise UnsupportedOptionError(
-                f"{option}={value}", backend, "a local job is one process on this host"
+                f"{option}={value}", BACKEND, "a local job is one process on this host"
             )
-    if res.tasks_per_node is not None and res.tasks_per_node > 1:
+    if res.gpus_per_task:
         raise UnsupportedOptionError(
-            f"tasks_per_node={res.tasks_per_node}", backend, "a local job is one process"
+            f"gpus_per_task={res.gpus_per_task}", BACKEND, "it does not assign GPUs"
         )
-    cpus = os.cpu_count() or 1
-    if res.cpus_per_task is not None and res.cpus_per_task > cpus:
+    cpus = hosts.available_cpus()
+    if res.cpus_per_task is not None and res.cpus_per_task > len(cpus):
         raise UnsupportedOptionError(
-            f"cpus_per_task={res.cpus_per_task}", backend, f"this host has {cpus} CPUs"
+            f"cpus_per_task={res.cpus_per_task}",
+            BACKEND,
+            f"this process may use {len(cpus)} CPUs",
         )
-    bad_pins = [c for c in res.cpu_pinning if c < 0 or c >= cpus]
+    bad_pins = sorted(set(res.cpu_pinning) - set(cpus))
     if bad_pins:
-        raise UnsupportedOptionError(f"cpu pinning {bad_pins}", backend, f"CPUs are 0..{cpus - 1}")
-    remote = [h for h in res.hosts if h not in local_hostnames() and not h.startswith("127.")]
-    if remote:
         raise UnsupportedOptionError(
-            f"hosts {remote}", backend, "the local launcher runs only on this host"
+            f"cpu pinning {bad_pins}", BACKEND, f"this process may use CPUs {cpus}"
         )
+    if res.hosts:
+        local = hosts.local_names()
+        remote = [h for h in res.hosts if not hosts.is_local_host(h, local)]
+        if remote:
+            raise UnsupportedOptionError(
+                f"hosts {remote}", BACKEND, "the local launcher runs only on this host"
+            )
 
 
 def local_argv(spec: JobSpec) -> list[str]:
@@ -124,7 +146,7 @@ class LocalLauncher:
         os.set_blocking(self._wake_w, False)
         self._selector.register(self._wake_r, selectors.EVENT_READ, None)
         self._pidfds = hasattr(os, "pidfd_open")
-        self._host = socket.gethostname()  # every local job runs here
+        self._host = hosts.this_host()  # every local job runs here
 
     def supports_batch(self) -> bool:
         """Local jobs are never batch jobs."""

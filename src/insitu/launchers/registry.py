@@ -1,17 +1,62 @@
-"""Launcher names → lazy factories, and ``auto`` detection."""
+"""The one launcher list: every launcher name insitu knows, what it means, and how to make one.
+
+:data:`LAUNCHERS` is the only place launcher names are written down. Everything else reads
+it: ``Experiment(launcher=...)`` and ``auto`` detection (:func:`resolve_launcher_name`,
+:func:`create_launcher`), the run commands that ``run_command="auto"`` may pick per launcher
+(:func:`run_command_candidates`, read by :mod:`insitu.settings.run_commands`), the batch
+commands and their directive spellings (:func:`batch_commands`, :func:`batch_dialect`, read by
+:mod:`insitu.settings.batch_settings`), an Orchestrator's launch checks
+(:func:`check_spec`), and the rules executors (:func:`rules_executors`, read by the rules
+members, the rules schema and the ``insitu ensemble`` CLI).
+
+A name is *known* (SmartSim has it) or also *usable* (this version can drive it: it has a
+factory). Factories and dialects are imported lazily, only when that launcher is chosen.
+"""
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from insitu.errors import UnknownLauncherError
-from insitu.launchers.base import Launcher
+from insitu.errors import LauncherNotAvailableError, UnknownLauncherError
 
-KNOWN_LAUNCHERS = ("local", "slurm", "pbs", "pals", "lsf", "flux", "dragon")
-"""Every name SmartSim (and insitu) knows; only those in the registry can be used today."""
+if TYPE_CHECKING:
+    from insitu.jobs.spec import JobSpec
+    from insitu.launchers.base import Launcher
+    from insitu.launchers.directives import BatchDialect
 
-_DETECT_ORDER = (("slurm", "sbatch"), ("pbs", "qsub"), ("lsf", "bsub"), ("flux", "flux"))
+AUTO = "auto"
+"""The pseudo-name that picks a launcher (or a run command) from what is on ``PATH``."""
+
+
+@dataclass(frozen=True)
+class LauncherInfo:
+    """What insitu knows about one launcher name.
+
+    ``factory`` makes the launcher and ``check`` validates a job for it without making one
+    (both ``None``: known, not usable in this version). ``detect`` is the command whose
+    presence on ``PATH`` makes ``auto`` pick it. ``run_commands`` are the run commands
+    ``run_command="auto"`` tries, in SmartSim's order (``None``: the launcher places
+    processes itself and runs programs directly). ``batch_command`` is its scheduler's
+    submit command and ``batch_dialect`` that command's directive spelling.
+    ``rules_executor``: ``insitu ensemble`` may run rules files on it.
+    """
+
+    name: str
+    factory: Callable[[], Launcher] | None = None
+    check: Callable[[JobSpec], None] | None = None
+    detect: str | None = None
+    run_commands: tuple[str, ...] | None = None
+    batch_command: str | None = None
+    batch_dialect: Callable[[], BatchDialect] | None = None
+    rules_executor: bool = False
+
+    @property
+    def usable(self) -> bool:
+        """True when this version of insitu can launch jobs with it."""
+        return self.factory is not None
 
 
 def _local() -> Launcher:
@@ -20,35 +65,165 @@ def _local() -> Launcher:
     return LocalLauncher()
 
 
-_FACTORIES: dict[str, Callable[[], Launcher]] = {"local": _local}
+def _check_local(spec: JobSpec) -> None:
+    from insitu.launchers.local import validate_local
+
+    validate_local(spec)
+
+
+def _sbatch() -> BatchDialect:
+    from insitu.launchers.slurm.commands import SBATCH
+
+    return SBATCH
+
+
+def _qsub() -> BatchDialect:
+    from insitu.launchers.pbs.commands import QSUB
+
+    return QSUB
+
+
+def _bsub() -> BatchDialect:
+    from insitu.launchers.lsf.commands import BSUB
+
+    return BSUB
+
+
+LAUNCHERS: tuple[LauncherInfo, ...] = (
+    LauncherInfo("local", _local, _check_local, rules_executor=True),
+    LauncherInfo(
+        "slurm", detect="sbatch", run_commands=("srun", "mpirun", "mpiexec"),
+        batch_command="sbatch", batch_dialect=_sbatch, rules_executor=True,
+    ),
+    LauncherInfo(
+        "pbs", detect="qsub", run_commands=("aprun", "mpirun", "mpiexec"),
+        batch_command="qsub", batch_dialect=_qsub,
+    ),
+    LauncherInfo("pals", run_commands=("pals",), batch_command="qsub", batch_dialect=_qsub),
+    LauncherInfo(
+        "lsf", detect="bsub", run_commands=("jsrun", "mpirun", "mpiexec"),
+        batch_command="bsub", batch_dialect=_bsub,
+    ),
+    # Flux and Dragon place processes themselves; rules files reach Flux through its own
+    # Python bindings (insitu.rules.members.flux), not through an insitu launcher.
+    LauncherInfo("flux", detect="flux", rules_executor=True),
+    LauncherInfo("dragon"),
+)  # fmt: skip
+"""Every launcher name SmartSim (and insitu) knows, in ``auto`` detection order."""
+
+AUTO_RUN_COMMANDS = ("srun", "aprun", "mpirun", "mpiexec")
+"""What ``run_command="auto"`` tries when the launcher itself is ``auto`` (SmartSim's order)."""
+
+_BY_NAME = {info.name: info for info in LAUNCHERS}
+
+KNOWN_LAUNCHERS: tuple[str, ...] = tuple(_BY_NAME)
+"""Every launcher name SmartSim (and insitu) knows; only usable ones can be chosen today."""
+
+
+def launcher_info(name: str) -> LauncherInfo:
+    """The entry for a known launcher name (exact, lower case); ``UnknownLauncherError``
+    otherwise."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise UnknownLauncherError(name, (*KNOWN_LAUNCHERS, AUTO), "unknown name") from None
 
 
 def available_launchers() -> tuple[str, ...]:
-    """Names that :func:`create_launcher` accepts on this installation."""
-    return tuple(_FACTORIES)
+    """Names that :func:`create_launcher` accepts on this installation (``auto`` aside)."""
+    return tuple(info.name for info in LAUNCHERS if info.usable)
 
 
 def resolve_launcher_name(name: str) -> str:
-    """Turn a user's launcher name (``auto`` included) into a usable one.
+    """Turn a user's launcher name (``auto`` included, any case) into a usable one.
 
-    ``auto`` picks the first workload manager whose submit command is on ``PATH`` and that
-    insitu can drive, and falls back to ``local``. A known but not yet usable name, or an
-    unknown one, raises ``UnknownLauncherError``.
+    ``auto`` picks the first usable workload manager whose command is on ``PATH`` and falls
+    back to ``local``. A known name this version cannot drive raises
+    ``LauncherNotAvailableError`` (an ``UnknownLauncherError`` and an
+    ``UnsupportedOptionError``); any other name ``UnknownLauncherError``.
     """
     if not isinstance(name, str):
         raise UnknownLauncherError(repr(name), available_launchers(), "launcher must be a str")
     key = name.strip().lower()
-    if key == "auto":
-        for candidate, command in _DETECT_ORDER:
-            if candidate in _FACTORIES and shutil.which(command):
-                return candidate
+    choices = (*available_launchers(), AUTO)
+    if key == AUTO:
+        for info in LAUNCHERS:
+            if info.usable and info.detect is not None and shutil.which(info.detect):
+                return info.name
         return "local"
-    if key in _FACTORIES:
-        return key
-    detail = "not supported yet in this version" if key in KNOWN_LAUNCHERS else "unknown name"
-    raise UnknownLauncherError(name, (*available_launchers(), "auto"), detail)
+    entry = _BY_NAME.get(key)
+    if entry is None:
+        raise UnknownLauncherError(name, choices, "unknown name")
+    if not entry.usable:
+        raise LauncherNotAvailableError(name, choices, "not supported yet in this version")
+    return key
 
 
 def create_launcher(name: str) -> Launcher:
     """A new launcher instance for ``name`` (resolved as in :func:`resolve_launcher_name`)."""
-    return _FACTORIES[resolve_launcher_name(name)]()
+    factory = _BY_NAME[resolve_launcher_name(name)].factory
+    assert factory is not None  # resolve_launcher_name returns usable names only
+    return factory()
+
+
+def check_spec(name: str, spec: JobSpec) -> None:
+    """Validate ``spec`` as launcher ``name``'s ``validate`` would, without creating it.
+
+    Raises what ``resolve_launcher_name`` raises for ``name``, and
+    ``UnsupportedOptionError`` for anything the launcher could not honour. Pure apart from
+    the host facts a launcher may consult (the local launcher: this host's names and CPUs).
+    """
+    check = _BY_NAME[resolve_launcher_name(name)].check
+    if check is not None:
+        check(spec)
+
+
+def run_command_candidates(name: str) -> tuple[str, ...] | None:
+    """Run commands ``run_command="auto"`` tries for launcher ``name`` (known or ``auto``),
+    in order; ``None`` when it runs programs directly. Unknown → ``UnknownLauncherError``."""
+    if name == AUTO:
+        return AUTO_RUN_COMMANDS
+    return launcher_info(name).run_commands
+
+
+def batch_commands() -> tuple[str, ...]:
+    """The schedulers' submit commands insitu can spell options for (``sbatch`` …)."""
+    seen: dict[str, None] = {}
+    for info in LAUNCHERS:
+        if info.batch_command is not None:
+            seen.setdefault(info.batch_command)
+    return tuple(seen)
+
+
+def batch_dialect(batch_cmd: str) -> BatchDialect:
+    """How ``batch_cmd``'s scheduler spells batch options and script directives.
+
+    ``batch_cmd`` must be one of :func:`batch_commands` (``KeyError`` otherwise: callers
+    check user input against that list first).
+    """
+    for info in LAUNCHERS:
+        if info.batch_command == batch_cmd and info.batch_dialect is not None:
+            return info.batch_dialect()
+    raise KeyError(batch_cmd)
+
+
+def rules_executors() -> tuple[str, ...]:
+    """Executor names a rules file (``insitu ensemble``) may choose, in registry order."""
+    return tuple(info.name for info in LAUNCHERS if info.rules_executor)
+
+
+__all__ = [
+    "AUTO",
+    "KNOWN_LAUNCHERS",
+    "LAUNCHERS",
+    "LauncherInfo",
+    "available_launchers",
+    "batch_commands",
+    "batch_dialect",
+    "check_spec",
+    "create_launcher",
+    "launcher_info",
+    "resolve_launcher_name",
+    "rules_executors",
+    "run_command_candidates",
+]

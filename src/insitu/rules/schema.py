@@ -14,6 +14,7 @@ from typing import Any
 import jsonschema
 
 from insitu.errors import RuleSyntaxError
+from insitu.launchers.registry import rules_executors
 from insitu.rules.model import ACTIONS, ON_TERMINATE
 
 _SCALAR = {"type": ["string", "number", "boolean"]}
@@ -61,7 +62,7 @@ _EXECUTOR: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "name": {"enum": ["local", "slurm", "flux"]},
+        "name": {"enum": list(rules_executors())},
         "size": {"type": "integer", "minimum": 1},
         "on_terminate": {"enum": list(ON_TERMINATE)},
         "metric_interval": {"type": "number", "exclusiveMinimum": 0},

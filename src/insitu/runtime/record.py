@@ -19,7 +19,6 @@ is logged and the next line is still attempted.
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from collections.abc import Generator
@@ -28,6 +27,7 @@ from importlib import metadata
 from pathlib import Path
 from uuid import uuid4
 
+from insitu import hosts
 from insitu.jobs.events import JobEvent
 from insitu.log import get_logger
 from insitu.runtime.events import StoreEvent
@@ -176,7 +176,7 @@ class RecordWriter:
             path=self._facts.exp_path,
             launcher=self._facts.launcher,
             insitu_version=_insitu_version(),
-            host=socket.gethostname(),
+            host=hosts.this_host(),
             pid=os.getpid(),
             time=self._began,
         )

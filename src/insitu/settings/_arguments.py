@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import shutil
 from collections.abc import Mapping
@@ -11,8 +10,6 @@ from collections.abc import Mapping
 from insitu import _checks as tc
 from insitu.errors import ExecutableNotFoundError, InvalidArgumentError, NotExecutableError
 from insitu.settings import run_commands
-
-_WALLTIME = re.compile(r"^(\d+):([0-5]\d):([0-5]\d)$")
 
 
 def resolve_exe(exe: object) -> str:
@@ -30,19 +27,6 @@ def resolve_exe(exe: object) -> str:
     if os.path.isfile(name):
         raise NotExecutableError(name)
     raise ExecutableNotFoundError(name)
-
-
-def parse_walltime(walltime: object) -> float:
-    """Seconds in an ``"HH:MM:SS"`` string (hours may exceed 24); must be positive."""
-    text = tc.check_str("walltime", walltime)
-    match = _WALLTIME.match(text.strip())
-    if not match:
-        raise InvalidArgumentError(f"walltime must be 'HH:MM:SS', got {text!r}")
-    hours, minutes, seconds = (int(part) for part in match.groups())
-    total = hours * 3600 + minutes * 60 + seconds
-    if total <= 0:
-        raise InvalidArgumentError(f"walltime must be longer than zero, got {text!r}")
-    return float(total)
 
 
 def check_run_command(run_command: object) -> str | None:

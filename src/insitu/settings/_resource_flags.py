@@ -13,6 +13,7 @@ from dataclasses import fields
 
 from insitu.errors import InvalidArgumentError, UnsupportedOptionError
 from insitu.jobs.resources import Resources
+from insitu.launchers.directives import hms
 
 _DETAIL = {
     "walltime": "set the time limit on the batch job or allocation instead",
@@ -38,12 +39,6 @@ def reject(resources: Resources, supported: Collection[str], backend: str) -> No
         if f.name not in supported and is_set(resources, f.name):
             value = getattr(resources, f.name)
             raise UnsupportedOptionError(f"{f.name}={value!r}", backend, _DETAIL.get(f.name, ""))
-
-
-def hms(seconds: float) -> str:
-    """``H:MM:SS`` (hours unbounded), rounding partial seconds up so no time is lost."""
-    total = math.ceil(seconds)
-    return f"{total // 3600}:{total % 3600 // 60:02d}:{total % 60:02d}"
 
 
 def tasks_and_per_node(res: Resources, backend: str) -> tuple[int | None, int | None]:
@@ -79,6 +74,7 @@ def srun(res: Resources, backend: str) -> list[str]:
         ("tasks", "--ntasks"),
         ("tasks_per_node", "--ntasks-per-node"),
         ("cpus_per_task", "--cpus-per-task"),
+        ("gpus_per_task", "--gpus-per-task"),
     ):
         value = getattr(res, name)
         if value is not None:
@@ -165,7 +161,7 @@ def _names(**by_field: str) -> Mapping[str, frozenset[str]]:
 SRUN_CONFLICTS = _names(
     nodes="nodes N", tasks="ntasks n", tasks_per_node="ntasks-per-node",
     cpus_per_task="cpus-per-task c", hosts="nodelist w", walltime="time t",
-    cpu_pinning="cpu-bind cpu_bind",
+    cpu_pinning="cpu-bind cpu_bind", gpus_per_task="gpus-per-task",
 )  # fmt: skip
 MPI_CONFLICTS = _names(
     nodes="map-by npernode", tasks="n np", tasks_per_node="map-by npernode",

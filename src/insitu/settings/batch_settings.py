@@ -1,45 +1,27 @@
 """BatchSettings: SmartSim's batch-job builder onto a neutral, frozen :class:`BatchSpec`.
 
-One class serves ``sbatch``, ``qsub`` and ``bsub``. Nodes, walltime, account, queue and
-hosts are recorded neutrally; anything else goes into ``batch_args`` under the scheduler's
-own names (no dashes). Batch launchers read :meth:`BatchSettings.to_batch_spec`.
+One class serves every batch command the launcher registry knows (``sbatch``, ``qsub``,
+``bsub``). Nodes, walltime, account, queue and hosts are recorded neutrally; anything else
+goes into ``batch_args`` under the scheduler's own names (no dashes). Batch launchers read
+:meth:`BatchSettings.to_batch_spec`; how each scheduler spells the options lives in
+:mod:`insitu.launchers` (found through :func:`insitu.launchers.registry.batch_dialect`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from insitu import _checks as tc
+from insitu._checks import parse_walltime
 from insitu.errors import InvalidArgumentError, UnsupportedOptionError
-from insitu.jobs.spec import RunArgs
-from insitu.settings._arguments import parse_walltime
-from insitu.settings._resource_flags import hms
-from insitu.settings.run_commands import format_run_args
+from insitu.jobs.spec import BatchSpec
+from insitu.launchers.registry import batch_commands, batch_dialect
 
-BATCH_COMMANDS = ("sbatch", "qsub", "bsub")
-"""Batch commands insitu knows how to spell arguments for."""
+BATCH_COMMANDS = batch_commands()
+"""Batch commands insitu knows how to spell arguments for (from the launcher registry)."""
 
 _KWARGS = ("nodes", "time", "account", "queue")
-
-
-@dataclass(frozen=True)
-class BatchSpec:
-    """What a batch job asks for, independent of the scheduler.
-
-    ``walltime`` is in seconds; ``None``/empty means "scheduler default". ``batch_args`` are
-    further scheduler options as ordered (name, value) pairs, ``None`` for a bare flag;
-    ``preamble`` lines go into the batch script before the job steps.
-    """
-
-    batch_cmd: str
-    nodes: int | None = None
-    walltime: float | None = None
-    account: str | None = None
-    queue: str | None = None
-    hosts: tuple[str, ...] = ()
-    batch_args: RunArgs = ()
-    preamble: tuple[str, ...] = ()
 
 
 def _check_batch_cmd(batch_cmd: object) -> str:
@@ -153,60 +135,10 @@ class BatchSettings:
     def format_batch_args(self) -> list[str]:
         """The job's options as the scheduler's command-line flags."""
         spec = self.to_batch_spec()
-        pairs = _NEUTRAL[spec.batch_cmd](spec) + spec.batch_args
-        if spec.batch_cmd == "sbatch":
-            return format_run_args("srun", pairs)  # Slurm spells options alike everywhere
-        # PBS and LSF options take one dash whatever their length (``-nnodes 2``).
-        return [tok for name, value in pairs for tok in (f"-{name}", value) if tok is not None]
+        return batch_dialect(spec.batch_cmd).flags(spec)
 
     def __str__(self) -> str:
         return f"Batch Command: {self.batch_cmd}\nBatch arguments: {self.format_batch_args()}"
 
 
-def _sbatch(spec: BatchSpec) -> RunArgs:
-    pairs: list[tuple[str, str | None]] = []
-    if spec.nodes is not None:
-        pairs.append(("nodes", str(spec.nodes)))
-    if spec.walltime is not None:
-        pairs.append(("time", hms(spec.walltime)))
-    if spec.account:
-        pairs.append(("account", spec.account))
-    if spec.queue:
-        pairs.append(("partition", spec.queue))
-    if spec.hosts:
-        pairs.append(("nodelist", ",".join(spec.hosts)))
-    return tuple(pairs)
-
-
-def _qsub(spec: BatchSpec) -> RunArgs:
-    pairs: list[tuple[str, str | None]] = []
-    if spec.nodes is not None:
-        pairs.append(("l", f"select={spec.nodes}"))
-    if spec.walltime is not None:
-        pairs.append(("l", f"walltime={hms(spec.walltime)}"))
-    if spec.account:
-        pairs.append(("A", spec.account))
-    if spec.queue:
-        pairs.append(("q", spec.queue))
-    if spec.hosts:
-        raise UnsupportedOptionError("set_hostlist", "qsub", "use a select statement instead")
-    return tuple(pairs)
-
-
-def _bsub(spec: BatchSpec) -> RunArgs:
-    pairs: list[tuple[str, str | None]] = []
-    if spec.nodes is not None:
-        pairs.append(("nnodes", str(spec.nodes)))
-    if spec.walltime is not None:
-        minutes = max(1, -(-int(spec.walltime) // 60))
-        pairs.append(("W", f"{minutes // 60:02d}:{minutes % 60:02d}"))
-    if spec.account:
-        pairs.append(("P", spec.account))
-    if spec.queue:
-        pairs.append(("q", spec.queue))
-    if spec.hosts:
-        pairs.append(("m", " ".join(spec.hosts)))
-    return tuple(pairs)
-
-
-_NEUTRAL = {"sbatch": _sbatch, "qsub": _qsub, "bsub": _bsub}
+__all__ = ["BATCH_COMMANDS", "BatchSettings", "BatchSpec"]

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field, fields, replace
 from insitu.errors import (
     InvalidArgumentError,
     MissingDependencyError,
-    UnknownLauncherError,
     UnsupportedOptionError,
 )
 from insitu.jobs.resources import Resources
 from insitu.jobs.spec import JobSpec, RunArgs
+from insitu.launchers.registry import run_command_candidates
 from insitu.settings import _resource_flags as flags
 
 ArgStyle = Callable[[str, "str | None"], list[str]]
@@ -246,30 +246,18 @@ def _env_flags(spec: JobSpec, command: RunCommand) -> list[str]:
     return [token for name in sorted(spec.env) for token in ("-x", name)]
 
 
-_LAUNCHER_RUN_COMMANDS: Mapping[str, tuple[str, ...] | None] = {
-    "local": None,
-    "flux": None,
-    "dragon": None,
-    "slurm": ("srun", "mpirun", "mpiexec"),
-    "pbs": ("aprun", "mpirun", "mpiexec"),
-    "pals": ("pals",),
-    "lsf": ("jsrun", "mpirun", "mpiexec"),
-    "auto": ("srun", "aprun", "mpirun", "mpiexec"),
-}
-
-
 def detect_run_command(
     launcher: str, which: Callable[[str], str | None] = shutil.which
 ) -> str | None:
     """The run command that ``run_command="auto"`` means for ``launcher`` (SmartSim's order).
 
     ``local`` (and ``flux``/``dragon``, which place jobs themselves) → ``None``: the program
-    is executed directly, without a run command. Otherwise the first candidate found on
-    ``PATH`` by ``which``; none found → ``MissingDependencyError`` naming the candidates.
+    is executed directly, without a run command. Otherwise the first of the launcher's
+    candidates (:func:`insitu.launchers.registry.run_command_candidates`) found on ``PATH``
+    by ``which``; none found → ``MissingDependencyError`` naming the candidates. An unknown
+    launcher name raises ``UnknownLauncherError``.
     """
-    if launcher not in _LAUNCHER_RUN_COMMANDS:
-        raise UnknownLauncherError(launcher, tuple(_LAUNCHER_RUN_COMMANDS))
-    candidates = _LAUNCHER_RUN_COMMANDS[launcher]
+    candidates = run_command_candidates(launcher)
     if candidates is None:
         return None
     for name in candidates:

@@ -24,6 +24,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from insitu import _checks as tc
+from insitu._checks import parse_walltime
 from insitu.errors import InvalidArgumentError, UnsupportedOptionError
 from insitu.jobs.resources import Resources
 from insitu.jobs.spec import JobSpec, RunArgs
@@ -34,7 +35,6 @@ from insitu.settings._arguments import (
     check_arg_name,
     check_run_args,
     check_run_command,
-    parse_walltime,
     resolve_exe,
 )
 

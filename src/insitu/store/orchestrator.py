@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from time import monotonic
 
-from insitu._checks import check_any, check_int, check_str
+from insitu._checks import check_any, check_int, check_str, parse_walltime
 from insitu._files import write_private
 from insitu.connection.redis_clients import ping_error
 from insitu.errors import (
@@ -27,17 +28,21 @@ from insitu.errors import (
     InternalError,
     InvalidArgumentError,
     StoreNotActiveError,
-    UnsupportedOptionError,
 )
+from insitu.hosts import available_cpus, interface_addresses
 from insitu.jobs import JobSpec, Resources
+from insitu.launchers.registry import check_spec, resolve_launcher_name
 from insitu.log import get_logger
 from insitu.store import credentials, options, topology, workers
 from insitu.store.cluster_setup import form_cluster
 from insitu.store.launch_options import (
-    check_local_launch,
-    resolve_launcher,
+    ShardLaunch,
+    check_batch_only,
+    parse_hosts,
     resolve_run_command,
-    split_launch_kwargs,
+    server_kwargs,
+    shard_launch,
+    with_arg,
 )
 from insitu.store.live_config import LiveConfig
 from insitu.store.readiness import ShardProbe, check_ports_free, wait_for_shards
@@ -51,16 +56,18 @@ from insitu.wire.worker import WorkerThreads, worker_spin_us
 
 logger = get_logger(__name__)
 
-_LOCAL = "the local launcher"
-
 
 class Orchestrator(LiveConfig):
     """A feature store of ``db_nodes`` Valkey/Redis shards (1: standalone, >= 3: a cluster).
 
     Arguments mirror SmartSim 0.8. Differences: every store requires a generated password;
     ``**kwargs`` are extra server options (``maxmemory_policy="allkeys-lru"``), validated
-    here; options the local launcher cannot honour (``batch``, ``account``, ``time``,
-    ``alloc``, run/batch arguments) raise :class:`UnsupportedOptionError`;
+    here. Launch options (``batch``, ``account``, ``time``, ``alloc``, ``hosts``,
+    ``run_command``, and the keywords ``run_args``, ``batch_args``, ``queue``,
+    ``gpus_per_shard``; ``cpus_per_shard`` is :meth:`set_cpus`) go into every shard's job
+    spec, which the launcher checks when the Orchestrator is created and whenever a setter
+    changes them: what it cannot honour raises :class:`~insitu.errors.UnsupportedOptionError`
+    before anything starts (see :mod:`insitu.store.launch_options`);
     ``server_binary`` picks the server executable (see :mod:`insitu.store.server_binary`).
     ``unix_socket`` (an insitu extension, used for colocated stores) makes the single shard
     listen on that socket file instead of TCP, with ``socket_permissions`` (octal digits, as
@@ -101,29 +108,28 @@ class Orchestrator(LiveConfig):
         name: str | None = None,
         **kwargs: object,
     ) -> None:
-        self.launcher = resolve_launcher(launcher)
-        self.run_command = resolve_run_command(run_command)
-        n_shards = topology.validate_db_nodes(db_nodes)
-        check_local_launch(
-            batch=batch, account=account, time=time, alloc=alloc,
-            single_cmd=single_cmd, db_nodes=n_shards,
+        self.launcher = resolve_launcher_name(launcher)
+        launch = shard_launch(
+            run_command=resolve_run_command(self.launcher, run_command), batch=batch,
+            account=account, time=time, alloc=alloc, single_cmd=single_cmd, kwargs=kwargs,
         )  # fmt: skip
+        self.run_command = launch.run_command or ""
+        n_shards = topology.validate_db_nodes(db_nodes)
         check_any("db_identifier", db_identifier, str)
         self._db_identifier = validate_db_identifier(db_identifier) or "orchestrator"
         self._name = self._db_identifier if name is None else _store_name(name)
         self._interfaces = topology.normalize_interfaces(interface)
-        bind = topology.bind_addresses(self._interfaces, topology.interface_addresses())
+        bind = topology.bind_addresses(self._interfaces, interface_addresses())
         self._topology = _layout(n_shards, port, bind, unix_socket)
         self._socket_mode = socket_mode(socket_permissions)
-        self._user_hosts: tuple[str, ...] = ()
         if hosts is not None:
-            self.set_hosts(hosts)
+            launch = replace(launch, hosts=parse_hosts(hosts))
         self.queue_threads = _optional_positive("threads_per_queue", threads_per_queue)
         self.inter_threads = _optional_positive("inter_op_threads", inter_op_threads)
         self.intra_threads = _optional_positive("intra_op_threads", intra_op_threads)
         self._workers = workers.check_workers(inference_workers)
         self._worker_devices = workers.parse_devices(inference_devices)
-        self._options = options.normalize_kwargs(split_launch_kwargs(kwargs))
+        self._options = options.normalize_kwargs(server_kwargs(kwargs))
         self._path = Path(path) if path is not None else Path.cwd()
         self._password = credentials.generate_password()
         self._cpus_per_shard: int | None = None
@@ -132,6 +138,11 @@ class Orchestrator(LiveConfig):
         self._probes: tuple[ShardProbe, ...] = ()
         self._active = False
         self._server_binary = find_server_binary(server_binary)
+        self._launch = ShardLaunch()
+        cpus_per_shard = kwargs.get("cpus_per_shard")
+        if cpus_per_shard is not None:
+            self.set_cpus(check_int("cpus_per_shard", cpus_per_shard, minimum=None))
+        self._set_launch(launch)
 
     # ----------------------------------------------------------------- identity, layout
     @property
@@ -171,8 +182,8 @@ class Orchestrator(LiveConfig):
 
     @property
     def batch(self) -> bool:
-        """Always False: the local launcher has no batch mode."""
-        return False
+        """True when the shards are to run as a batch job (``batch=True``)."""
+        return self._launch.batch
 
     @property
     def hosts(self) -> list[str]:
@@ -255,7 +266,7 @@ class Orchestrator(LiveConfig):
     def set_cpus(self, num_cpus: int) -> None:
         """CPUs per shard; locally each shard is pinned to that many CPUs (round-robin)."""
         count = check_int("num_cpus", num_cpus, minimum=None)
-        topology.cpu_sets(self.num_shards, count, topology.available_cpus())  # validates the range
+        topology.cpu_sets(self.num_shards, count, available_cpus())  # validates the range
         self._cpus_per_shard = count
 
     def set_cpu_pinning(self, cpus: Sequence[int]) -> None:
@@ -280,22 +291,22 @@ class Orchestrator(LiveConfig):
         self._worker_pinning = pins or None
 
     def set_walltime(self, walltime: str) -> None:
-        """Not available locally: raises :class:`UnsupportedOptionError` (no batch job)."""
-        raise UnsupportedOptionError("walltime", _LOCAL, "a local orchestrator is not a batch job")
+        """Time limit (``"HH:MM:SS"``) of the batch job; needs ``batch=True``."""
+        self._set_launch(replace(self._launch, walltime=parse_walltime(walltime)))
 
     def set_hosts(self, host_list: list[str] | str) -> None:
-        """Hosts to run on; with the local launcher every host must be this machine."""
-        hosts = [host_list] if isinstance(host_list, str) else host_list
-        check_any("host_list", hosts, list)
-        self._user_hosts = topology.check_local_hosts(hosts, topology.local_names())
+        """Hosts to run on, one shard per host in turn (the launcher must reach them)."""
+        self._set_launch(replace(self._launch, hosts=parse_hosts(host_list)))
 
     def set_run_arg(self, arg: str, value: str | None = None) -> None:
-        """Not available locally: shards are started without a run command."""
-        raise UnsupportedOptionError(f"run argument {arg!r}", _LOCAL, "there is no run command")
+        """A run-command argument for every shard (the launcher must have a run command)."""
+        run_args = with_arg(self._launch.run_args, arg, value)
+        self._set_launch(replace(self._launch, run_args=run_args))
 
     def set_batch_arg(self, arg: str, value: str | None = None) -> None:
-        """Not available locally: raises :class:`UnsupportedOptionError` (no batch job)."""
-        raise UnsupportedOptionError(f"batch argument {arg!r}", _LOCAL, "there is no batch job")
+        """A scheduler option of the batch job; needs ``batch=True``."""
+        batch_args = with_arg(self._launch.batch_args, arg, value)
+        self._set_launch(replace(self._launch, batch_args=batch_args))
 
     # ----------------------------------------------------------------- runtime interface
     def prepare(self, path: str | os.PathLike[str] | None = None) -> list[JobSpec]:
@@ -321,21 +332,13 @@ class Orchestrator(LiveConfig):
             self._topology.unix_socket.parent.mkdir(parents=True, exist_ok=True)
         directory = self._path.resolve()
         directory.mkdir(parents=True, exist_ok=True)
-        pins = self._pinning()
-        specs, probes = [], []
+        specs = self._shard_specs(directory, self._launch)
         for index, name in enumerate(self.shard_names):
-            config_path = self._write_shard_config(directory, index, name)
-            out, err = directory / f"{name}.out", directory / f"{name}.err"
-            resources = Resources(cpus_per_task=self._cpus_per_shard, cpu_pinning=pins[index])
-            specs.append(
-                JobSpec(
-                    name=name, exe=self._server_binary.path, args=(str(config_path),),
-                    cwd=directory, out_path=out, err_path=err, resources=resources,
-                    entity_type="DBNode",
-                )
-            )  # fmt: skip
-            probes.append(ShardProbe(name, self._topology.addresses[index], out, err))
-        self._probes = tuple(probes)
+            self._write_shard_config(directory, index, name)
+        self._probes = tuple(
+            ShardProbe(name, address, directory / f"{name}.out", directory / f"{name}.err")
+            for name, address in zip(self.shard_names, self._topology.addresses, strict=True)
+        )
         return specs
 
     def wait_ready(self, is_running: Callable[[int], bool], timeout: float = 30.0) -> None:
@@ -386,6 +389,29 @@ class Orchestrator(LiveConfig):
             (self._path / name / f"nodes-{name}.conf").unlink(missing_ok=True)
 
     # ----------------------------------------------------------------- helpers
+    def _set_launch(self, launch: ShardLaunch) -> None:
+        """Adopt ``launch`` once the launcher accepts every shard's job spec with it
+        (``UnsupportedOptionError`` otherwise, and nothing changes)."""
+        launch = check_batch_only(launch)
+        for spec in self._shard_specs(self._path.resolve(), launch):
+            check_spec(self.launcher, spec)
+        self._launch = launch
+
+    def _shard_specs(self, directory: Path, launch: ShardLaunch) -> list[JobSpec]:
+        """One JobSpec per shard, in shard order, its config under ``directory`` (pure)."""
+        pins = self._pinning()
+        specs = []
+        for index, name in enumerate(self.shard_names):
+            config_path = directory / name / f"{name}.conf"
+            resources = Resources(cpus_per_task=self._cpus_per_shard, cpu_pinning=pins[index])
+            spec = JobSpec(
+                name=name, exe=self._server_binary.path, args=(str(config_path),),
+                cwd=directory, out_path=directory / f"{name}.out",
+                err_path=directory / f"{name}.err", resources=resources, entity_type="DBNode",
+            )  # fmt: skip
+            specs.append(launch.apply(spec, index, self.num_shards))
+        return specs
+
     def _write_shard_config(self, directory: Path, index: int, name: str) -> Path:
         shard_dir = directory / name
         shard_dir.mkdir(exist_ok=True)
@@ -410,7 +436,7 @@ class Orchestrator(LiveConfig):
             return [self._cpu_pinning] * self.num_shards
         if self._cpus_per_shard is None:
             return [()] * self.num_shards
-        return topology.cpu_sets(self.num_shards, self._cpus_per_shard, topology.available_cpus())
+        return topology.cpu_sets(self.num_shards, self._cpus_per_shard, available_cpus())
 
     def client_addresses(self) -> list[Address]:
         """Every address a client on this host may use to reach the store: each shard on
@@ -426,7 +452,7 @@ def _usable_cpus(cpus: Sequence[int]) -> tuple[int, ...]:
     """``cpus`` sorted, without repeats; CPUPinningError for any this process may not use."""
     check_any("cpus", cpus, list, tuple)
     pins = tuple(sorted({check_int("cpu", cpu, minimum=0) for cpu in cpus}))
-    usable = topology.available_cpus()
+    usable = available_cpus()
     missing = [cpu for cpu in pins if cpu not in usable]
     if missing:
         raise CPUPinningError(

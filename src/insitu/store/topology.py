@@ -1,36 +1,28 @@
-"""Where the shards of an Orchestrator go: shard count, ports, bind addresses, hosts, CPUs.
+"""Where the shards of an Orchestrator go: shard count, ports, bind addresses, CPUs (pure).
 
-Everything here is pure except :func:`interface_addresses` and :func:`local_names`, which
-read the machine's interfaces and host name (pass their results into the pure functions).
+The machine's interfaces and usable CPUs come from :mod:`insitu.hosts`; pass them in.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import os
-import socket
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
-
-from insitu._checks import check_any, check_int
+from insitu._checks import check_int
 from insitu.errors import (
     InvalidArgumentError,
     InvalidDBNodesError,
     ParameterTypeError,
     UnknownInterfaceError,
-    UnsupportedOptionError,
 )
+from insitu.hosts import LOOPBACK
 
 CLUSTER_BUS_OFFSET = 10000
 """Redis' cluster bus listens on the client port plus this offset."""
 
 CLUSTER_SLOTS = 16384
 """Number of hash slots in a Redis/Valkey cluster."""
-
-LOOPBACK = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -131,48 +123,6 @@ def bind_addresses(
     return tuple(result)
 
 
-def interface_addresses() -> dict[str, tuple[str, ...]]:
-    """This machine's interfaces and their IPv4 addresses (reads the system)."""
-    table: dict[str, tuple[str, ...]] = {}
-    for name, snics in psutil.net_if_addrs().items():
-        table[name] = tuple(s.address for s in snics if s.family == socket.AF_INET)
-    return table
-
-
-def local_names() -> frozenset[str]:
-    """Names and addresses that designate this machine (reads the system)."""
-    names = {"localhost", socket.gethostname(), socket.getfqdn()}
-    for addrs in interface_addresses().values():
-        names.update(addrs)
-    return frozenset(n.lower() for n in names if n)
-
-
-def check_local_hosts(hosts: Iterable[str], local: frozenset[str]) -> tuple[str, ...]:
-    """Every host must be this machine (loopback, its name, or one of its addresses).
-
-    Raises :class:`UnsupportedOptionError` naming the first remote host: the local launcher
-    cannot start shards elsewhere.
-    """
-    checked: list[str] = []
-    for host in hosts:
-        check_any("host", host, str)
-        if not _is_local(host.strip(), local):
-            raise UnsupportedOptionError(
-                "hosts", "the local launcher", f"{host!r} is not this machine"
-            )
-        checked.append(host.strip())
-    return tuple(checked)
-
-
-def _is_local(host: str, local: frozenset[str]) -> bool:
-    if host.lower() in local:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def slot_ranges(num_shards: int) -> tuple[tuple[int, int], ...]:
     """Inclusive slot ranges splitting 0..16383 evenly over ``num_shards`` (in shard order)."""
     if num_shards < 1:
@@ -199,10 +149,3 @@ def cpu_sets(
         tuple(sorted({cpus[(i * cpus_per_shard + k) % len(cpus)] for k in range(cpus_per_shard)}))
         for i in range(num_shards)
     )
-
-
-def available_cpus() -> list[int]:
-    """The CPUs this process may run on (its affinity mask), sorted."""
-    if hasattr(os, "sched_getaffinity"):
-        return sorted(os.sched_getaffinity(0))
-    return list(range(os.cpu_count() or 1))

@@ -13,7 +13,8 @@ from store_harness import ShardRunner, free_port_block
 
 from insitu.client import credentials
 from insitu.errors import AlreadyRunningError, StoreNotActiveError
-from insitu.store import Orchestrator, topology
+from insitu.hosts import interface_addresses
+from insitu.store import Orchestrator
 from insitu.wire.env import StoreConnection
 
 
@@ -123,7 +124,7 @@ def test_shards_listen_on_loopback_only(runner: ShardRunner, bundled: str, tmp_p
 
 
 def _non_loopback_interface() -> tuple[str, str] | None:
-    for name, addrs in topology.interface_addresses().items():
+    for name, addrs in interface_addresses().items():
         for addr in addrs:
             if name != "lo" and not addr.startswith("127."):
                 return name, addr

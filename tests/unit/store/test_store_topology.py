@@ -1,4 +1,4 @@
-"""Shard layout, interfaces, hosts, slots and CPU pinning (pure parts)."""
+"""Shard layout, interfaces, slots and CPU pinning (pure parts)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from insitu.errors import (
     InvalidDBNodesError,
     ParameterTypeError,
     UnknownInterfaceError,
-    UnsupportedOptionError,
 )
 from insitu.store import topology
 
@@ -77,24 +76,6 @@ def test_interfaces() -> None:
         topology.normalize_interfaces(5)
     with pytest.raises(InvalidArgumentError):
         topology.normalize_interfaces([])
-
-
-def test_real_interfaces_include_loopback() -> None:
-    table = topology.interface_addresses()
-    assert "127.0.0.1" in table.get("lo", ())
-
-
-def test_local_hosts() -> None:
-    local = frozenset({"localhost", "vm", "192.0.2.2"})
-    assert topology.check_local_hosts(["localhost", "127.0.0.5", "VM", "::1"], local) == (
-        "localhost",
-        "127.0.0.5",
-        "VM",
-        "::1",
-    )
-    with pytest.raises(UnsupportedOptionError, match="nid00042"):
-        topology.check_local_hosts(["localhost", "nid00042"], local)
-    assert "localhost" in topology.local_names()
 
 
 def test_slot_ranges_cover_all_slots_evenly() -> None:

@@ -2,6 +2,8 @@
 
 :func:`create_member` maps an executor name to a member, lazily: ``local`` (insitu's local
 launcher), ``slurm`` (insitu's Slurm launcher, once registered), ``flux`` (Flux's bindings).
+Which names are executors is data of the launcher registry
+(:func:`insitu.launchers.registry.rules_executors`).
 """
 
 from __future__ import annotations
@@ -9,10 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from insitu.errors import UnknownLauncherError
+from insitu.launchers.registry import create_launcher, rules_executors
 from insitu.rules.members.base import Member, Sink
 from insitu.rules.model import ExecutorOptions
 
-EXECUTORS = ("local", "slurm", "flux")
+EXECUTORS = rules_executors()
 
 
 def create_member(name: str, options: ExecutorOptions | None = None) -> Member:
@@ -28,7 +31,6 @@ def create_member(name: str, options: ExecutorOptions | None = None) -> Member:
         return FluxMember()
     if name not in EXECUTORS:
         raise UnknownLauncherError(name, EXECUTORS, "unknown executor")
-    from insitu.launchers.registry import create_launcher
     from insitu.rules.members.local import ControllerMember
     from insitu.runtime.controller import Controller
 

@@ -1,0 +1,1 @@
+"""IBM LSF: pure builders for its commands (the launcher arrives later)."""

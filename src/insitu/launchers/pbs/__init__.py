@@ -1,0 +1,1 @@
+"""PBS Pro (and PALS): pure builders for its commands (the launcher arrives later)."""

@@ -1,0 +1,1 @@
+"""Slurm: pure builders for its commands (the launcher itself arrives with the Slurm work)."""

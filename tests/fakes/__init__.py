@@ -1,0 +1,1 @@
+"""Behavioural simulators of workload managers, and the insitu-side hooks that drive them."""
