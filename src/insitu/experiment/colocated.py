@@ -24,10 +24,14 @@ from insitu.errors import DBIDConflictError, PortInUseError, SocketInUseError
 from insitu.hosts import available_cpus, interface_addresses
 from insitu.log import get_logger
 from insitu.store.orchestrator import Orchestrator
+from insitu.store.plan import StorePlan
 from insitu.store.readiness import port_free
-from insitu.store.topology import CLUSTER_BUS_OFFSET, bind_addresses
-from insitu.store.unix_socket import check_socket_free
+from insitu.store.server_binary import find_server_binary
+from insitu.store.topology import CLUSTER_BUS_OFFSET, Topology, bind_addresses
+from insitu.store.unix_socket import check_socket_free, socket_mode
+from insitu.store.workers import WorkerLayout
 from insitu.wire.env import env_suffix
+from insitu.wire.worker import WorkerThreads
 
 logger = get_logger(__name__)
 
@@ -168,25 +172,33 @@ def plan_colocated(
 
 def build_store(model: Model, spec: ColocationSpec, cpus: Sequence[int]) -> Orchestrator:
     """The Orchestrator that runs ``model``'s colocated store as ``spec`` says, in the
-    model's directory, pinned per ``spec`` among ``cpus``."""
-    store = Orchestrator(
-        path=model.path,
-        port=spec.port,
-        interface=list(spec.interfaces),
-        db_identifier=spec.db_identifier,
-        unix_socket=spec.unix_socket,
-        socket_permissions=spec.socket_permissions,
+    model's directory, pinned per ``spec`` among ``cpus``. ``spec`` was checked when the
+    Model was colocated; it is not validated again here."""
+    bind = bind_addresses(spec.interfaces, interface_addresses())
+    if spec.unix_socket is None:
+        layout = Topology(1, (spec.port,), bind)
+    else:
+        layout = Topology(1, (0,), bind, Path(spec.unix_socket))
+    threads = spec.threads
+    plan = StorePlan(
         name=colocated_store_name(model.name),
-        threads_per_queue=spec.threads.threads_per_queue,
-        inter_op_threads=spec.threads.inter_op_threads,
-        intra_op_threads=spec.threads.intra_op_threads,
-        inference_workers=spec.threads.workers,
+        db_identifier=spec.db_identifier,
+        path=Path(model.path),
+        topology=layout,
+        interfaces=spec.interfaces,
+        server_binary=find_server_binary(),
+        workers=WorkerLayout(
+            threads.workers,
+            threads=WorkerThreads(
+                threads.threads_per_queue, threads.inter_op_threads, threads.intra_op_threads
+            ),
+        ),
+        options=dict(spec.server_options),
+        socket_mode=socket_mode(spec.socket_permissions),
+        cpus_per_shard=spec.db_cpus,
+        cpu_pinning=resolve_pinning(spec, cpus),
     )
-    for key, value in spec.server_options:
-        store.set_db_conf(key, value)  # not running yet: recorded for the config file
-    store.set_cpus(spec.db_cpus)
-    store.set_cpu_pinning(list(resolve_pinning(spec, cpus)))
-    return store
+    return Orchestrator.from_plan(plan)
 
 
 def _reserved(stores: Sequence[Orchestrator]) -> Reserved:

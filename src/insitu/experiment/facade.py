@@ -51,6 +51,7 @@ from insitu.experiment.registry_hook import PasswordRegistration
 from insitu.experiment.selection import Entity, Selection, select_entities
 from insitu.experiment.summary import render_summary
 from insitu.generation.run_dirs import Generator
+from insitu.jobs.entity_types import EntityType
 from insitu.jobs.events import JobEvent
 from insitu.jobs.spec import JobSpec
 from insitu.jobs.status import JobState
@@ -60,7 +61,6 @@ from insitu.runtime.controller import Controller
 from insitu.runtime.events import Subscription
 from insitu.runtime.record import RecordWriter, RunFacts
 from insitu.store.orchestrator import Orchestrator
-from insitu.store.workers import WORKER_ENTITY_TYPE
 from insitu.wire.record import record_path
 
 logger = get_logger("insitu.experiment")
@@ -218,7 +218,7 @@ class Experiment(EntityFactory):
         names = [
             r.name
             for r in self._control.table.active()
-            if r.entity_type not in ("DBNode", WORKER_ENTITY_TYPE)
+            if r.entity_type not in (EntityType.DB_NODE, EntityType.WORKER)
         ]
 
         def report() -> None:
@@ -245,7 +245,7 @@ class Experiment(EntityFactory):
             try:
                 statuses.append(self._control.status(name))
             except EntityNotLaunchedError:
-                statuses.append(JobState.STATUS_NEVER_STARTED)
+                statuses.append(JobState.NEVER_STARTED)
         return statuses
 
     def preview(
@@ -274,7 +274,7 @@ class Experiment(EntityFactory):
         their runs are JobEvents with entity type ``Worker`` (see :meth:`subscribe`).
         """
         self._control.monitor.refresh()
-        records = [r for r in self._control.table if r.entity_type != WORKER_ENTITY_TYPE]
+        records = [r for r in self._control.table if r.entity_type != EntityType.WORKER]
         return render_summary(records, style)
 
     def subscribe(self, listener: Callable[[JobEvent], None]) -> Subscription:
@@ -363,7 +363,7 @@ def _model_spec(model: Model, env: Mapping[str, str]) -> JobSpec:
         out_path=path / f"{model.name}.out",
         err_path=path / f"{model.name}.err",
         extra_env=env,
-        entity_type="Model",
+        entity_type=EntityType.MODEL,
     )
 
 

@@ -18,9 +18,9 @@ from insitu.entities.model import Model
 from insitu.errors import DBIDConflictError, EntityExistsError, UnsupportedOptionError
 from insitu.experiment.selection import Entity
 from insitu.launchers.registry import LAUNCHERS
+from insitu.launchers.run_commands import detect_run_command
 from insitu.runtime.controller import Controller
 from insitu.settings.batch_settings import BatchSettings
-from insitu.settings.run_commands import detect_run_command
 from insitu.settings.run_settings import RunSettings
 from insitu.store.orchestrator import Orchestrator
 

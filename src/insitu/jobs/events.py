@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from insitu.jobs.entity_types import EntityType
 from insitu.jobs.status import JobState
 
 # A Literal, not an Enum: these are the rules engine's ``job-<kind>`` words, which rules files
@@ -28,7 +29,7 @@ class JobEvent:
 
     job_id: str
     name: str
-    entity_type: str
+    entity_type: EntityType
     previous: JobState
     state: JobState
     time: float
@@ -48,11 +49,11 @@ class JobEvent:
 
 
 EVENT_KINDS: dict[JobState, JobEventKind] = {
-    JobState.STATUS_QUEUED: "submit",
-    JobState.STATUS_RUNNING: "start",
-    JobState.STATUS_COMPLETED: "success",
-    JobState.STATUS_FAILED: "failure",
-    JobState.STATUS_CANCELLED: "cancel",
-    JobState.STATUS_NEVER_STARTED: "failure",
+    JobState.QUEUED: "submit",
+    JobState.RUNNING: "start",
+    JobState.COMPLETED: "success",
+    JobState.FAILED: "failure",
+    JobState.CANCELLED: "cancel",
+    JobState.NEVER_STARTED: "failure",
 }
 """Rules-engine event name of each state a job can enter (New and Paused have none)."""

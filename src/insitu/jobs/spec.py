@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from insitu.jobs.entity_types import EntityType
 from insitu.jobs.resources import Resources
 
 RunArgs = tuple[tuple[str, "str | None"], ...]
@@ -59,7 +60,7 @@ class JobSpec:
     run_command: str | None = None
     run_args: RunArgs = ()
     mpmd: tuple[JobSpec, ...] = ()
-    entity_type: str = "Model"
+    entity_type: EntityType = EntityType.MODEL
     batch: BatchSpec | None = None
     allocation: str | None = None
 

@@ -8,8 +8,9 @@ from enum import Enum
 class JobState(Enum):
     """The state of one run of an entity.
 
-    Members carry SmartSim's names (``STATUS_RUNNING`` …) and values (``"Running"`` …);
-    the short names (``RUNNING`` …) are aliases of the same members.
+    Members carry SmartSim's names (``STATUS_RUNNING`` …) and values (``"Running"`` …),
+    so that ``.name`` and ``repr`` read as SmartSim's do; the short names (``RUNNING`` …)
+    are aliases of the same members, and the ones insitu's own code uses.
     """
 
     STATUS_NEW = "New"
@@ -41,10 +42,10 @@ class JobState(Enum):
 
 _TERMINAL = frozenset(
     {
-        JobState.STATUS_COMPLETED,
-        JobState.STATUS_FAILED,
-        JobState.STATUS_CANCELLED,
-        JobState.STATUS_NEVER_STARTED,
+        JobState.COMPLETED,
+        JobState.FAILED,
+        JobState.CANCELLED,
+        JobState.NEVER_STARTED,
     }
 )
 

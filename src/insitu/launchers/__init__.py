@@ -10,5 +10,46 @@
   each scheduler's batch options and script directives.
 
 This package imports nothing on import, so that ``insitu.store`` may read the registry
-without loading any launcher.
+without loading any launcher; the names below load their module on first use (PEP 562).
 """
+
+from __future__ import annotations
+
+import importlib
+import typing
+
+if typing.TYPE_CHECKING:
+    from insitu.launchers.base import JobStatus, Launcher
+    from insitu.launchers.batch import BatchLauncher, Scheduler
+    from insitu.launchers.registry import (
+        available_launchers,
+        create_launcher,
+        resolve_launcher_name,
+    )
+
+_SOURCES = {
+    "BatchLauncher": "insitu.launchers.batch",
+    "JobStatus": "insitu.launchers.base",
+    "Launcher": "insitu.launchers.base",
+    "Scheduler": "insitu.launchers.batch",
+    "available_launchers": "insitu.launchers.registry",
+    "create_launcher": "insitu.launchers.registry",
+    "resolve_launcher_name": "insitu.launchers.registry",
+}
+
+__all__ = [
+    "BatchLauncher",
+    "JobStatus",
+    "Launcher",
+    "Scheduler",
+    "available_launchers",
+    "create_launcher",
+    "resolve_launcher_name",
+]
+
+
+def __getattr__(name: str) -> object:
+    source = _SOURCES.get(name)
+    if source is None:
+        raise AttributeError(f"module 'insitu.launchers' has no attribute {name!r}")
+    return getattr(importlib.import_module(source), name)

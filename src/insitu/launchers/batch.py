@@ -166,15 +166,15 @@ def resolve_state(
             return state, None
         code = native.returncode if native.returncode is not None else exit_code
     elif exit_code is not None:
-        state, code = JobState.STATUS_COMPLETED, exit_code
+        state, code = JobState.COMPLETED, exit_code
     elif cancelled:
-        return JobState.STATUS_CANCELLED, None
+        return JobState.CANCELLED, None
     else:
         return None
     if cancelled:
-        return JobState.STATUS_CANCELLED, code
-    if state is JobState.STATUS_COMPLETED and code not in (None, 0):
-        return JobState.STATUS_FAILED, code
+        return JobState.CANCELLED, code
+    if state is JobState.COMPLETED and code not in (None, 0):
+        return JobState.FAILED, code
     return state, code
 
 
@@ -240,7 +240,7 @@ class BatchLauncher:
         write_private(script, render_script(spec, job, self.scheduler, exit_file))
         output = self._run(self.scheduler.submit_argv(script))
         job_id = self.scheduler.parse_submit(output)
-        status = JobStatus(job_id, JobState.STATUS_QUEUED)
+        status = JobStatus(job_id, JobState.QUEUED)
         with self._lock:
             if job_id in self._jobs:
                 raise LauncherError(f"{self.name} reused job id {job_id} for {spec.name}")
@@ -337,7 +337,7 @@ class BatchLauncher:
             if missing < self.vanish_grace:
                 return
             logger.warning("%s job %s left the queue without an exit status", self.name, job_id)
-            resolved = (JobState.STATUS_FAILED, None)
+            resolved = (JobState.FAILED, None)
         state, code = resolved
         watched.status = _next_status(watched.status, state, code, native)
 
@@ -348,7 +348,7 @@ def _next_status(
     """The new status, with start/end times from the scheduler or from when we saw them."""
     wall = time.time()
     start = old.start_time
-    if start is None and state is not JobState.STATUS_QUEUED:
+    if start is None and state is not JobState.QUEUED:
         start = native.start_time if native and native.start_time else wall
     end = old.end_time
     if end is None and state.is_terminal:

@@ -242,16 +242,16 @@ class LocalLauncher:
     def _status(self, job_id: str, job: _LocalJob) -> JobStatus:
         code = job.proc.poll()
         if code is None:
-            return JobStatus(job_id, JobState.STATUS_RUNNING, None, job.start_time, host=self._host)
+            return JobStatus(job_id, JobState.RUNNING, None, job.start_time, host=self._host)
         if job.end_time is None:
             job.end_time = time.time()
             self._unwatch(job)
             for f in job.files:
                 f.close()
         if job.cancelled:
-            state = JobState.STATUS_CANCELLED
+            state = JobState.CANCELLED
         else:
-            state = JobState.STATUS_COMPLETED if code == 0 else JobState.STATUS_FAILED
+            state = JobState.COMPLETED if code == 0 else JobState.FAILED
         return JobStatus(job_id, state, code, job.start_time, job.end_time, self._host)
 
     def _watch(self, job_id: str, job: _LocalJob) -> bool:

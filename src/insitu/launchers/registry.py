@@ -3,7 +3,7 @@
 :data:`LAUNCHERS` is the only place launcher names are written down. Everything else reads
 it: ``Experiment(launcher=...)`` and ``auto`` detection (:func:`resolve_launcher_name`,
 :func:`create_launcher`), the run commands that ``run_command="auto"`` may pick per launcher
-(:func:`run_command_candidates`, read by :mod:`insitu.settings.run_commands`), the batch
+(:func:`run_command_candidates`, read by :mod:`insitu.launchers.run_commands`), the batch
 commands and their directive spellings (:func:`batch_commands`, :func:`batch_dialect`, read by
 :mod:`insitu.settings.batch_settings`), an Orchestrator's launch checks
 (:func:`check_spec`), and the rules executors (:func:`rules_executors`, read by the rules

@@ -137,7 +137,7 @@ class Controller:
                 self.table.next_run_id(spec.name),
                 self.launcher.name,
                 spec,
-                JobState.STATUS_QUEUED,
+                JobState.QUEUED,
                 time.time(),
             )
             self.table.add(record)
@@ -364,8 +364,8 @@ def _submit_event(record: JobRecord) -> JobEvent:
         record.job_id,
         record.name,
         record.entity_type,
-        JobState.STATUS_NEW,
-        JobState.STATUS_QUEUED,
+        JobState.NEW,
+        JobState.QUEUED,
         record.submit_time,
     )
 

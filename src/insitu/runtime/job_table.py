@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
+from insitu.jobs.entity_types import EntityType
 from insitu.jobs.spec import JobSpec
 from insitu.jobs.status import JobState
 
@@ -21,7 +22,7 @@ class JobRecord:
 
     job_id: str
     name: str
-    entity_type: str
+    entity_type: EntityType
     owner: str
     run_id: int
     launcher: str

@@ -148,13 +148,13 @@ class Monitor:
         if record is None or record.job_id != status.job_id or record.state.is_terminal:
             return
         state = status.state
-        if state is JobState.STATUS_CANCELLED and status.job_id in self._timed_out:
-            state = JobState.STATUS_FAILED
+        if state is JobState.CANCELLED and status.job_id in self._timed_out:
+            state = JobState.FAILED
         if state is record.state and status.returncode == record.returncode:
             return
-        if state.is_terminal and record.state in (JobState.STATUS_QUEUED, JobState.STATUS_NEW):
+        if state.is_terminal and record.state in (JobState.QUEUED, JobState.NEW):
             # Jobs that ended between two polls still get their start event, in order.
-            self._transition(record, JobState.STATUS_RUNNING, status)
+            self._transition(record, JobState.RUNNING, status)
             record = self._table.latest(name) or record
         self._transition(record, state, status)
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 from insitu import _checks as tc
 from insitu.errors import ExecutableNotFoundError, InvalidArgumentError, NotExecutableError
-from insitu.settings import run_commands
+from insitu.launchers import run_commands
 
 
 def resolve_exe(exe: object) -> str:
@@ -37,7 +37,7 @@ def check_run_command(run_command: object) -> str | None:
     if name == "auto":
         raise InvalidArgumentError(
             "run_command='auto' depends on the launcher: use Experiment.create_run_settings, "
-            "or insitu.settings.run_commands.detect_run_command(launcher)"
+            "or insitu.launchers.run_commands.detect_run_command(launcher)"
         )
     run_commands.lookup(name)
     return name

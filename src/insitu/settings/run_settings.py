@@ -11,7 +11,7 @@ silently dropped.
 Differences from SmartSim: a ``str`` of ``exe_args`` is split with :mod:`shlex` (quotes are
 honoured); ``container`` and unknown keyword arguments raise ``UnsupportedOptionError``
 instead of being ignored; ``run_command="auto"`` must be resolved first with
-:func:`~insitu.settings.run_commands.detect_run_command` (``Experiment.create_run_settings``
+:func:`~insitu.launchers.run_commands.detect_run_command` (``Experiment.create_run_settings``
 does this).
 """
 
@@ -26,10 +26,11 @@ from types import MappingProxyType
 from insitu import _checks as tc
 from insitu._checks import parse_walltime
 from insitu.errors import InvalidArgumentError, UnsupportedOptionError
+from insitu.jobs.entity_types import EntityType
 from insitu.jobs.resources import Resources
 from insitu.jobs.spec import JobSpec, RunArgs
+from insitu.launchers import run_commands
 from insitu.log import get_logger
-from insitu.settings import run_commands
 from insitu.settings._arguments import (
     build_exe_args,
     check_arg_name,
@@ -285,14 +286,14 @@ class RunSettings:
         err_path: Path,
         *,
         extra_env: Mapping[str, str] = _NO_ENV,
-        entity_type: str = "Model",
+        entity_type: EntityType = EntityType.MODEL,
     ) -> JobSpec:
         """The neutral :class:`JobSpec` of these settings.
 
         ``env`` is ``env_vars`` overlaid with ``extra_env`` (e.g. the store connection, which
         therefore wins). MPMD programs become ``spec.mpmd`` with the same paths. Whether the
         launcher and run command can honour everything is checked by the launcher's
-        ``validate`` (see :func:`~insitu.settings.run_commands.translate`).
+        ``validate`` (see :func:`~insitu.launchers.run_commands.translate`).
         """
         extra = tc.check_scalar_mapping("extra_env", extra_env)
         base = JobSpec(
@@ -301,7 +302,7 @@ class RunSettings:
             cwd=Path(cwd),
             out_path=Path(out_path),
             err_path=Path(err_path),
-            entity_type=tc.check_str("entity_type", entity_type),
+            entity_type=EntityType(entity_type),
         )
         mpmd = tuple(
             other._spec(replace(base, name=f"{name}_mpmd_{i}"), extra, ())

@@ -31,6 +31,7 @@ from insitu.errors import (
 )
 from insitu.hosts import available_cpus, interface_addresses
 from insitu.jobs import JobSpec, Resources
+from insitu.jobs.entity_types import EntityType
 from insitu.launchers.registry import check_spec, resolve_launcher_name
 from insitu.log import get_logger
 from insitu.store import credentials, options, topology, workers
@@ -45,6 +46,7 @@ from insitu.store.launch_options import (
     with_arg,
 )
 from insitu.store.live_config import LiveConfig
+from insitu.store.plan import StorePlan
 from insitu.store.readiness import ShardProbe, check_ports_free, wait_for_shards
 from insitu.store.server_binary import ServerBinary, find_server_binary
 from insitu.store.server_config import ShardConfig, render_shard_config
@@ -108,41 +110,80 @@ class Orchestrator(LiveConfig):
         name: str | None = None,
         **kwargs: object,
     ) -> None:
-        self.launcher = resolve_launcher_name(launcher)
+        launcher_name = resolve_launcher_name(launcher)
         launch = shard_launch(
-            run_command=resolve_run_command(self.launcher, run_command), batch=batch,
+            run_command=resolve_run_command(launcher_name, run_command), batch=batch,
             account=account, time=time, alloc=alloc, single_cmd=single_cmd, kwargs=kwargs,
         )  # fmt: skip
-        self.run_command = launch.run_command or ""
         n_shards = topology.validate_db_nodes(db_nodes)
         check_any("db_identifier", db_identifier, str)
-        self._db_identifier = validate_db_identifier(db_identifier) or "orchestrator"
-        self._name = self._db_identifier if name is None else _store_name(name)
-        self._interfaces = topology.normalize_interfaces(interface)
-        bind = topology.bind_addresses(self._interfaces, interface_addresses())
-        self._topology = _layout(n_shards, port, bind, unix_socket)
-        self._socket_mode = socket_mode(socket_permissions)
+        db_id = validate_db_identifier(db_identifier) or "orchestrator"
+        interfaces = topology.normalize_interfaces(interface)
+        bind = topology.bind_addresses(interfaces, interface_addresses())
         if hosts is not None:
             launch = replace(launch, hosts=parse_hosts(hosts))
-        self.queue_threads = _optional_positive("threads_per_queue", threads_per_queue)
-        self.inter_threads = _optional_positive("inter_op_threads", inter_op_threads)
-        self.intra_threads = _optional_positive("intra_op_threads", intra_op_threads)
-        self._workers = workers.check_workers(inference_workers)
-        self._worker_devices = workers.parse_devices(inference_devices)
-        self._options = options.normalize_kwargs(server_kwargs(kwargs))
-        self._path = Path(path) if path is not None else Path.cwd()
-        self._password = credentials.generate_password()
-        self._cpus_per_shard: int | None = None
-        self._cpu_pinning: tuple[int, ...] | None = None
-        self._worker_pinning: tuple[int, ...] | None = None
-        self._probes: tuple[ShardProbe, ...] = ()
-        self._active = False
-        self._server_binary = find_server_binary(server_binary)
-        self._launch = ShardLaunch()
+        threads = WorkerThreads(
+            _optional_positive("threads_per_queue", threads_per_queue),
+            _optional_positive("inter_op_threads", inter_op_threads),
+            _optional_positive("intra_op_threads", intra_op_threads),
+        )
+        layout = workers.WorkerLayout(
+            workers.check_workers(inference_workers),
+            workers.parse_devices(inference_devices),
+            threads,
+        )
+        plan = StorePlan(
+            name=db_id if name is None else _store_name(name),
+            db_identifier=db_id,
+            path=Path(path) if path is not None else Path.cwd(),
+            topology=_layout(n_shards, port, bind, unix_socket),
+            interfaces=interfaces,
+            server_binary=find_server_binary(server_binary),
+            launcher=launcher_name,
+            workers=layout,
+            options=options.normalize_kwargs(server_kwargs(kwargs)),
+            socket_mode=socket_mode(socket_permissions),
+        )
+        self._adopt(plan)
         cpus_per_shard = kwargs.get("cpus_per_shard")
         if cpus_per_shard is not None:
             self.set_cpus(check_int("cpus_per_shard", cpus_per_shard, minimum=None))
         self._set_launch(launch)
+        self.run_command = launch.run_command or ""
+
+    @classmethod
+    def from_plan(cls, plan: StorePlan) -> Orchestrator:
+        """The store ``plan`` describes, taken as it is (insitu's own values, already
+        checked: nothing is validated again)."""
+        store = cls.__new__(cls)
+        store._adopt(plan)
+        store._launch = plan.launch
+        store.run_command = plan.launch.run_command or ""
+        return store
+
+    def _adopt(self, plan: StorePlan) -> None:
+        self.launcher = plan.launcher
+        self._db_identifier = plan.db_identifier
+        self._name = plan.name
+        self._interfaces = plan.interfaces
+        self._topology = plan.topology
+        self._socket_mode = plan.socket_mode
+        threads = plan.workers.threads
+        self.queue_threads = threads.threads_per_queue
+        self.inter_threads = threads.inter_op_threads
+        self.intra_threads = threads.intra_op_threads
+        self._workers = plan.workers.workers
+        self._worker_devices = plan.workers.devices
+        self._options = dict(plan.options)
+        self._path = plan.path
+        self._password = credentials.generate_password()
+        self._cpus_per_shard = plan.cpus_per_shard
+        self._cpu_pinning = plan.cpu_pinning
+        self._worker_pinning: tuple[int, ...] | None = None
+        self._probes: tuple[ShardProbe, ...] = ()
+        self._active = False
+        self._server_binary = plan.server_binary
+        self._launch = ShardLaunch()
 
     # ----------------------------------------------------------------- identity, layout
     @property
@@ -407,7 +448,8 @@ class Orchestrator(LiveConfig):
             spec = JobSpec(
                 name=name, exe=self._server_binary.path, args=(str(config_path),),
                 cwd=directory, out_path=directory / f"{name}.out",
-                err_path=directory / f"{name}.err", resources=resources, entity_type="DBNode",
+                err_path=directory / f"{name}.err", resources=resources,
+                entity_type=EntityType.DB_NODE,
             )  # fmt: skip
             specs.append(launch.apply(spec, index, self.num_shards))
         return specs

@@ -10,7 +10,7 @@ from its command line. It shares the shard's CPU pinning (the CPUs given to the 
 both the server and its inference, as RedisAI did inside the server).
 
 Job names are ``<shard>.worker`` for a single worker, ``<shard>.worker<k>`` otherwise; their
-entity type is :data:`WORKER_ENTITY_TYPE`. A worker runs in its shard's directory and logs
+entity type is ``EntityType.WORKER``. A worker runs in its shard's directory and logs
 there (``<shard>/<shard>.worker.out``/``.err``), so that the store's own directory keeps
 only what SmartSim users expect (one ``<shard>.out`` per shard).
 """
@@ -25,9 +25,9 @@ from pathlib import Path
 from insitu import _checks as tc
 from insitu.errors import InvalidArgumentError
 from insitu.jobs import JobSpec, Resources
+from insitu.jobs.entity_types import EntityType
 from insitu.wire.worker import WORKER_PASSWORD_ENV, WorkerThreads, worker_argv
 
-WORKER_ENTITY_TYPE = "Worker"
 """Entity type of worker jobs (left out of ``Experiment.summary()``)."""
 
 _DEVICE_RE = re.compile(r"^(CPU|GPU:\d+)$")
@@ -110,7 +110,7 @@ def worker_specs(
                     out_path=directory / f"{name}.out",
                     err_path=directory / f"{name}.err",
                     resources=Resources(cpu_pinning=shard.cpu_pinning),
-                    entity_type=WORKER_ENTITY_TYPE,
+                    entity_type=EntityType.WORKER,
                 )
             )
     return specs

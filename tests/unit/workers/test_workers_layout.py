@@ -10,8 +10,8 @@ import pytest
 from insitu import Orchestrator
 from insitu.entities.colocation import InferenceThreads, split_server_kwargs
 from insitu.errors import CPUPinningError, InvalidArgumentError, ParameterTypeError
+from insitu.jobs.entity_types import EntityType
 from insitu.store.workers import (
-    WORKER_ENTITY_TYPE,
     ShardFacts,
     WorkerLayout,
     parse_devices,
@@ -40,7 +40,7 @@ def test_one_cpu_worker_per_shard_by_default() -> None:
         assert flag(spec.args, "--num-shards") == "2"
         assert flag(spec.args, "--device") == "CPU"
         assert flag(spec.args, "--db-identifier") == "db"
-        assert spec.entity_type == WORKER_ENTITY_TYPE == "Worker"
+        assert spec.entity_type == EntityType.WORKER == "Worker"
         assert spec.resources.cpu_pinning == SHARDS[index].cpu_pinning
         assert spec.out_path == SHARDS[index].directory / f"{spec.name}.out"
         assert spec.cwd == SHARDS[index].directory

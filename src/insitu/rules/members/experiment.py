@@ -107,6 +107,6 @@ class ExperimentMember:
         kind = EVENT_KINDS.get(event.state)
         if group is None or kind is None or self._sink is None:
             return
-        code = None if event.state is JobState.STATUS_NEVER_STARTED else event.returncode
+        code = None if event.state is JobState.NEVER_STARTED else event.returncode
         key = f"{event.name}@{event.job_id}"
         self._sink(JobUpdate(key, kind, event.time or time.time(), code, group=group))

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from insitu.errors import UnsupportedOptionError
+from insitu.jobs.entity_types import EntityType
 from insitu.jobs.events import EVENT_KINDS, JobEvent
 from insitu.jobs.resources import Resources
 from insitu.jobs.spec import JobSpec
@@ -202,7 +203,7 @@ class ControllerMember:
             resources=Resources(
                 nodes=template.nodes, tasks=template.tasks, walltime=template.duration
             ),
-            entity_type="EnsembleJob",
+            entity_type=EntityType.ENSEMBLE_JOB,
         )
 
     def _on_event(self, event: JobEvent) -> None:
@@ -218,7 +219,7 @@ class ControllerMember:
         kind = EVENT_KINDS.get(event.state)
         if kind is None or kind == "submit":  # submit: reported when it entered our queue
             return
-        code = None if event.state is JobState.STATUS_NEVER_STARTED else event.returncode
+        code = None if event.state is JobState.NEVER_STARTED else event.returncode
         self._emit(JobUpdate(key, kind, event.time, code))
 
     def _emit(self, update: JobUpdate) -> None:

@@ -26,8 +26,8 @@ from insitu.errors import (
 )
 from insitu.jobs.resources import Resources
 from insitu.jobs.spec import JobSpec, RunArgs
+from insitu.launchers import resource_flags as flags
 from insitu.launchers.registry import run_command_candidates
-from insitu.settings import _resource_flags as flags
 
 ArgStyle = Callable[[str, "str | None"], list[str]]
 
