@@ -24,7 +24,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from insitu.errors import ConnectionEnvError, InvalidArgumentError
+from insitu.errors import ConnectionEnvError, InvalidArgumentError, RedisParameterError
+from insitu.wire.addresses import parse_address
 
 DEFAULT_DB_IDENTIFIER = "orchestrator"
 CLUSTERED = "Clustered"
@@ -131,10 +132,11 @@ def _required(env: Mapping[str, str], name: str) -> str:
 def _bad_address(address: str) -> bool:
     if not address or "," in address or any(c.isspace() for c in address):
         return True
-    if address.startswith("unix://"):
-        return len(address) == len("unix://")
-    host, sep, port = address.removeprefix("tcp://").rpartition(":")
-    return not (sep and host and port.isdigit())
+    try:
+        parse_address(address)
+    except RedisParameterError:
+        return True
+    return False
 
 
 def format_key_prefix_env(key_out: str | None, keys_in: Sequence[str]) -> dict[str, str]:
