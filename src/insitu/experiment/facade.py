@@ -37,6 +37,7 @@ from insitu.errors import (
     EntityNotLaunchedError,
     InvalidArgumentError,
 )
+from insitu.experiment import telemetry
 from insitu.experiment.colocated import plan_colocated
 from insitu.experiment.factories import EntityFactory
 from insitu.experiment.loading import Load, colocated_load, load_objects, plan_loads
@@ -60,6 +61,7 @@ from insitu.log import get_logger
 from insitu.runtime.controller import Controller
 from insitu.runtime.events import Subscription
 from insitu.runtime.record import RecordWriter, RunFacts
+from insitu.runtime.telemetry import TelemetrySampler
 from insitu.store.orchestrator import Orchestrator
 from insitu.wire.record import record_path
 
@@ -82,6 +84,7 @@ class Experiment(EntityFactory):
         _checks.check_type("name", name, str)
         if not name:
             raise InvalidArgumentError("experiment name must not be empty")
+        enabled, period, max_bytes = telemetry.default_settings()  # checked before anything
         self.name = name
         self.exp_path = _experiment_path(name, exp_path)
         self._launcher_name = resolve_launcher_name(launcher)
@@ -94,6 +97,18 @@ class Experiment(EntityFactory):
         )
         self._control.subscribe(self._record.on_job)
         self._control.subscribe_stores(self._record.on_store)
+        self._sampler = TelemetrySampler(
+            record_path(self.exp_path).parent, self._record.run_id, period, max_bytes
+        )
+        self._telemetry = telemetry.ExperimentTelemetryConfiguration(self._sampler, enabled)
+        self._control.subscribe_stores(telemetry.StoreSampling(self._sampler, self._control.store))
+
+    @property
+    def telemetry(self) -> telemetry.ExperimentTelemetryConfiguration:
+        """Sampling of stores and rules into ``<exp_path>/.insitu/telemetry.jsonl``: on by
+        default (``INSITU_TELEMETRY=0`` turns it off), ``enable()``/``disable()``,
+        ``is_enabled`` and ``period`` (seconds, default 5). See docs/observability.md."""
+        return self._telemetry
 
     def __enter__(self) -> Experiment:
         return self
@@ -287,6 +302,7 @@ class Experiment(EntityFactory):
         try:
             self._control.shutdown()
         finally:
+            self._sampler.close()
             self._record.close()
 
     # ----------------------------------------------------------------- helpers
