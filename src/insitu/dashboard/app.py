@@ -39,7 +39,7 @@ from starlette.responses import (
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from insitu.dashboard.source import ExperimentSource
+from insitu.dashboard.source import ExperimentSource, json_safe
 from insitu.views.gantt import render_svg
 from insitu.views.state import timeline
 
@@ -85,7 +85,7 @@ def create_app(sources: Sequence[ExperimentSource], token: str | None = None) ->
         source = source_of(request)
         if source is None:
             return JSONResponse({"error": "no such experiment"}, status_code=404)
-        return JSONResponse(_finite(source.snapshot()))
+        return JSONResponse(json_safe(source.snapshot()))
 
     async def timeline_svg(request: Request) -> Response:
         source = source_of(request)
@@ -175,17 +175,6 @@ def _read_log(path: Path, offset: int) -> dict[str, object]:
         return {"path": str(path), "text": "", "offset": 0, "error": err.strerror}
     text = data.decode("utf-8", errors="replace")
     return {"path": str(path), "text": text, "offset": start + len(data), "missing": False}
-
-
-def _finite(value: object) -> object:
-    """JSON has no NaN or infinity: such numbers become null."""
-    if isinstance(value, float):
-        return value if value == value and abs(value) != float("inf") else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
 
 
 class _TokenCheck(BaseHTTPMiddleware):

@@ -59,7 +59,7 @@ def serve(
         from insitu.errors import MissingDependencyError
 
         raise MissingDependencyError(
-            f"the dashboard needs {err.name}: pip install 'insitu[dashboard]'"
+            f"the dashboard ({err.name})", "install it with: pip install 'insitu[dashboard]'"
         ) from err
     from insitu.dashboard.source import ExperimentSource, exp_key, find_experiments
 

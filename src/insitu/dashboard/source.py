@@ -10,6 +10,7 @@ dashboard keeps serving the others.
 from __future__ import annotations
 
 import dataclasses
+import math
 import socket
 import threading
 import time
@@ -32,8 +33,8 @@ def find_experiments(paths: list[Path]) -> list[Path]:
     """Each path that is an experiment (it has a record, or is meant to get one), and the
     experiments one level below a path that is not one itself, in the order given."""
     found: list[Path] = []
-    for path in paths:
-        path = path.resolve()
+    for given in paths:
+        path = given.resolve()
         below = sorted(p.parent.parent for p in path.glob(f"*/{record_path('').as_posix()}"))
         if record_path(path).exists() or not below:
             found.append(path)
@@ -211,3 +212,13 @@ def exp_key(index: int) -> str:
     """The URL key of the ``index``-th experiment."""
     return str(index)
 
+
+def json_safe(value: object) -> object:
+    """``value`` with every NaN or infinity replaced by None (JSON has no such numbers)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value

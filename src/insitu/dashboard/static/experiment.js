@@ -254,7 +254,7 @@ function renderEntitiesClock() {
 
 skeleton();
 if (REPORT) {
-  document.getElementById("live").hidden = true;
+  document.getElementById("live").remove();
   render(REPORT);
   renderTimeline();
 } else {
