@@ -15,6 +15,7 @@ function skeleton() {
     <section id="head"></section>
     <div id="problem"></div>
     <div class="counts" id="counts"></div>
+    <div id="body">
     <h2>Entities</h2>
     <div class="table-wrap"><table id="entities"><thead><tr>
       <th>Name</th><th>Type</th><th>State</th><th>Host</th><th>Job</th><th>Started</th>
@@ -35,7 +36,8 @@ function skeleton() {
         <span class="note" id="log-path"></span>
       </div>
       <pre class="log" id="log"></pre>
-    </section>`;
+    </section>
+    </div>`;
   document.getElementById("log-entity").addEventListener("change", (e) => switchLog(e.target.value));
   document.getElementById("log-stream").addEventListener("change", (e) => {
     log.stream = e.target.value; switchLog(log.entity);
@@ -64,6 +66,8 @@ function render(s) {
   document.getElementById("problem").innerHTML = problems.map((p) => `<div class="alert">${esc(p)}</div>`).join("");
   document.getElementById("counts").innerHTML = Object.entries(s.counts || {}).map(([state, n]) =>
     `<div class="count"><b>${n}</b><span>${esc(state)}</span></div>`).join("");
+  // An experiment that cannot be read shows only why (empty tables would only confuse).
+  document.getElementById("body").hidden = Boolean(s.error && !s.entities.length);
   renderEntities(s);
   renderStores(s);
   renderCharts(s.charts || []);
