@@ -41,6 +41,7 @@ from insitu.experiment import telemetry
 from insitu.experiment.colocated import plan_colocated
 from insitu.experiment.factories import EntityFactory
 from insitu.experiment.loading import Load, colocated_load, load_objects, plan_loads
+from insitu.experiment.notebook import SummaryText, Timeline, experiment_html, plot_timeline
 from insitu.experiment.preview import (
     Format,
     Verbosity,
@@ -48,9 +49,10 @@ from insitu.experiment.preview import (
     parse_verbosity,
     render_preview,
 )
+from insitu.experiment.progress import Progress, progress_enabled
 from insitu.experiment.registry_hook import PasswordRegistration
 from insitu.experiment.selection import Entity, Selection, select_entities
-from insitu.experiment.summary import render_summary
+from insitu.experiment.summary import HEADERS, render_summary, summary_rows
 from insitu.generation.run_dirs import Generator
 from insitu.jobs.entity_types import EntityType
 from insitu.jobs.events import JobEvent
@@ -144,6 +146,7 @@ class Experiment(EntityFactory):
         block: bool = True,
         summary: bool = False,
         kill_on_interrupt: bool = True,
+        progress: bool | None = None,
     ) -> None:
         """Launch ``args``: orchestrators first (each ready before anything else starts).
 
@@ -152,7 +155,10 @@ class Experiment(EntityFactory):
         if a launch fails part-way, what this call started is stopped again. ``block``
         waits for the non-store entities (and for their colocated stores to be stopped).
         On Ctrl-C while blocking, ``kill_on_interrupt`` stops every job of the experiment.
+        While blocking, ``progress`` (default: ``INSITU_PROGRESS``, on) shows the entities by
+        state (see :mod:`insitu.experiment.progress`).
         """
+        show_progress = progress_enabled(progress)
         selection = select_entities(*args)
         colocated, loads, specs = self._plan_start(selection)
         if summary:
@@ -175,7 +181,8 @@ class Experiment(EntityFactory):
                 self._control.stop_store(name)
             raise
         if block:
-            self._wait([m.name for m in selection.all_models], kill_on_interrupt)
+            names = [m.name for m in selection.all_models]
+            self._wait(names, kill_on_interrupt, progress=show_progress)
 
     def _plan_start(
         self, selection: Selection
@@ -240,7 +247,10 @@ class Experiment(EntityFactory):
             for name in names:
                 logger.info("%s: %s", name, self._control.status(name).value)
 
-        self._wait(names, kill_on_interrupt, report if verbose else None, float(interval))
+        self._wait(
+            names, kill_on_interrupt, report if verbose else None, float(interval),
+            progress=verbose and progress_enabled(None),
+        )  # fmt: skip
 
     def finished(self, entity: Model | Ensemble) -> bool:
         """True once ``entity`` (every member, for an Ensemble) has ended.
@@ -290,7 +300,18 @@ class Experiment(EntityFactory):
         """
         self._control.monitor.refresh()
         records = [r for r in self._control.table if r.entity_type != EntityType.WORKER]
-        return render_summary(records, style)
+        return SummaryText(render_summary(records, style), summary_rows(records), HEADERS)
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the experiment and its jobs as an HTML table."""
+        table = self.summary()._repr_html_()  # type: ignore[attr-defined]
+        return experiment_html(self.name, self.exp_path, self._launcher_name, str(table))
+
+    def plot_timeline(self, workers: bool = False) -> Timeline:
+        """The jobs of this experiment's newest run as a Gantt chart, read from its launch
+        record: shown inline in Jupyter, ``.save("timeline.svg")`` (or ``.html``) elsewhere.
+        ``workers`` adds the inference workers' rows."""
+        return plot_timeline(self.exp_path, workers=workers)
 
     def subscribe(self, listener: Callable[[JobEvent], None]) -> Subscription:
         """Receive every JobEvent of this experiment's jobs (on the monitor thread)."""
@@ -312,14 +333,31 @@ class Experiment(EntityFactory):
         kill_on_interrupt: bool,
         on_tick: Callable[[], None] | None = None,
         tick: float = 1.0,
+        *,
+        progress: bool = False,
     ) -> None:
+        shown = (
+            Progress(self.name, lambda: [self._control.status(n) for n in names])
+            if (progress and names)
+            else None
+        )
+
+        def each_tick() -> None:
+            if on_tick is not None:
+                on_tick()
+            if shown is not None:
+                shown.tick()
+
         try:
-            self._control.wait(names, on_tick=on_tick, tick=tick)
+            self._control.wait(names, on_tick=each_tick, tick=min(tick, 1.0) if shown else tick)
         except KeyboardInterrupt:
             if kill_on_interrupt:
                 logger.warning("interrupted: stopping every job of experiment %s", self.name)
                 self._control.shutdown()
             raise
+        finally:
+            if shown is not None:
+                shown.close()
         self._stop_colocated(names)
 
     def _stop_colocated(self, names: Sequence[str]) -> None:
