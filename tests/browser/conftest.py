@@ -11,8 +11,8 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from typing import IO
 from pathlib import Path
+from typing import IO
 
 import pytest
 

@@ -85,10 +85,14 @@ def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
+        command = [sys.executable, "-m", "insitu.cli.main", "dashboard", str(tmp_path)]
         out = subprocess.run(
-            [sys.executable, "-m", "insitu.cli.main", "dashboard", str(tmp_path), "--port", str(port)],
-            capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            [*command, "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     assert out.returncode == 1
     assert f"port {port} on 127.0.0.1 is already in use" in out.stderr
     assert "Traceback" not in out.stderr
