@@ -140,8 +140,8 @@ def test_status_watch_and_logs_follow_a_running_experiment(tmp_path: Path) -> No
             "sim", exp.create_run_settings(sys.executable, [str(script), str(go)])
         )
         exp.start(sim, block=False)
-        watch = subprocess.Popen([*command, "status", str(exp_path), "--watch", "--interval", "0.1"],
-                                 stdout=subprocess.PIPE, text=True)  # fmt: skip
+        watching = [*command, "status", str(exp_path), "--watch", "--interval", "0.1"]
+        watch = subprocess.Popen(watching, stdout=subprocess.PIPE, text=True)
         follow = subprocess.Popen([*command, "logs", "sim", "--exp", str(exp_path), "-f"],
                                   stdout=subprocess.PIPE, text=True)  # fmt: skip
         assert watch.stdout is not None and follow.stdout is not None
