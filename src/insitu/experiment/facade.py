@@ -308,10 +308,10 @@ class Experiment(EntityFactory):
         return experiment_html(self.name, self.exp_path, self._launcher_name, str(table))
 
     def plot_timeline(self, workers: bool = False) -> Timeline:
-        """The jobs of this experiment's newest run as a Gantt chart, read from its launch
-        record: shown inline in Jupyter, ``.save("timeline.svg")`` (or ``.html``) elsewhere.
-        ``workers`` adds the inference workers' rows."""
-        return plot_timeline(self.exp_path, workers=workers)
+        """The jobs of this Experiment as a Gantt chart, read from its launch record: shown
+        inline in Jupyter, ``.save("timeline.svg")`` (or ``.html``) elsewhere. ``workers``
+        adds the inference workers' rows."""
+        return plot_timeline(self.exp_path, self._record.run_id, workers=workers)
 
     def subscribe(self, listener: Callable[[JobEvent], None]) -> Subscription:
         """Receive every JobEvent of this experiment's jobs (on the monitor thread)."""

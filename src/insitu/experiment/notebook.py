@@ -68,11 +68,12 @@ class Timeline:
         return out
 
 
-def plot_timeline(exp_path: str, *, workers: bool = False) -> Timeline:
-    """The :class:`Timeline` of the newest run recorded under ``exp_path`` (empty when
-    nothing was started yet)."""
+def plot_timeline(exp_path: str, run_id: str, *, workers: bool = False) -> Timeline:
+    """The :class:`Timeline` of run ``run_id`` recorded under ``exp_path`` (empty when that
+    run has started nothing yet)."""
     try:
-        run = read_record(record_path(exp_path), strict=False).latest
+        runs = read_record(record_path(exp_path), strict=False).runs
     except FileNotFoundError:
-        run = None
+        runs = ()
+    run = next((r for r in runs if r.header.run == run_id), None)
     return Timeline(render_svg(timeline(run, workers=workers) if run is not None else ()))
