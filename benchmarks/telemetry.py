@@ -88,7 +88,7 @@ def main() -> None:
         "",
         f"One sampling round (one shard) takes {round_cost * 1e3:.2f} ms of the driver, "
         f"{round_cost / 5.0 * 100:.3f} % of a 5 s period. The slowdown is the median over the "
-        "block pairs of on/off − 1; on this shared 2-core machine, pairs differ by several % "
+        "block pairs of on/off - 1; on this shared 2-core machine, pairs differ by several % "
         "either way, so figures within a few % of zero are noise.",
         "",
         "| period | tensor | off (µs) | on (µs) | slowdown |",
