@@ -12,8 +12,9 @@ runtime.
 
 from __future__ import annotations
 
-import importlib
 import typing
+
+from insitu._lazy import lazy_getattr
 
 if typing.TYPE_CHECKING:
     from insitu.entities.ensemble import Ensemble
@@ -58,13 +59,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    source = _SOURCES.get(name)
-    if source is None:
-        raise AttributeError(f"module 'insitu' has no attribute {name!r}")
-    value = getattr(importlib.import_module(source), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
+__getattr__ = lazy_getattr(__name__, _SOURCES, globals())
 
 
 def __dir__() -> list[str]:
