@@ -209,8 +209,11 @@ class ExecutableNotFoundError(ConfigurationError, FileNotFoundError):
         super().__init__(f"could not locate executable {exe!r} (not a file on PATH or on disk)")
 
 
-class NotExecutableError(ExecutableNotFoundError):
-    """The executable exists on disk but the current user may not execute it."""
+class NotExecutableError(ExecutableNotFoundError, TypeError):
+    """The executable exists on disk but the current user may not execute it.
+
+    Also a ``TypeError``: SmartSim raises that for a file that is not executable.
+    """
 
     def __init__(self, exe: str) -> None:
         super().__init__(exe)

@@ -23,7 +23,16 @@ SRC = Path(insitu.__file__).parent
 
 
 def test_every_smartsim_name_is_known_and_only_local_is_usable() -> None:
-    assert registry.KNOWN_LAUNCHERS == ("local", "slurm", "pbs", "pals", "lsf", "flux", "dragon")
+    assert registry.KNOWN_LAUNCHERS == (
+        "local",
+        "slurm",
+        "pbs",
+        "pals",
+        "lsf",
+        "flux",
+        "dragon",
+        "sge",
+    )
     assert registry.available_launchers() == ("local",)
     assert [i.name for i in registry.LAUNCHERS if i.usable] == ["local"]
 
