@@ -55,7 +55,8 @@ def test_known_names_are_not_available_yet(name: str) -> None:
 def test_unknown_names() -> None:
     with pytest.raises(UnknownLauncherError, match="unknown name") as info:
         registry.resolve_launcher_name("kubernetes")
-    assert not isinstance(info.value, UnsupportedOptionError)
+    # SmartSim raises SSUnsupportedError for a launcher it does not support.
+    assert isinstance(info.value, UnsupportedOptionError)
     with pytest.raises(UnknownLauncherError):
         registry.resolve_launcher_name(3)  # type: ignore[arg-type]
     with pytest.raises(UnknownLauncherError):
