@@ -57,7 +57,9 @@ which raises the built-ins in those places, keeps catching them.
     │       ├── RedisInternalError
     │       ├── RedisTimeoutError            (transient)
     │       ├── RedisInvalidUseError
+    │       │   └── UnknownNodeError         (+ RedisRuntimeError)
     │       ├── RedisParameterError          (+ ValueError)
+    │       │   ├── BatchingParameterError   (+ RedisRuntimeError)
     │       │   └── ValueTooLargeError       (key, size, limit)
     │       └── InferenceError               (key, reason, backend_message; a model/script run)
     │           ├── ModelLoadError           (corrupt model bytes, a script that won't compile)
@@ -492,6 +494,17 @@ class RedisParameterError(RedisReplyError, ValueError):
     """An argument has the right type but an unusable value (SmartRedis raises ValueError)."""
 
 
+class BatchingParameterError(RedisParameterError, RedisRuntimeError):
+    """Batching arguments that contradict each other (``batch_size=0`` with a minimum
+    batch, a timeout without a minimum batch): a ``RedisRuntimeError``, as SmartRedis
+    raises, and the precise parameter error."""
+
+
+class UnknownNodeError(RedisInvalidUseError, RedisRuntimeError):
+    """An address given to an address-targeted call (``get_ai_info``, ``config_get`` …)
+    that is not a shard of the store: also a ``RedisRuntimeError``, as SmartRedis raises."""
+
+
 class ValueTooLargeError(RedisParameterError):
     """A value is larger than the store accepts (``proto-max-bulk-len``); nothing was sent."""
 
@@ -624,6 +637,7 @@ __all__ = [
     "AlreadyColocatedError",
     "AlreadyRunningError",
     "AttachedFileNotFoundError",
+    "BatchingParameterError",
     "CPUPinningError",
     "CheckpointError",
     "CheckpointNotFoundError",
@@ -688,6 +702,7 @@ __all__ = [
     "StoreError",
     "StoreNotActiveError",
     "UnknownInterfaceError",
+    "UnknownNodeError",
     "UnknownLauncherError",
     "UnknownStrategyError",
     "UnsupportedOptionError",
