@@ -70,6 +70,7 @@ def main() -> None:
     sections = []
     with Experiment("bench-telemetry", exp_path=path) as exp:
         db = exp.create_database(port=find_free_port_block(1), inference_workers=0)
+        db.telemetry.enable()  # the store's switch; the experiment's is toggled per block
         exp.start(db)
         client = Client(False, db.get_address()[0])
         for period, label in PERIODS:

@@ -54,6 +54,7 @@ def test_a_running_experiment_updates_live(
     script.write_text(SIM)
     with Experiment("live", exp_path=str(exp_path)) as exp:
         db = exp.create_database(port=find_free_port_block(1))
+        db.telemetry.enable()
         exp.start(db)
         sim = exp.create_model(
             "sim", exp.create_run_settings(sys.executable, [str(script), str(go)])

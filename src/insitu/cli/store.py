@@ -156,6 +156,7 @@ def serve(directory: Path, args: argparse.Namespace) -> int:
             db_nodes=args.shards,
             **options,  # type: ignore[arg-type]
         )
+        store.telemetry.enable()  # memory and clients for `insitu status` and the dashboard
         exp.start(store)
         password = directory / PASSWORD_FILE
         write_private(password, store.password + "\n")

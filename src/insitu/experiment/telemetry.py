@@ -1,9 +1,14 @@
 """An Experiment's telemetry: SmartSim's ``Experiment.telemetry`` switch over insitu's sampler.
 
-While telemetry is enabled (the default, as in SmartSim), every store the experiment runs
-is sampled every ``period`` seconds into ``<exp_path>/.insitu/telemetry.jsonl``
-(:mod:`insitu.runtime.telemetry`); rules sessions attached to the experiment add their
-metrics. The environment sets the defaults, read once when the Experiment is made:
+One notion of telemetry, SmartSim's: the experiment's switch (on by default) starts and stops
+sampling as a whole; each store's own switch, ``Orchestrator.telemetry`` (off by default, as
+in SmartSim, where enabling it adds the memory and client collectors), says whether that store
+is sampled. While both are on, the store is sampled every ``period`` seconds into
+``<exp_path>/.insitu/telemetry.jsonl`` (:mod:`insitu.runtime.telemetry`); either switch may be
+turned at any time and takes effect from the next round. Rules sessions attached to the
+experiment add their metrics while the experiment's switch is on.
+
+The environment sets the defaults, read once when the Experiment is made:
 ``INSITU_TELEMETRY`` (``0``/``1``), ``INSITU_TELEMETRY_PERIOD`` (seconds, default 5) and
 ``INSITU_TELEMETRY_MAX_BYTES`` (the size at which the file is rotated, default 32 MiB).
 """
@@ -18,6 +23,7 @@ from insitu.errors import InvalidArgumentError
 from insitu.runtime.controller import Store
 from insitu.runtime.events import StoreEvent
 from insitu.runtime.telemetry import DEFAULT_MAX_BYTES, DEFAULT_PERIOD, Source, TelemetrySampler
+from insitu.store.db_node import TelemetryConfiguration
 from insitu.store.orchestrator import Orchestrator
 from insitu.store.shard_client import shard_endpoints
 
@@ -50,11 +56,13 @@ def _positive(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-class ExperimentTelemetryConfiguration:
-    """``exp.telemetry``: ``enable()``, ``disable()``, ``is_enabled`` (SmartSim's names) and
-    ``period``, the seconds between two samples."""
+class ExperimentTelemetryConfiguration(TelemetryConfiguration):
+    """``exp.telemetry``: ``enable()``, ``disable()``, ``is_enabled`` (SmartSim's names, and a
+    :class:`~insitu.store.db_node.TelemetryConfiguration` as there) and ``period``, the
+    seconds between two samples. The switch is the sampler's own, read every round."""
 
     def __init__(self, sampler: TelemetrySampler, enabled: bool) -> None:
+        super().__init__(enabled)
         self._sampler = sampler
         sampler.enabled = enabled
 
@@ -95,7 +103,8 @@ class ExperimentTelemetryConfiguration:
 
 
 class StoreSampling:
-    """A store-event listener: watch each store once ready, stop when it has stopped.
+    """A store-event listener: watch each store once ready, stop when it has stopped; the
+    store's own ``telemetry`` switch decides, round by round, whether it is sampled.
     ``find`` returns the running store of a name (its password reaches the probes only)."""
 
     def __init__(self, sampler: TelemetrySampler, find: Callable[[str], Store | None]) -> None:
@@ -109,7 +118,8 @@ class StoreSampling:
         store = self._find(event.name)
         if isinstance(store, Orchestrator):
             endpoints = shard_endpoints(event.addresses, store.password)
-            self._sampler.watch(event.name, endpoints, event.clustered)
+            switch = store.telemetry
+            self._sampler.watch(event.name, endpoints, event.clustered, lambda: switch.is_enabled)
 
 
 def default_settings() -> tuple[bool, float, int]:

@@ -98,6 +98,14 @@ class TelemetryFile:
         os.replace(self.path, self.old_path)
 
 
+def _switched_on(enabled: Callable[[], bool]) -> bool:
+    try:
+        return bool(enabled())
+    except Exception:  # a broken switch must not end the round for the other stores
+        logger.exception("telemetry switch failed")
+        return False
+
+
 def _write_all(fd: int, data: bytes) -> int:
     done = 0
     while done < len(data):
@@ -126,6 +134,7 @@ class TelemetrySampler:
         self._file = TelemetryFile(directory, run, period, max_bytes)
         self._lock = threading.Lock()
         self._stores: dict[str, list[ShardProbe]] = {}
+        self._switches: dict[str, Callable[[], bool]] = {}
         self._sources: dict[str, Source] = {}
         self._thread: tuple[threading.Thread, threading.Event] | None = None
 
@@ -134,12 +143,20 @@ class TelemetrySampler:
         """The current telemetry file."""
         return self._file.path
 
-    def watch(self, name: str, endpoints: Sequence[Endpoint], clustered: bool) -> None:
-        """Sample the store ``name``, one shard per endpoint (in shard order)."""
+    def watch(
+        self,
+        name: str,
+        endpoints: Sequence[Endpoint],
+        clustered: bool,
+        enabled: Callable[[], bool] = lambda: True,
+    ) -> None:
+        """Sample the store ``name``, one shard per endpoint (in shard order), in the rounds
+        where ``enabled()`` is true (the store's own switch)."""
         probes = [ShardProbe(name, i, e, clustered) for i, e in enumerate(endpoints)]
         with self._lock:
             old = self._stores.pop(name, [])
             self._stores[name] = probes
+            self._switches[name] = enabled
         for probe in old:
             probe.close()
         self._ensure_thread()
@@ -148,6 +165,7 @@ class TelemetrySampler:
         """Stop sampling the store ``name`` (no error if it is not watched)."""
         with self._lock:
             probes = self._stores.pop(name, [])
+            self._switches.pop(name, None)
         for probe in probes:
             probe.close()
 
@@ -168,8 +186,9 @@ class TelemetrySampler:
         """Take one round of samples now and write them; returns them."""
         now = time.time()
         with self._lock:
-            probes = [p for group in self._stores.values() for p in group]
+            groups = [(group, self._switches[name]) for name, group in self._stores.items()]
             sources = list(self._sources.items())
+        probes = [p for group, enabled in groups if _switched_on(enabled) for p in group]
         lines: list[SampleLine] = [line for probe in probes for line in probe.sample(self.run, now)]
         for name, source in sources:
             try:
@@ -191,6 +210,7 @@ class TelemetrySampler:
             current, self._thread = self._thread, None
             probes = [p for group in self._stores.values() for p in group]
             self._stores.clear()
+            self._switches.clear()
             self._sources.clear()
         if current is not None:
             thread, stop = current

@@ -54,6 +54,7 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, s
     path = tmp_path_factory.mktemp("finished")
     with Experiment("done", exp_path=str(path)) as exp:
         db = exp.create_database(port=find_free_port_block(1))
+        db.telemetry.enable()
         exp.start(db)
         say = exp.create_run_settings(sys.executable, ["-c", "print('line 1'); print('line 2')"])
         exp.start(exp.create_model("sim", say), block=True, progress=False)
@@ -194,7 +195,12 @@ def test_a_store_from_the_shell(tmp_path: Path) -> None:
     finally:
         stopped = insitu("store", "stop", "--dir", str(directory))
     assert stopped.returncode == 0 and "stopped" in stopped.stdout, stopped.stderr
+    # Only the password files (ours, and the reconnect checkpoint's) hold it, owner-only.
     for file in directory.rglob("*"):
-        if file.is_file() and file.name != "password" and not file.name.endswith(".conf"):
+        if not file.is_file() or file.name.endswith(".conf"):
+            continue
+        if file.name == "password" or file.name.endswith(".password"):
+            assert stat.S_IMODE(file.stat().st_mode) == 0o600, file
+        else:
             assert password not in file.read_text(errors="replace"), file
     assert not os.path.exists(directory / "store.json")

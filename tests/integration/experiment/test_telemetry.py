@@ -17,6 +17,7 @@ from insitu import Experiment
 from insitu.client import Client
 from insitu.errors import InvalidArgumentError
 from insitu.runtime.telemetry_reader import read_telemetry
+from insitu.store.db_node import TelemetryConfiguration
 from insitu.wire.stats import percentile
 from insitu.wire.telemetry import Telemetry, telemetry_paths
 from tests.inference_models import onnx_square
@@ -50,6 +51,7 @@ def test_a_cluster_is_sampled_with_its_inference_statistics(tmp_path: Path) -> N
     with Experiment("tele", exp_path=str(tmp_path)) as exp:
         assert exp.telemetry.is_enabled and exp.telemetry.period == 0.1
         db = exp.create_database(port=free_port_base(3), db_nodes=3)
+        db.telemetry.enable()
         exp.start(db)
         Store("cluster", db, True).wait_for_workers()
         client = Client(True, db.get_address()[0])
@@ -97,6 +99,8 @@ def test_a_dead_shard_is_sampled_as_down_and_the_rest_still_is(tmp_path: Path) -
     with Experiment("dead", exp_path=str(tmp_path)) as exp:
         first = exp.create_database(port=free_port_base(), db_identifier="first")
         second = exp.create_database(port=free_port_base(), db_identifier="second")
+        first.telemetry.enable()
+        second.telemetry.enable()
         exp.start(first, second)
         pid = _server_pid(first.get_address()[0])
         os.kill(pid, signal.SIGKILL)
@@ -133,6 +137,7 @@ def test_the_files_stay_under_twice_their_limit(
     old, current = telemetry_paths(tmp_path)
     with Experiment("bounded", exp_path=str(tmp_path)) as exp:
         db = exp.create_database(port=free_port_base())
+        db.telemetry.enable()
         exp.start(db)
         wait_for("a rotation", old.exists)
         # Another rotation: the older file is replaced, never a third one kept.
@@ -151,12 +156,40 @@ def test_telemetry_can_be_turned_off(tmp_path: Path, monkeypatch: pytest.MonkeyP
     with Experiment("off", exp_path=str(tmp_path)) as exp:
         assert not exp.telemetry.is_enabled
         db = exp.create_database(port=free_port_base())
+        db.telemetry.enable()
         exp.start(db)
         exp.telemetry.period = 0.05
         # Nothing is written while disabled; enabling starts the samples.
         assert not telemetry_paths(tmp_path)[1].exists()
         exp.telemetry.enable()
         wait_for("a sample once enabled", lambda: bool(telemetry_of(tmp_path).shards))
+
+
+@pytest.mark.usefixtures("fast_telemetry")
+def test_a_store_is_sampled_while_its_own_switch_is_on(tmp_path: Path) -> None:
+    """One notion, SmartSim's: the experiment's switch (on by default) and each store's
+    (off by default) must both be on for the store to be sampled."""
+    with Experiment("switches", exp_path=str(tmp_path)) as exp:
+        assert isinstance(exp.telemetry, TelemetryConfiguration)
+        quiet = exp.create_database(port=free_port_base(), db_identifier="quiet")
+        loud = exp.create_database(port=free_port_base(), db_identifier="loud")
+        assert not quiet.telemetry.is_enabled and not loud.telemetry.is_enabled
+        loud.telemetry.enable()
+        exp.start(quiet, loud)
+
+        def stores() -> set[str]:
+            return {s.store for s in telemetry_of(tmp_path).shards}
+
+        wait_for("samples of the enabled store", lambda: "loud" in stores())
+        assert "quiet" not in stores()
+        # Turned on while running: sampled from the next round on.
+        quiet.telemetry.enable()
+        wait_for("samples of the store switched on", lambda: "quiet" in stores())
+        loud.telemetry.disable()
+        off = time.time()  # a round stamps its samples before it reads the switches
+        count = len(telemetry_of(tmp_path).shards)
+        wait_for("more rounds", lambda: len(telemetry_of(tmp_path).shards) >= count + 3)
+        assert all(s.time < off for s in telemetry_of(tmp_path).shards if s.store == "loud")
 
 
 @pytest.mark.parametrize(
