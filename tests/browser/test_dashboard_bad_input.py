@@ -10,7 +10,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from insitu.wire.record import JobLine, RunHeader, format_line, record_path
+from insitu.wire.record import JobLine, RunHeader, StoreLine, format_line, record_path
+from insitu.wire.telemetry import ShardSample, TelemetryHeader, TelemetryLine, telemetry_paths
+from insitu.wire.telemetry import format_line as tele_line
 
 from .conftest import Dashboard, free_port, poll
 
@@ -51,7 +53,9 @@ def test_bad_paths_are_listed_with_their_problem_and_the_rest_is_served(
     assert "finished" in text[0] and "1 completed" in text[0]
     assert "does not exist" in text[1]
     assert "no launch record yet" in text[2]
-    assert "finished" in text[3]  # the bad lines are skipped, the rest is shown
+    # The bad lines are skipped (and said so), the rest is shown.
+    assert "finished" in text[3] and "2 unreadable line(s) skipped" in text[3]
+    assert "skipped" not in text[0]
     assert "insitu-record/9" in text[4] and "not supported" in text[4]
     page.screenshot(path=str(tmp_path / "list.png"), full_page=True)  # type: ignore[attr-defined]
 
@@ -66,6 +70,7 @@ def test_bad_paths_are_listed_with_their_problem_and_the_rest_is_served(
         "the missing experiment's error",
         lambda: "does not exist" in page.locator("#problem").inner_text(),
     )  # type: ignore[attr-defined]
+    assert not page.locator(".meta").is_visible()  # type: ignore[attr-defined]
     page.screenshot(path=str(tmp_path / "missing.png"), full_page=True)  # type: ignore[attr-defined]
 
     # The API answers bad requests with errors, and still serves the good experiment.
@@ -138,3 +143,54 @@ def test_a_non_loopback_bind_needs_the_token_it_printed_once(tmp_path: Path) -> 
         rest = proc.stdout.read()
         proc.stdout.close()
     assert token not in rest  # printed once
+
+
+def test_a_store_that_died_while_sampled_is_shown_down_and_the_rest_still_is(
+    tmp_path: Path, dashboard: Callable[..., Dashboard], page: object
+) -> None:
+    """Files as a driver leaves them when one of its stores died: its last samples are
+    ``down`` with the connection error; another store was never sampled (telemetry off)."""
+    path = tmp_path / "stores"
+    record_path(path).parent.mkdir(parents=True)
+    header = RunHeader("r1", "stores", str(path), "local", "0.1.0", "elsewhere", 1, 1000.0)
+    lines = [header]
+    for name, port in (("alive", 7001), ("dead", 7002), ("quiet", 7003)):
+        lines.append(StoreLine("r1", 1000.0, name, "ready", (f"127.0.0.1:{port}",), False, 1))
+        lines.append(StoreLine("r1", 1100.0, name, "stopped", (f"127.0.0.1:{port}",), False, 1))
+    record_path(path).write_text("".join(format_line(line) + "\n" for line in lines))
+    samples: list[TelemetryLine] = [TelemetryHeader("r1", 1000.0, 5.0)]
+    refused = "ConnectionError: Error 111 connecting to 127.0.0.1:7002. Connection refused."
+    for i in range(6):
+        now = 1001.0 + 5 * i
+        samples.append(ShardSample("r1", now, "alive", 0, "127.0.0.1:7001", up=True,
+                                   used_memory=(1 + i) << 20, maxmemory=0, clients=2 + i,
+                                   ops_per_sec=10 * i, commands=100 * i, keys=i,
+                                   evicted_keys=0, queue_depth=0))  # fmt: skip
+        dead = i >= 3
+        samples.append(ShardSample("r1", now, "dead", 0, "127.0.0.1:7002", up=not dead,
+                                   error=refused if dead else None,
+                                   used_memory=None if dead else 1 << 20,
+                                   clients=None if dead else 1))  # fmt: skip
+    telemetry_file = telemetry_paths(path)[1]
+    telemetry_file.write_text("".join(tele_line(s) + "\n" for s in samples))
+    board = dashboard(path)
+    page.goto(f"{board.url}/exp/0")  # type: ignore[attr-defined]
+    dead_table = page.locator('table.shards[data-store="dead"]')  # type: ignore[attr-defined]
+    poll("the dead store's table", lambda: dead_table.count() == 1)
+    row = dead_table.locator("tbody tr").inner_text()
+    assert "down" in row and "Connection refused" in row
+    alive = page.locator('table.shards[data-store="alive"] tbody tr').inner_text()  # type: ignore[attr-defined]
+    assert "up" in alive and "6.0 MiB" in alive
+    quiet = page.locator(".panel", has_text="quiet").inner_text()  # type: ignore[attr-defined]
+    assert "telemetry is off" in quiet and "quiet.telemetry.enable()" in quiet
+    charts = page.locator(".chart")  # type: ignore[attr-defined]
+    poll("the charts", lambda: charts.count() >= 2)
+    memory = page.locator(".chart", has_text="memory used")  # type: ignore[attr-defined]
+    assert memory.first.get_attribute("data-points") == "6"
+    # A figure the store never reported gives no empty chart; no log files, no log viewer.
+    assert page.locator('.chart[data-key="store:dead:ops"]').count() == 0  # type: ignore[attr-defined]
+    assert page.locator('.chart[data-key="store:alive:ops"]').count() == 1  # type: ignore[attr-defined]
+    assert not page.locator("#logs-section").is_visible()  # type: ignore[attr-defined]
+    page.screenshot(path=str(tmp_path / "stores.png"), full_page=True)  # type: ignore[attr-defined]
+    assert board.get("/api/experiments")[0] == 200
+    assert board.proc.poll() is None

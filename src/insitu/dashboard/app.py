@@ -40,7 +40,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from insitu.dashboard.source import ExperimentSource, json_safe
-from insitu.views.gantt import render_svg
+from insitu.views.gantt import DEFAULT_WIDTH, MAX_WIDTH, MIN_WIDTH, render_svg
 from insitu.views.state import timeline
 
 STATIC = Path(__file__).parent / "static"
@@ -92,7 +92,11 @@ def create_app(sources: Sequence[ExperimentSource], token: str | None = None) ->
         if source is None:
             return PlainTextResponse("no such experiment", status_code=404)
         run, _, _, _ = source.latest()
-        svg = render_svg(timeline(run) if run is not None else ())
+        try:  # the page asks for its own width; anything odd gets the default
+            width = min(max(int(request.query_params.get("width", "")), MIN_WIDTH), MAX_WIDTH)
+        except ValueError:
+            width = DEFAULT_WIDTH
+        svg = render_svg(timeline(run) if run is not None else (), width=width)
         return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
     async def logs(request: Request) -> Response:

@@ -112,9 +112,10 @@ class ExperimentSource:
 
     def summary(self) -> JSON:
         """The experiments list's row of this experiment."""
-        run, _, error, _ = self.latest()
+        run, _, error, skipped = self.latest()
         row: JSON = {"key": self.key, "path": str(self.path), "name": self.path.name,
-                     "error": error, "state": "unknown", "counts": {}}  # fmt: skip
+                     "error": error, "state": "unknown", "counts": {},
+                     "skipped": skipped}  # fmt: skip
         if run is not None:
             state = experiment_state(run, driver_alive(run))
             row.update(name=run.header.experiment, state=state.state, counts=state.counts(),

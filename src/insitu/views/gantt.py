@@ -1,8 +1,9 @@
 """The timeline of an experiment as an SVG Gantt chart (pure: text in, text out).
 
-One row per job name; a bar per state a run was in (queued light, running solid), ended by
-a mark in the colour of how it ended. The same picture is shown by the dashboard, the HTML
-report and ``Experiment.plot_timeline()``.
+One row per job name; a bar per state a run was in (queued light, running solid); once the
+row's job has ended, its last bar takes the colour of how it ended (completed green, failed
+red, ...), so that a finished experiment reads at a glance. The same picture is shown by
+the dashboard, the HTML report and ``Experiment.plot_timeline()``.
 """
 
 from __future__ import annotations
@@ -23,10 +24,15 @@ STATE_COLOURS = {
     "Cancelled": "#f97316",
     "NeverStarted": "#94a3b8",
 }
-_ROW, _LABEL, _PAD, _WIDTH = 24, 190, 12, 900
+_ROW, _LABEL, _PAD = 24, 190, 12
+DEFAULT_WIDTH, MIN_WIDTH, MAX_WIDTH = 900, 400, 4000
+"""Widths in pixels: the dashboard asks for the width of its page, within these bounds."""
+_ENDED = ("Completed", "Failed", "Cancelled")
 
 
-def render_svg(rows: Sequence[TimelineRow], now: float | None = None, width: int = _WIDTH) -> str:
+def render_svg(
+    rows: Sequence[TimelineRow], now: float | None = None, width: int = DEFAULT_WIDTH
+) -> str:
     """The SVG text of ``rows``; open segments end at ``now`` (default: the current time)."""
     now = time.time() if now is None else now
     starts = [s.start for r in rows for s in r.segments]
@@ -54,21 +60,15 @@ def render_svg(rows: Sequence[TimelineRow], now: float | None = None, width: int
             f'<text x="{_LABEL - 8}" y="{y + 15}" text-anchor="end" fill="#0f172a">{label}'
             f"<title>{label} ({escape(row.entity_type)}): {escape(row.state)}</title></text>"
         )
-        for seg in row.segments:
+        for n, seg in enumerate(row.segments, 1):
             end = seg.end if seg.end is not None else now
-            colour = STATE_COLOURS.get(seg.state, "#94a3b8")
+            ended = n == len(row.segments) and row.state in _ENDED and seg.end is not None
+            colour = STATE_COLOURS.get(row.state if ended else seg.state, "#94a3b8")
             x0, x1 = x(seg.start), max(x(end), x(seg.start) + 2)
             parts.append(
                 f'<rect class="seg" data-state="{escape(seg.state)}" x="{x0:.1f}" y="{y + 4}" '
                 f'width="{x1 - x0:.1f}" height="{_ROW - 8}" rx="3" fill="{colour}">'
                 f"<title>{label}: {escape(seg.state)} {end - seg.start:.1f} s</title></rect>"
-            )
-        if row.segments and row.state in STATE_COLOURS and row.segments[-1].end is not None:
-            end_x = x(row.segments[-1].end)
-            parts.append(
-                f'<rect x="{end_x - 1:.1f}" y="{y + 2}" width="4" height="{_ROW - 4}" '
-                f'fill="{STATE_COLOURS[row.state]}"><title>{label}: {escape(row.state)}</title>'
-                "</rect>"
             )
     parts.append(_legend(width, height))
     return "".join([*parts, "</svg>"])
@@ -110,5 +110,5 @@ def _legend(width: int, height: int) -> str:
             f'<rect x="{x}" y="{height - 10}" width="10" height="8" fill="{STATE_COLOURS[state]}"/>'
             f'<text x="{x + 14}" y="{height - 2}" fill="#475569" font-size="10">{text}</text>'
         )
-        x += 78
+        x += 14 + 7 * len(text) + 16  # swatch, text (10 px font), gap
     return "".join(out)

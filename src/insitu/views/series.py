@@ -3,7 +3,8 @@
 Stores: memory, clients, operations per second and inference queue depth, one line per
 shard. Inference: requests per second and call latency (p50, p99, from the histogram of
 each period) per model, all shards added up. Rules: the counters per group and the mean of
-each series. Every chart keeps its newest ``max_points`` points.
+each series. Every chart keeps its newest ``max_points`` points; a store figure with no value
+at all (a store that was always down, a queue on a store without workers) gives no chart.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ def store_charts(telemetry: Telemetry, max_points: int = MAX_POINTS) -> list[Cha
         index = {(s.time, s.shard): s for s in samples}
         for key, title, unit, value in figures:
             ys = tuple(tuple(_get(index.get((t, shard)), value) for t in times) for shard in shards)
+            if all(v is None for y in ys for v in y):
+                continue  # e.g. no inference queue on a store without workers: no empty chart
             labels = tuple(f"shard {shard}" for shard in shards)
             charts.append(Chart(f"store:{store}:{key}", f"{store}: {title}", unit, labels,
                                 tuple(times), ys))  # fmt: skip

@@ -86,6 +86,8 @@ def test_store_charts_align_shards_on_sample_times() -> None:
     assert memory.ys == ((1.0, None), (2.0, 3.0))
     assert [s.up for s in latest_shards(telemetry)] == [False, True]
     assert len(store_charts(telemetry, max_points=1)[0].x) == 1
+    # ops/s and the queue were never reported: no empty charts for them.
+    assert {c.key for c in store_charts(telemetry)} == {"store:db:memory", "store:db:clients"}
 
 
 def test_inference_charts_give_rates_and_percentiles_per_period() -> None:

@@ -49,9 +49,10 @@ function render(s) {
   document.title = `${s.name} · insitu`;
   document.getElementById("where").textContent = s.path;
   const elapsed = s.began ? (s.state === "running" ? s.now : s.last) - s.began : null;
+  const unreadable = Boolean(s.error && !s.entities.length);
   document.getElementById("head").innerHTML = `
-    <h1>${esc(s.name)} ${badge(s.error && !s.entities.length ? "error" : s.state)}</h1>
-    <div class="meta">
+    <h1>${esc(s.name)} ${badge(unreadable ? "error" : s.state)}</h1>
+    <div class="meta"${unreadable ? " hidden" : ""}>
       <span>launcher <b>${esc(s.launcher || "–")}</b></span>
       <span>driver ${esc(s.host || "–")}${s.pid ? ` (pid ${esc(s.pid)})` : ""}</span>
       <span>started ${fmtClock(s.began)}</span><span>elapsed ${fmtDuration(elapsed)}</span>
@@ -77,7 +78,8 @@ function render(s) {
 function renderEntities(s) {
   const body = document.querySelector("#entities tbody");
   if (!s.entities.length) {
-    body.innerHTML = '<tr><td colspan="10" class="note">Nothing launched yet.</td></tr>';
+    const none = s.state === "running" ? "Nothing launched yet." : "No job in this run.";
+    body.innerHTML = `<tr><td colspan="10" class="note">${none}</td></tr>`;
     return;
   }
   body.innerHTML = s.entities.map((e) => {
@@ -118,7 +120,9 @@ function renderStores(s) {
           <td class="num">${fmtNum(x.ops_per_sec)}</td><td class="num">${fmtNum(x.evicted_keys)}</td>
           <td>${esc(x.cluster_state || "–")}</td><td class="num">${fmtNum(x.queue_depth)}</td>
           <td>${fmtClock(x.time)}</td></tr>`).join("")}</tbody></table></div>`
-      : '<p class="note">No telemetry sample of this store.</p>';
+      : `<p class="note">No telemetry sample of this store: its telemetry is off
+         (<code>${esc(st.name)}.telemetry.enable()</code> in the driver, as in SmartSim), or its first
+         sample is not taken yet.</p>`;
     const models = (s.models || []).filter((m) => m.store === st.name);
     const modelTable = models.length ? `<div class="table-wrap" style="margin-top:8px"><table><thead><tr>
         <th>Model / script</th><th class="num">Requests</th><th class="num">Calls</th><th class="num">Samples</th>
@@ -137,7 +141,7 @@ function renderStores(s) {
 function renderCharts(list) {
   const box = document.getElementById("charts");
   if (!list.length) {
-    box.innerHTML = '<p class="note">No telemetry yet: charts appear once a store has been sampled.</p>';
+    box.innerHTML = '<p class="note">No telemetry yet: charts appear once a store with its telemetry on, an inference worker or a rules session has been sampled.</p>';
     charts.clear();
     return;
   }
@@ -180,7 +184,8 @@ async function renderTimeline() {
   const box = document.getElementById("timeline");
   if (REPORT) { box.innerHTML = window.INSITU_TIMELINE || ""; return; }
   try {
-    const response = await fetch(`${API}/timeline.svg`, { cache: "no-store" });
+    const width = Math.max(400, Math.floor(box.clientWidth - 14));
+    const response = await fetch(`${API}/timeline.svg?width=${width}`, { cache: "no-store" });
     box.innerHTML = await response.text();
   } catch (err) { /* the next update draws it */ }
 }
@@ -188,6 +193,8 @@ async function renderTimeline() {
 function updateLogChoices(s) {
   const select = document.getElementById("log-entity");
   const names = s.entities.filter((e) => e.out || e.err).map((e) => e.name);
+  // No entity with output files: no log viewer (an empty black box would only puzzle).
+  document.getElementById("logs-section").hidden = Boolean(REPORT) || !names.length;
   const current = [...select.options].map((o) => o.value);
   if (names.join("\n") !== current.join("\n")) {
     select.innerHTML = names.map((n) => `<option value="${esc(n)}">${esc(n)}</option>`).join("");

@@ -23,7 +23,8 @@ async function refreshList() {
     <tr data-key="${esc(r.key)}">
       <td><a href="/exp/${encodeURIComponent(r.key)}">${esc(r.name)}</a></td>
       <td>${r.error ? badge("error") : badge(r.state)}</td>
-      <td>${r.error ? `<span class="note">${esc(r.error)}</span>` : countsText(r.counts)}</td>
+      <td>${r.error ? `<span class="note">${esc(r.error)}</span>` : countsText(r.counts)}
+        ${!r.error && r.skipped ? `<span class="warn">${r.skipped} unreadable line(s) skipped</span>` : ""}</td>
       <td>${fmtClock(r.began)}</td>
       <td>${fmtClock(r.last)}</td>
       <td class="note">${esc(r.path)}</td>
