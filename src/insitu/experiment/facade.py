@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import os.path as osp
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
@@ -51,7 +52,7 @@ from insitu.experiment.preview import (
     parse_verbosity,
     render_preview,
 )
-from insitu.experiment.progress import Progress, progress_enabled
+from insitu.experiment.progress import Progress, Waiting, progress_enabled
 from insitu.experiment.reconnected import ReconnectedStores
 from insitu.experiment.registry_hook import PasswordRegistration
 from insitu.experiment.selection import Entity, Selection, select_entities
@@ -159,8 +160,8 @@ class Experiment(EntityFactory):
         if a launch fails part-way, what this call started is stopped again. ``block``
         waits for the non-store entities (and for their colocated stores to be stopped).
         On Ctrl-C while blocking, ``kill_on_interrupt`` stops every job of the experiment.
-        While blocking, ``progress`` (default: ``INSITU_PROGRESS``, on) shows the entities by
-        state (see :mod:`insitu.experiment.progress`).
+        ``progress`` (default: ``INSITU_PROGRESS``, on) shows each store until it is ready
+        and, while blocking, the entities by state (see :mod:`insitu.experiment.progress`).
         """
         show_progress = progress_enabled(progress)
         selection = select_entities(*args)
@@ -171,7 +172,10 @@ class Experiment(EntityFactory):
         started_jobs: list[str] = []
         try:
             for store in selection.orchestrators:
-                self._control.start_store(store)
+                shards = f"{store.num_shards} shard{'s' if store.num_shards != 1 else ''}"
+                what = f"orchestrator {store.name} ({shards})"
+                with Waiting(self.name, what) if show_progress else nullcontext():
+                    self._control.start_store(store)
                 started_stores.append(store.name)
                 store.write_checkpoint()
             for load in loads:

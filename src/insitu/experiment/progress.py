@@ -1,4 +1,5 @@
-"""What the driver shows while it waits (``start(block=True)``, ``poll``).
+"""What the driver shows while it waits (``start(block=True)``, ``poll``, a store getting
+ready: :class:`Waiting`).
 
 On a terminal, a live line redrawn in place with rich (the ``dashboard`` extra): entities by
 state and the time waited. Otherwise — a pipe, a batch job's output, rich not installed — a
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -43,6 +45,69 @@ def line(states: Sequence[JobState], waited: float) -> str:
     return f"{', '.join(parts) or 'nothing'} of {len(states)} ({waited:.0f} s)"
 
 
+def _interval(env: Mapping[str, str] = os.environ) -> float:
+    interval = env.get(ENV_INTERVAL, "5")
+    try:
+        return float(interval)
+    except ValueError:
+        raise InvalidArgumentError(f"{ENV_INTERVAL}={interval!r}: not a number") from None
+
+
+class Waiting:
+    """``with Waiting(label, what):`` shows ``label: waiting for <what>, N s`` while the block
+    runs, then ``label: <what> ready after N s`` (the block succeeded) or ``... not ready
+    after N s`` (it raised). On a terminal, one line redrawn by rich's own refresh thread;
+    otherwise a log line when the wait begins, one per interval, and one when it ends."""
+
+    def __init__(self, label: str, what: str) -> None:
+        self._label = label
+        self._what = what
+        self._began = time.monotonic()
+        self._outcome: str | None = None
+        self._live: Any = None
+        self._interval = _interval()
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def text(self) -> str:
+        """The line as it stands now."""
+        waited = time.monotonic() - self._began
+        if self._outcome is None:
+            return f"{self._label}: waiting for {self._what}, {waited:.0f} s"
+        return f"{self._label}: {self._what} {self._outcome} after {waited:.1f} s"
+
+    def __enter__(self) -> Waiting:
+        if sys.stdout.isatty():
+            try:
+                from rich.live import Live
+                from rich.text import Text
+            except ImportError:
+                pass
+            else:
+                self._live = Live(get_renderable=lambda: Text(self.text()), refresh_per_second=4)
+                self._live.start(refresh=True)
+                return self
+        logger.info("%s", self.text())
+        self._thread = threading.Thread(target=self._log, name="insitu-waiting", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        self._outcome = "ready" if kind is None else "not ready"
+        self._done.set()
+        if self._live is not None:
+            self._live.stop()  # draws the final line and leaves it
+            self._live = None
+            return
+        if self._thread is not None:
+            self._thread.join()
+        logger.info("%s", self.text())
+
+    def _log(self) -> None:
+        while not self._done.wait(self._interval):
+            logger.info("%s", self.text())
+
+
 class Progress:
     """Calls ``states()`` on each :meth:`tick` and shows the result (see the module docs)."""
 
@@ -52,11 +117,7 @@ class Progress:
         self._began = time.monotonic()
         self._live: Any = None
         self._last_log = self._began
-        interval = os.environ.get(ENV_INTERVAL, "5")
-        try:
-            self._interval = float(interval)
-        except ValueError:
-            raise InvalidArgumentError(f"{ENV_INTERVAL}={interval!r}: not a number") from None
+        self._interval = _interval()
         if sys.stdout.isatty():
             try:
                 from rich.live import Live

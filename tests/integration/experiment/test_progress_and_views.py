@@ -17,6 +17,8 @@ import pytest
 from insitu import Experiment
 from insitu.errors import InvalidArgumentError
 
+from .conftest import free_port_base
+
 NAP = "import time; time.sleep(1.5)"
 
 
@@ -34,6 +36,24 @@ def test_blocking_start_logs_progress_lines(
     exp.start(*models, block=True)
     lines = progress_lines(caplog)
     assert any(line.startswith("exp: 2 running of 2 (") for line in lines), lines
+
+
+def test_waiting_for_a_store_is_shown(
+    exp: Experiment, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INSITU_PROGRESS_INTERVAL", "0.05")
+    caplog.set_level(logging.INFO, logger="insitu.experiment")
+    db = exp.create_database(port=free_port_base(), db_identifier="db")
+    exp.start(db)
+    lines = progress_lines(caplog)
+    assert lines[0].startswith("exp: waiting for orchestrator db (1 shard), "), lines
+    assert lines[-1].startswith("exp: orchestrator db (1 shard) ready after "), lines
+    exp.stop(db)
+    caplog.clear()
+    again = exp.create_database(port=free_port_base(), db_identifier="quiet")
+    exp.start(again, progress=False)
+    assert not [line for line in progress_lines(caplog) if "orchestrator quiet" in line]
+    exp.stop(again)
 
 
 def test_progress_can_be_turned_off(
@@ -57,8 +77,9 @@ def test_on_a_terminal_progress_is_drawn_with_rich(tmp_path: Path) -> None:
         import sys
         from insitu import Experiment
         with Experiment("tty", exp_path={str(tmp_path)!r}) as exp:
+            db = exp.create_database(port={free_port_base()}, db_identifier="db")
             nap = exp.create_run_settings(sys.executable, ["-c", {NAP!r}])
-            exp.start(exp.create_model("napper", nap), block=True)
+            exp.start(db, exp.create_model("napper", nap), block=True)
         """
     )
     leader, follower = pty.openpty()
@@ -79,6 +100,8 @@ def test_on_a_terminal_progress_is_drawn_with_rich(tmp_path: Path) -> None:
         os.close(leader)
         assert proc.wait(timeout=120) == 0, seen.decode(errors="replace")
     text = seen.decode(errors="replace")
+    assert "tty: waiting for orchestrator db (1 shard), " in text
+    assert "tty: orchestrator db (1 shard) ready after " in text
     assert "tty: 1 running of 1" in text
     assert "tty: 1 completed of 1" in text  # the last state stays on screen
     assert "\x1b[" in text  # drawn in place with terminal control sequences
