@@ -11,7 +11,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from insitu.wire.record import JobLine, RunHeader, StoreLine, format_line, record_path
-from insitu.wire.telemetry import ShardSample, TelemetryHeader, TelemetryLine, telemetry_paths
+from insitu.wire.stats import ModelCounters
+from insitu.wire.telemetry import (
+    ModelSample,
+    RulesSample,
+    ShardSample,
+    TelemetryHeader,
+    TelemetryLine,
+    telemetry_paths,
+)
 from insitu.wire.telemetry import format_line as tele_line
 
 from .conftest import Dashboard, free_port, poll
@@ -171,6 +179,14 @@ def test_a_store_that_died_while_sampled_is_shown_down_and_the_rest_still_is(
                                    error=refused if dead else None,
                                    used_memory=None if dead else 1 << 20,
                                    clients=None if dead else 1))  # fmt: skip
+    # The alive store's workers served a model; a rules session ran beside the stores.
+    for i in range(6):
+        counters = ModelCounters(requests=40 * i, calls=10 * i, samples=80 * i, errors=i // 5,
+                                 duration=3000 * i, latency={9: 8 * i, 12: 2 * i})  # fmt: skip
+        samples.append(ModelSample("r1", 1001.0 + 5 * i, "alive", 0, "resnet", counters))
+        samples.append(RulesSample("r1", 1001.0 + 5 * i, "sweep",
+                                   {"sim": {"success": i, "failed": i // 4}},
+                                   {"sim-duration": {"mean": 2.0 + i / 10}}))  # fmt: skip
     telemetry_file = telemetry_paths(path)[1]
     telemetry_file.write_text("".join(tele_line(s) + "\n" for s in samples))
     board = dashboard(path)
@@ -191,6 +207,11 @@ def test_a_store_that_died_while_sampled_is_shown_down_and_the_rest_still_is(
     assert page.locator('.chart[data-key="store:dead:ops"]').count() == 0  # type: ignore[attr-defined]
     assert page.locator('.chart[data-key="store:alive:ops"]').count() == 1  # type: ignore[attr-defined]
     assert not page.locator("#logs-section").is_visible()  # type: ignore[attr-defined]
+    models = page.locator(".panel", has_text="alive").locator("table").nth(1).inner_text()  # type: ignore[attr-defined]
+    assert "resnet" in models and "200" in models and "8.0" in models  # requests, mean batch
+    for key in ("inference:alive/resnet:rate", "inference:alive/resnet:latency",
+                "rules:sweep:counts", "rules:sweep:means"):  # fmt: skip
+        assert page.locator(f'.chart[data-key="{key}"]').count() == 1, key  # type: ignore[attr-defined]
     page.screenshot(path=str(tmp_path / "stores.png"), full_page=True)  # type: ignore[attr-defined]
     assert board.get("/api/experiments")[0] == 200
     assert board.proc.poll() is None

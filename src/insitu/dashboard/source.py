@@ -146,7 +146,8 @@ class ExperimentSource:
         snap["models"] = [
             {"store": store, "model": model, "requests": c.requests, "calls": c.calls,
              "errors": c.errors, "samples": c.samples,
-             "mean_us": c.duration / c.calls if c.calls else None}
+             "mean_us": c.duration / c.calls if c.calls else None,
+             "mean_batch": c.samples / c.calls if c.calls else None}
             for (store, model), c in model_totals(telemetry).items()
         ]  # fmt: skip
         snap["charts"] = [chart.to_json() for chart in all_charts(telemetry)]

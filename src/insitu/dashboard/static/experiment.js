@@ -6,7 +6,7 @@ const REPORT = window.INSITU_SNAPSHOT || null;
 const KEY = REPORT ? null : decodeURIComponent(location.pathname.split("/").pop());
 const API = KEY == null ? null : `/api/experiments/${encodeURIComponent(KEY)}`;
 const charts = new Map();   // chart key -> {plot, box}
-const PALETTE = ["#2563eb", "#16a34a", "#dc2626", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777"];
+const PALETTE = ["#2563eb", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777", "#475569", "#65a30d"];  // green and red mean outcomes
 let snap = null;
 let log = { entity: null, stream: "out", offset: -1, busy: false };
 
@@ -126,10 +126,12 @@ function renderStores(s) {
     const models = (s.models || []).filter((m) => m.store === st.name);
     const modelTable = models.length ? `<div class="table-wrap" style="margin-top:8px"><table><thead><tr>
         <th>Model / script</th><th class="num">Requests</th><th class="num">Calls</th><th class="num">Samples</th>
-        <th class="num">Errors</th><th class="num">Mean call</th></tr></thead><tbody>
+        <th class="num">Errors</th><th class="num" title="samples (dimension 0 of the inputs) per call">Mean batch</th>
+        <th class="num">Mean call</th></tr></thead><tbody>
         ${models.map((m) => `<tr><td>${esc(m.model)}</td><td class="num">${fmtNum(m.requests)}</td>
           <td class="num">${fmtNum(m.calls)}</td><td class="num">${fmtNum(m.samples)}</td>
           <td class="num">${fmtNum(m.errors)}</td>
+          <td class="num">${m.mean_batch == null ? "–" : m.mean_batch.toFixed(1)}</td>
           <td class="num">${m.mean_us == null ? "–" : (m.mean_us / 1000).toFixed(2) + " ms"}</td></tr>`).join("")}
         </tbody></table></div>` : "";
     return `<div class="panel"><h3>${esc(st.name)} ${badge(st.state)}
@@ -165,7 +167,7 @@ function renderCharts(list) {
         width: Math.max(380, div.clientWidth - 20), height: 200,
         scales: { x: { time: true } },
         series: [{}, ...chart.labels.map((label, i) => ({
-          label, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: false,
+          label, stroke: strokeOf(label, i), width: 1.5, spanGaps: false,
           points: { show: chart.x.length < 40 },
         }))],
         axes: [{}, { size: 56 }],
@@ -178,6 +180,13 @@ function renderCharts(list) {
     }
     entry.box.dataset.points = String(chart.x.length);
   }
+}
+
+// Outcome counters keep the Gantt's colours (failed red, success green) wherever they are.
+function strokeOf(label, i) {
+  if (/(^| )(failed|errors?)$/.test(label)) return "#dc2626";
+  if (/(^| )(success|completed)$/.test(label)) return "#16a34a";
+  return PALETTE[i % PALETTE.length];
 }
 
 async function renderTimeline() {
