@@ -99,7 +99,10 @@ def _stores(path: Path, run: Run, state: ExperimentState) -> str:
     samples = [s for s in latest_shards(read_telemetry(path)) if s.run == run.header.run]
     rows = []
     for store in state.stores:
-        mine = [s for s in samples if s.store == store.name and s.up]
+        latest = [s for s in samples if s.store == store.name]
+        mine = [s for s in latest if s.up]
+        down = len(latest) - len(mine)
+        sampled = "none" if not latest else f"{down} shard(s) down" if down else "up"
         memory = sum(s.used_memory or 0 for s in mine)
         clients = sum(s.clients or 0 for s in mine)
         kind = ("cluster" if store.clustered else "standalone") + (
@@ -108,9 +111,18 @@ def _stores(path: Path, run: Run, state: ExperimentState) -> str:
         used = f"{memory / MIB:.1f} MiB" if mine else "-"
         where = ", ".join(store.addresses)
         rows.append(
-            [store.name, store.state, kind, store.shards, where, used, clients if mine else "-"]
+            [
+                store.name,
+                store.state,
+                kind,
+                store.shards,
+                where,
+                used,
+                clients if mine else "-",
+                sampled,
+            ]
         )
-    headers = ["Store", "State", "Kind", "Shards", "Addresses", "Memory", "Clients"]
+    headers = ["Store", "State", "Kind", "Shards", "Addresses", "Memory", "Clients", "Sampled"]
     return tabulate(rows, headers, disable_numparse=True)
 
 

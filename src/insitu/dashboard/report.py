@@ -18,6 +18,10 @@ from insitu.views.state import timeline
 STATIC = Path(__file__).parent / "static"
 
 
+REPORT_WIDTH = 1340
+"""Pixels: the timeline's width in a report (the page is as wide as a laptop's window)."""
+
+
 def render_report(exp_path: str | os.PathLike[str]) -> str:
     """The report's HTML text for the experiment at ``exp_path`` (an experiment that cannot
     be read gives a page that says why)."""
@@ -26,7 +30,8 @@ def render_report(exp_path: str | os.PathLike[str]) -> str:
     snapshot = source.snapshot()
     run, _, _, _ = source.latest()
     source.close()
-    svg = render_svg(timeline(run)) if run is not None else render_svg(())
+    # Drawn wide; the page's style scales it down to a narrower window.
+    svg = render_svg(timeline(run) if run is not None else (), width=REPORT_WIDTH)
     page = (STATIC / "experiment.html").read_text()
     head = "\n".join([
         f"<style>{(STATIC / 'vendor' / 'uPlot.min.css').read_text()}</style>",

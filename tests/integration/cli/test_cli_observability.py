@@ -17,6 +17,9 @@ import pytest
 from insitu import Experiment
 from insitu.client import Client
 from insitu.store.readiness import find_free_port_block
+from insitu.wire.record import RunHeader, StoreLine, format_line, record_path
+from insitu.wire.telemetry import ShardSample, TelemetryHeader, telemetry_paths
+from insitu.wire.telemetry import format_line as format_telemetry
 
 DEADLINE = 120.0
 SIM = textwrap.dedent(
@@ -98,6 +101,29 @@ def test_bad_input_is_one_clear_line(
 def test_status_of_a_directory_without_a_record(tmp_path: Path) -> None:
     out = insitu("status", str(tmp_path))
     assert out.returncode == 1 and "no launch record" in out.stderr
+
+
+def test_status_says_which_stores_were_down_or_not_sampled(tmp_path: Path) -> None:
+    record_path(tmp_path).parent.mkdir(parents=True)
+    lines = [RunHeader("r1", "stores", str(tmp_path), "local", "0.1.0", "elsewhere", 1, 1000.0)]
+    for name, port in (("alive", 7001), ("dead", 7002), ("quiet", 7003)):
+        lines.append(StoreLine("r1", 1000.0, name, "ready", (f"127.0.0.1:{port}",), False, 1))
+    record_path(tmp_path).write_text("".join(format_line(line) + "\n" for line in lines))
+    samples = [
+        TelemetryHeader("r1", 1000.0, 5.0),
+        ShardSample("r1", 1001.0, "alive", 0, "127.0.0.1:7001", True, used_memory=2 << 20,
+                    clients=3),
+        ShardSample("r1", 1001.0, "dead", 0, "127.0.0.1:7002", False,
+                    error="ConnectionError: Connection refused."),
+    ]  # fmt: skip
+    text = "".join(format_telemetry(sample) + "\n" for sample in samples)
+    telemetry_paths(tmp_path)[1].write_text(text)
+    out = insitu("status", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    rows = {line.split()[0]: line.split() for line in out.stdout.splitlines() if line}
+    assert rows["alive"][-4:] == ["2.0", "MiB", "3", "up"]
+    assert " ".join(rows["dead"][-5:]) == "- - 1 shard(s) down"
+    assert rows["quiet"][-3:] == ["-", "-", "none"]
 
 
 def test_logs_show_the_last_lines(finished: tuple[Path, str]) -> None:

@@ -19,7 +19,7 @@ function skeleton() {
     <h2>Entities</h2>
     <div class="table-wrap"><table id="entities"><thead><tr>
       <th>Name</th><th>Type</th><th>State</th><th>Host</th><th>Job</th><th>Started</th>
-      <th class="num">Elapsed</th><th class="num">Return code</th><th class="num">Runs</th><th>Logs</th>
+      <th class="num">Elapsed</th><th class="num">Return code</th><th class="num">Runs</th>${REPORT ? "" : "<th>Logs</th>"}
     </tr></thead><tbody></tbody></table></div>
     <h2>Timeline</h2>
     <div class="gantt-wrap" id="timeline"></div>
@@ -92,7 +92,7 @@ function renderEntities(s) {
       <td>${esc(e.host || "–")}</td><td>${esc(e.job_id)}</td><td>${fmtClock(e.started)}</td>
       <td class="num">${fmtDuration(end - begin)}</td>
       <td class="num">${e.returncode == null ? "–" : esc(e.returncode)}</td>
-      <td class="num">${e.runs}</td><td>${links}</td></tr>`;
+      <td class="num">${e.runs}</td>${REPORT ? "" : `<td>${links}</td>`}</tr>`;
   }).join("");
   body.querySelectorAll("a.log-link").forEach((a) => a.addEventListener("click", () => {
     document.getElementById("log-stream").value = a.dataset.stream;
