@@ -39,6 +39,13 @@ def block(client: Client, array: np.ndarray, n: int) -> float:
     return (time.perf_counter() - start) / n
 
 
+def _notch(ratios: list[float]) -> float:
+    """Half-width of a ~95 % confidence interval of the median (the box plot's notch,
+    1.58 IQR / sqrt(n)): the noise the slowdown figure carries."""
+    q1, _, q3 = statistics.quantiles(ratios, n=4)
+    return 1.58 * (q3 - q1) / len(ratios) ** 0.5
+
+
 def measure(exp: Experiment, client: Client, period: float) -> list[list[str]]:
     exp.telemetry.period = period
     rows = []
@@ -60,8 +67,9 @@ def measure(exp: Experiment, client: Client, period: float) -> list[list[str]]:
             on.append(pair[True])
             ratios.append(pair[True] / pair[False])
         m_off, m_on = statistics.median(off), statistics.median(on)
+        slowdown = (statistics.median(ratios) - 1) * 100
         rows.append([label, f"{m_off * 1e6:,.0f}", f"{m_on * 1e6:,.0f}",
-                     f"{(statistics.median(ratios) - 1) * 100:+.1f} %"])  # fmt: skip
+                     f"{slowdown:+.1f} %", f"±{_notch(ratios) * 100:.1f} %"])  # fmt: skip
     return rows
 
 
@@ -90,10 +98,13 @@ def main() -> None:
         f"One sampling round (one shard) takes {round_cost * 1e3:.2f} ms of the driver, "
         f"{round_cost / 5.0 * 100:.3f} % of a 5 s period. The slowdown is the median over the "
         "block pairs of on/off - 1; on this shared 2-core machine, pairs differ by several % "
-        "either way, so figures within a few % of zero are noise.",
+        "either way, so figures within a few % of zero are noise: the noise column is the "
+        "half-width of a ~95 % confidence interval of that median (1.58 IQR / sqrt(n)). At "
+        "the default period a sampling round falls in fewer than one block in ten, so the "
+        "round's cost above is the firmer figure.",
         "",
-        "| period | tensor | off (µs) | on (µs) | slowdown |",
-        "|---|---|---|---|---|",
+        "| period | tensor | off (µs) | on (µs) | slowdown | noise |",
+        "|---|---|---|---|---|---|",
     ]
     for label, rows in sections:
         lines += [f"| {label} | " + " | ".join(row) + " |" for row in rows]

@@ -111,6 +111,20 @@ def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in out.stderr
 
 
+def test_a_host_it_cannot_listen_on_is_named(tmp_path: Path) -> None:
+    # An unknown name (.invalid never resolves) and an address of no interface here (TEST-NET-1;
+    # binding it sends nothing).
+    for host, said in (("no-such-host.invalid", "not a known host"),
+                       ("192.0.2.1", "cannot listen on 192.0.2.1:")):  # fmt: skip
+        out = subprocess.run(
+            [sys.executable, "-m", "insitu.cli.main", "dashboard", str(tmp_path),
+             "--host", host, "--port", str(free_port())],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert out.returncode == 1 and said in out.stderr, out.stderr
+        assert "already in use" not in out.stderr and "Traceback" not in out.stderr
+
+
 def test_a_non_loopback_bind_needs_the_token_it_printed_once(tmp_path: Path) -> None:
     good = finished_experiment(tmp_path / "good")
     port = free_port()

@@ -7,6 +7,7 @@ here and printed once with the address to open; nothing else shows it. A port in
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import secrets
 import socket
@@ -29,14 +30,20 @@ def is_loopback(host: str) -> bool:
 
 
 def check_port(host: str, port: int) -> None:
-    """PortInUseError if ``host:port`` cannot be bound now."""
+    """PortInUseError if ``host:port`` is taken now; InvalidArgumentError if it cannot be
+    bound for another reason (a host name that does not resolve, an address not of this
+    machine, a privileged port), naming the reason."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
+        except socket.gaierror as err:
+            raise InvalidArgumentError(f"--host {host}: not a known host ({err.strerror})") from err
         except OSError as err:
-            raise PortInUseError(port, host, "choose another with --port") from err
+            if err.errno == errno.EADDRINUSE:
+                raise PortInUseError(port, host, "choose another with --port") from err
+            raise InvalidArgumentError(f"cannot listen on {host}:{port}: {err.strerror}") from err
 
 
 def serve(

@@ -57,7 +57,9 @@ class Waiting:
     """``with Waiting(label, what):`` shows ``label: waiting for <what>, N s`` while the block
     runs, then ``label: <what> ready after N s`` (the block succeeded) or ``... not ready
     after N s`` (it raised). On a terminal, one line redrawn by rich's own refresh thread;
-    otherwise a log line when the wait begins, one per interval, and one when it ends."""
+    otherwise a log line when the wait begins and one per interval, and one when it ends if
+    the wait was long enough for those or failed (a quick store's own "ready" line says the
+    rest)."""
 
     def __init__(self, label: str, what: str) -> None:
         self._label = label
@@ -68,6 +70,7 @@ class Waiting:
         self._interval = _interval()
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
+        self._logged = 0
 
     def text(self) -> str:
         """The line as it stands now."""
@@ -101,10 +104,12 @@ class Waiting:
             return
         if self._thread is not None:
             self._thread.join()
-        logger.info("%s", self.text())
+        if self._logged or kind is not None:
+            logger.info("%s", self.text())
 
     def _log(self) -> None:
         while not self._done.wait(self._interval):
+            self._logged += 1
             logger.info("%s", self.text())
 
 

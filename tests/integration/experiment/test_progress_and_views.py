@@ -16,6 +16,7 @@ import pytest
 
 from insitu import Experiment
 from insitu.errors import InvalidArgumentError
+from insitu.experiment.progress import Waiting
 
 from .conftest import free_port_base
 
@@ -47,13 +48,33 @@ def test_waiting_for_a_store_is_shown(
     exp.start(db)
     lines = progress_lines(caplog)
     assert lines[0].startswith("exp: waiting for orchestrator db (1 shard), "), lines
-    assert lines[-1].startswith("exp: orchestrator db (1 shard) ready after "), lines
     exp.stop(db)
     caplog.clear()
     again = exp.create_database(port=free_port_base(), db_identifier="quiet")
     exp.start(again, progress=False)
     assert not [line for line in progress_lines(caplog) if "orchestrator quiet" in line]
     exp.stop(again)
+
+
+def test_a_long_wait_logs_each_interval_and_its_end(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INSITU_PROGRESS_INTERVAL", "0.01")
+    caplog.set_level(logging.INFO, logger="insitu.experiment")
+
+    def periodic() -> int:
+        return sum(1 for line in progress_lines(caplog) if line.startswith("x: waiting for db"))
+
+    with Waiting("x", "db"):
+        deadline = time.monotonic() + 60
+        while periodic() < 3 and time.monotonic() < deadline:  # the first, then two more
+            time.sleep(0.01)
+    assert periodic() >= 3
+    assert progress_lines(caplog)[-1].startswith("x: db ready after ")
+    caplog.clear()
+    with pytest.raises(RuntimeError), Waiting("x", "db"):
+        raise RuntimeError("the store did not start")
+    assert progress_lines(caplog)[-1].startswith("x: db not ready after ")
 
 
 def test_progress_can_be_turned_off(
