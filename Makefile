@@ -62,7 +62,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy --strict src
 
+# As root, the Debian packages the tests use (redis-server, chromium) are installed first when
+# missing (.ci/debian-packages; a no-op otherwise).
 test: lint typecheck
+	@bash .ci/debian-packages
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test-latest:

@@ -44,7 +44,9 @@ which raises the built-ins in those places, keeps catching them.
     │   └── AllocationError
     ├── EnsembleError                        (a rules ensemble failed at run time)
     ├── RecordFormatError                    (+ ValueError; path, line: a launch record line)
-    │   └── RecordVersionError               (found: a record format this reader refuses)
+    │   ├── RecordVersionError               (found: a record format this reader refuses)
+    │   └── TelemetryFormatError             (a telemetry line, ``.insitu/telemetry.jsonl``)
+    ├── NotAnExperimentError                 (+ FileNotFoundError; path: no launch record there)
     ├── ClientError                          (+ RuntimeError; the SmartRedis error names)
     │   ├── RedisConnectionError             (address; transient)
     │   │   └── RedisConnectionLostError     (+ RedisTimeoutError; a shard failed mid-run)
@@ -411,6 +413,26 @@ class RecordVersionError(RecordFormatError):
         )
 
 
+class TelemetryFormatError(RecordFormatError):
+    """A telemetry file (``<exp_path>/.insitu/telemetry.jsonl``) holds a line that is not
+    valid, or one of a format this reader refuses; ``path``/``line`` as for records."""
+
+    def __init__(self, detail: str, path: str = "", line: int | None = None) -> None:
+        super().__init__(detail, path, line)
+        where = f"{path or '<telemetry>'}:{line}: " if line is not None else "telemetry: "
+        self.args = (f"{where}{detail}",)
+
+
+class NotAnExperimentError(InsituError, FileNotFoundError):
+    """``path`` is not an experiment directory with a launch record (it does not exist, or
+    nothing was ever started there); ``detail`` says which."""
+
+    def __init__(self, path: str, detail: str) -> None:
+        self.path = path
+        self.detail = detail
+        super().__init__(f"{path}: {detail}")
+
+
 class ClientError(InsituError, RuntimeError):
     """Root of the data-plane client's errors (the SmartRedis error names derive from it).
 
@@ -676,6 +698,8 @@ __all__ = [
     "PreviewFormatError",
     "RecordFormatError",
     "RecordVersionError",
+    "TelemetryFormatError",
+    "NotAnExperimentError",
     "RedisBadAllocError",
     "RedisConnectionError",
     "RedisConnectionLostError",

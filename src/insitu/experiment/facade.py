@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import os.path as osp
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
@@ -39,9 +40,11 @@ from insitu.errors import (
     InvalidArgumentError,
     ParameterTypeError,
 )
+from insitu.experiment import telemetry
 from insitu.experiment.colocated import plan_colocated
 from insitu.experiment.factories import EntityFactory
 from insitu.experiment.loading import Load, colocated_load, load_objects, plan_loads
+from insitu.experiment.notebook import SummaryText, Timeline, experiment_html, plot_timeline
 from insitu.experiment.preview import (
     Format,
     Verbosity,
@@ -49,10 +52,11 @@ from insitu.experiment.preview import (
     parse_verbosity,
     render_preview,
 )
+from insitu.experiment.progress import Progress, Waiting, progress_enabled
 from insitu.experiment.reconnected import ReconnectedStores
 from insitu.experiment.registry_hook import PasswordRegistration
 from insitu.experiment.selection import Entity, Selection, select_entities
-from insitu.experiment.summary import render_summary
+from insitu.experiment.summary import HEADERS, render_summary, summary_rows
 from insitu.generation.run_dirs import Generator
 from insitu.jobs.entity_types import EntityType
 from insitu.jobs.events import JobEvent
@@ -63,7 +67,7 @@ from insitu.log import get_logger
 from insitu.runtime.controller import Controller
 from insitu.runtime.events import Subscription
 from insitu.runtime.record import RecordWriter, RunFacts
-from insitu.store.db_node import TelemetryConfiguration
+from insitu.runtime.telemetry import TelemetrySampler
 from insitu.store.orchestrator import Orchestrator
 from insitu.wire.record import record_path
 
@@ -86,6 +90,7 @@ class Experiment(EntityFactory):
         _checks.check_type("name", name, str)
         if not name:
             raise InvalidArgumentError("experiment name must not be empty")
+        enabled, period, max_bytes = telemetry.default_settings()  # checked before anything
         self.name = name
         self.exp_path = _experiment_path(name, exp_path)
         self._launcher_name = resolve_launcher_name(launcher)
@@ -94,12 +99,23 @@ class Experiment(EntityFactory):
         self._created: dict[str, Entity] = {}
         self._colocated: dict[str, Orchestrator] = {}  # model name -> its latest store
         self._reconnected = ReconnectedStores()
-        self._telemetry = TelemetryConfiguration(True)
         self._record = RecordWriter(
             record_path(self.exp_path), RunFacts(name, self.exp_path, self._launcher_name)
         )
         self._control.subscribe(self._record.on_job)
         self._control.subscribe_stores(self._record.on_store)
+        self._sampler = TelemetrySampler(
+            record_path(self.exp_path).parent, self._record.run_id, period, max_bytes
+        )
+        self._telemetry = telemetry.ExperimentTelemetryConfiguration(self._sampler, enabled)
+        self._control.subscribe_stores(telemetry.StoreSampling(self._sampler, self._control.store))
+
+    @property
+    def telemetry(self) -> telemetry.ExperimentTelemetryConfiguration:
+        """Sampling of stores and rules into ``<exp_path>/.insitu/telemetry.jsonl``: on by
+        default (``INSITU_TELEMETRY=0`` turns it off), ``enable()``/``disable()``,
+        ``is_enabled`` and ``period`` (seconds, default 5). See docs/observability.md."""
+        return self._telemetry
 
     def __enter__(self) -> Experiment:
         return self
@@ -135,6 +151,7 @@ class Experiment(EntityFactory):
         block: bool = True,
         summary: bool = False,
         kill_on_interrupt: bool = True,
+        progress: bool | None = None,
     ) -> None:
         """Launch ``args``: orchestrators first (each ready before anything else starts).
 
@@ -143,7 +160,10 @@ class Experiment(EntityFactory):
         if a launch fails part-way, what this call started is stopped again. ``block``
         waits for the non-store entities (and for their colocated stores to be stopped).
         On Ctrl-C while blocking, ``kill_on_interrupt`` stops every job of the experiment.
+        ``progress`` (default: ``INSITU_PROGRESS``, on) shows each store until it is ready
+        and, while blocking, the entities by state (see :mod:`insitu.experiment.progress`).
         """
+        show_progress = progress_enabled(progress)
         selection = select_entities(*args)
         colocated, loads, specs = self._plan_start(selection)
         if summary:
@@ -152,7 +172,10 @@ class Experiment(EntityFactory):
         started_jobs: list[str] = []
         try:
             for store in selection.orchestrators:
-                self._control.start_store(store)
+                shards = f"{store.num_shards} shard{'s' if store.num_shards != 1 else ''}"
+                what = f"orchestrator {store.name} ({shards})"
+                with Waiting(self.name, what) if show_progress else nullcontext():
+                    self._control.start_store(store)
                 started_stores.append(store.name)
                 store.write_checkpoint()
             for load in loads:
@@ -167,7 +190,8 @@ class Experiment(EntityFactory):
                 self._control.stop_store(name)
             raise
         if block:
-            self._wait([m.name for m in selection.all_models], kill_on_interrupt)
+            names = [m.name for m in selection.all_models]
+            self._wait(names, kill_on_interrupt, progress=show_progress)
 
     def _plan_start(
         self, selection: Selection
@@ -230,12 +254,6 @@ class Experiment(EntityFactory):
         """
         return self._reconnected.reconnect(checkpoint)
 
-    @property
-    def telemetry(self) -> TelemetryConfiguration:
-        """SmartSim's telemetry switch (on by default); insitu's launch record is always
-        written, the switch is kept for the observability work."""
-        return self._telemetry
-
     def poll(
         self, interval: int = 10, verbose: bool = True, kill_on_interrupt: bool = True
     ) -> None:
@@ -253,7 +271,10 @@ class Experiment(EntityFactory):
             for name in names:
                 logger.info("%s: %s", name, self._control.status(name).value)
 
-        self._wait(names, kill_on_interrupt, report if verbose else None, float(interval))
+        self._wait(
+            names, kill_on_interrupt, report if verbose else None, float(interval),
+            progress=verbose and progress_enabled(None),
+        )  # fmt: skip
 
     def finished(self, entity: Model | Ensemble) -> bool:
         """True once ``entity`` (every member, for an Ensemble) has ended.
@@ -320,7 +341,18 @@ class Experiment(EntityFactory):
         """
         self._control.monitor.refresh()
         records = [r for r in self._control.table if r.entity_type != EntityType.WORKER]
-        return render_summary(records, style)
+        return SummaryText(render_summary(records, style), summary_rows(records), HEADERS)
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the experiment and its jobs as an HTML table."""
+        table = self.summary()._repr_html_()  # type: ignore[attr-defined]
+        return experiment_html(self.name, self.exp_path, self._launcher_name, str(table))
+
+    def plot_timeline(self, workers: bool = False) -> Timeline:
+        """The jobs of this Experiment as a Gantt chart, read from its launch record: shown
+        inline in Jupyter, ``.save("timeline.svg")`` (or ``.html``) elsewhere. ``workers``
+        adds the inference workers' rows."""
+        return plot_timeline(self.exp_path, self._record.run_id, workers=workers)
 
     def subscribe(self, listener: Callable[[JobEvent], None]) -> Subscription:
         """Receive every JobEvent of this experiment's jobs (on the monitor thread)."""
@@ -332,6 +364,7 @@ class Experiment(EntityFactory):
         try:
             self._control.shutdown()
         finally:
+            self._sampler.close()
             self._record.close()
 
     # ----------------------------------------------------------------- helpers
@@ -341,14 +374,31 @@ class Experiment(EntityFactory):
         kill_on_interrupt: bool,
         on_tick: Callable[[], None] | None = None,
         tick: float = 1.0,
+        *,
+        progress: bool = False,
     ) -> None:
+        shown = (
+            Progress(self.name, lambda: [self._control.status(n) for n in names])
+            if (progress and names)
+            else None
+        )
+
+        def each_tick() -> None:
+            if on_tick is not None:
+                on_tick()
+            if shown is not None:
+                shown.tick()
+
         try:
-            self._control.wait(names, on_tick=on_tick, tick=tick)
+            self._control.wait(names, on_tick=each_tick, tick=min(tick, 1.0) if shown else tick)
         except KeyboardInterrupt:
             if kill_on_interrupt:
                 logger.warning("interrupted: stopping every job of experiment %s", self.name)
                 self._control.shutdown()
             raise
+        finally:
+            if shown is not None:
+                shown.close()
         self._stop_colocated(names)
 
     def _stop_colocated(self, names: Sequence[str]) -> None:

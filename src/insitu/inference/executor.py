@@ -33,6 +33,7 @@ from insitu.inference.store_link import Entry, Queues, StoreLink
 from insitu.wire import messages
 from insitu.wire.devices import parse_device
 from insitu.wire.model_record import ModelHeader, assemble, parse_header
+from insitu.wire.stats import latency_field
 from insitu.wire.tensors import decode_tensor, encode_tensor
 
 log = logging.getLogger("insitu.inference.worker")
@@ -285,6 +286,7 @@ class Executor:
             "samples": sum(batching.samples(job.inputs) for job in jobs),
             "requests": len(jobs),
             "errors": failed,
+            latency_field(elapsed_us): 1,  # the histogram of call times (wire.stats)
         }
         self._finish(queues, outcomes, (jobs[0].request.key, stats))
 

@@ -73,6 +73,7 @@ class StoreLink:
         # a typing Protocol), too much for every request.
         self._clustered = False
         self.queues: Queues | None = None
+        self._indexed: set[tuple[str, str]] = set()  # (tag, model) added to the stats index
 
     # ------------------------------------------------------------------ setup
     def open(self) -> Queues | None:
@@ -86,6 +87,7 @@ class StoreLink:
         if tag is None:
             return None
         queues = Queues(tag, keys.queue_key(tag), keys.device_queue_key(tag, self.device))
+        self._indexed.clear()  # the store may have been flushed: index the models again
         for stream in (queues.entry, queues.device):
             self._create_group(stream)
         self.queues = queues
@@ -256,6 +258,10 @@ class StoreLink:
         if stats is not None:
             stats_key = keys.stats_key(queues.tag, stats[0])
             commands += [("HINCRBY", stats_key, n, v) for n, v in stats[1].items() if v]
+            if (queues.tag, stats[0]) not in self._indexed:
+                # Once per model and worker: monitors find the hashes through this set.
+                commands.append(("SADD", keys.stats_index_key(queues.tag), stats[0]))
+                self._indexed.add((queues.tag, stats[0]))
         commands += [cmd for entry in entries for cmd in _settle(entry)]
         # Sent now, not with the next read: a caller is waiting, and the worker's way back
         # to its read takes tens of µs. Not waited for (read with the next read). Replies,

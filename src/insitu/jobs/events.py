@@ -22,6 +22,8 @@ class JobEvent:
     ``returncode`` is set once the job has ended (negative: killed by that signal).
     ``host`` names where the job runs, when its launcher reports it (``None`` otherwise,
     e.g. for the ``submit`` event of a job that has not been placed yet).
+    ``out_path``/``err_path`` name the files of the job's stdout/stderr on its submit event
+    (``None`` on later events, and when not known).
     ``kind`` is the rules-engine vocabulary: ``submit``, ``start``, ``finish``, ``success``,
     ``failure``, ``cancel``; ``finish`` is not emitted separately — a terminal event's
     ``kind`` is one of ``success``/``failure``/``cancel`` and implies finish.
@@ -35,6 +37,8 @@ class JobEvent:
     time: float
     returncode: int | None = None
     host: str | None = None
+    out_path: str | None = None
+    err_path: str | None = None
 
     @property
     def kind(self) -> JobEventKind | Literal["new", "paused"]:

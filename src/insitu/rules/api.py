@@ -18,7 +18,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +31,7 @@ from insitu.rules.metrics import MetricSource
 from insitu.rules.parse import load_file, parse_document
 from insitu.rules.runner import EnsembleResult, EnsembleRunner, Observer
 from insitu.rules.store_source import StoreMetricSource
+from insitu.wire.telemetry import RulesSample
 
 if TYPE_CHECKING:
     from insitu.entities.ensemble import Ensemble
@@ -83,7 +84,20 @@ def attach_rules(
         metrics = StoreMetricSource(store.get_address(), store.password, store.is_clustered)
     runner = EnsembleRunner(spec, member, metrics, observer)
     runner.start()
+    # Its metrics join the experiment's telemetry, named after the groups it steers.
+    session = ",".join(sorted(member.groups))
+    runner.on_close(exp.telemetry.add_source(f"rules:{session}", _metrics_source(runner, session)))
     return runner
+
+
+def _metrics_source(runner: EnsembleRunner, session: str) -> Callable[[str, float], RulesSample]:
+    """A telemetry source: the session's metrics at each sampling round."""
+
+    def sample(run: str, now: float) -> RulesSample:
+        metrics = runner.result().metrics
+        return RulesSample(run, now, session, metrics.counts, metrics.series, metrics.store)
+
+    return sample
 
 
 def _document(rules: RulesInput) -> tuple[object, str | None]:

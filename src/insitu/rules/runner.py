@@ -133,6 +133,7 @@ class EnsembleRunner:
         self._stopping = threading.Event()
         self._wake = threading.Event()
         self._deadline: float | None = None
+        self._close_hooks: list[Callable[[], None]] = []
         self._threads: list[threading.Thread] = []
 
     def __enter__(self) -> EnsembleRunner:
@@ -183,6 +184,9 @@ class EnsembleRunner:
             self.stop(cancel_running=True)
             self.wait(timeout)
         self.member.close(cancel_running=True)
+        for hook in self._close_hooks:
+            hook()
+        self._close_hooks.clear()
         self._stopping.set()
         self._wake.set()
         for thread in self._threads:
@@ -190,6 +194,10 @@ class EnsembleRunner:
         self._workers.stop(timeout)
         if self._source is not None:
             self._source.close()
+
+    def on_close(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` when the runner closes (before its threads stop)."""
+        self._close_hooks.append(hook)
 
     def request(self, action: Action, origin: str = "api") -> str | None:
         """Run ``action`` once now; the reason it was refused, or None if accepted."""

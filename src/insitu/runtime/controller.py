@@ -367,6 +367,8 @@ def _submit_event(record: JobRecord) -> JobEvent:
         JobState.NEW,
         JobState.QUEUED,
         record.submit_time,
+        out_path=None if record.spec.out_path is None else str(record.spec.out_path),
+        err_path=None if record.spec.err_path is None else str(record.spec.err_path),
     )
 
 

@@ -95,6 +95,8 @@ class RecordWriter:
                 state=event.state.value,
                 returncode=event.returncode,
                 host=event.host,
+                out=event.out_path,
+                err=event.err_path,
             )
         )
 

@@ -16,8 +16,10 @@ from insitu.errors import InsituError
 class TelemetryConfiguration:
     """Whether telemetry is collected for an entity (SmartSim's switch).
 
-    insitu's launch record (``<exp>/.insitu/events.jsonl``) is always written; this switch is
-    kept as a value for drivers that toggle it, for the observability work to honour.
+    An Orchestrator's switch (off by default, as in SmartSim) says whether its shards are
+    sampled into the experiment's telemetry; the experiment's own switch
+    (``Experiment.telemetry``, on by default) turns all sampling on and off. The launch
+    record (``<exp>/.insitu/events.jsonl``) is written either way.
     """
 
     def __init__(self, enabled: bool = False) -> None:

@@ -26,7 +26,8 @@ class SmartSimFace:
 
     @property
     def telemetry(self) -> TelemetryConfiguration:
-        """The store's telemetry switch (off by default, as in SmartSim)."""
+        """The store's telemetry switch (off by default, as in SmartSim): while it and the
+        experiment's are on, the store's shards are sampled (see docs/observability.md)."""
         found = self.__dict__.get("_telemetry")
         if found is None:
             found = self.__dict__["_telemetry"] = TelemetryConfiguration(False)

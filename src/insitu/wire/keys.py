@@ -202,3 +202,9 @@ def reply_key(tag: str, request_id: str) -> str:
 def stats_key(tag: str, model: str) -> str:
     """The hash of run statistics of ``model`` (a model or script key) on one shard."""
     return f"{INFERENCE_PREFIX}:{{{tag}}}:stats:{model}"
+
+
+def stats_index_key(tag: str) -> str:
+    """The set of model keys that have a statistics hash on this shard (workers add a model
+    when they first count it; monitors read it instead of scanning the keyspace)."""
+    return f"{INFERENCE_PREFIX}:{{{tag}}}:stats-index"

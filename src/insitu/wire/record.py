@@ -43,7 +43,8 @@ RECORD_FILE = "events.jsonl"
 
 FORMAT_NAME = "insitu-record"
 FORMAT_MAJOR = 1
-RECORD_FORMAT = f"{FORMAT_NAME}/{FORMAT_MAJOR}"
+FORMAT_MINOR = 1  # 1.1: job lines name the job's output files (``out``, ``err``)
+RECORD_FORMAT = f"{FORMAT_NAME}/{FORMAT_MAJOR}.{FORMAT_MINOR}"
 """The format string this version writes in every header."""
 
 _FORMAT_RE = re.compile(rf"{FORMAT_NAME}/(\d+)(?:\.(\d+))?")
@@ -87,7 +88,8 @@ class JobLine:
     ``"Running"``, ``"Completed"``, ``"Failed"``, ``"Cancelled"`` …); ``entity_type`` is
     ``"Model"``, ``"DBNode"`` (a store shard), ``"Worker"`` (an inference worker) …;
     ``returncode`` is set once the job has ended; ``host`` is where it runs, when the
-    launcher knows it.
+    launcher knows it; ``out``/``err`` are the paths of its stdout/stderr files, on the
+    ``Queued`` line (format 1.1; ``None`` elsewhere and in records of format 1.0).
     """
 
     run: str
@@ -99,6 +101,8 @@ class JobLine:
     state: str
     returncode: int | None = None
     host: str | None = None
+    out: str | None = None
+    err: str | None = None
 
 
 @dataclass(frozen=True)
@@ -209,6 +213,8 @@ def _to_json(line: RecordLine) -> dict[str, object]:
             "state": line.state,
             "returncode": line.returncode,
             "host": line.host,
+            **({"out": line.out} if line.out is not None else {}),
+            **({"err": line.err} if line.err is not None else {}),
         }
     return {
         "kind": "store",
@@ -300,6 +306,8 @@ def _job(f: _Fields) -> JobLine:
         state=f.text("state"),
         returncode=f.optional_integer("returncode"),
         host=f.optional_text("host"),
+        out=f.optional_text("out"),
+        err=f.optional_text("err"),
     )
 
 

@@ -95,3 +95,30 @@ def test_attach_errors(exp: Experiment) -> None:
     assert info.value.path == "rules[0].action.label"
     with pytest.raises(UnsupportedOptionError):
         attach_rules(exp, [{"trigger": "start", "action": {"name": "grow"}}], [sim])
+
+
+def test_a_rules_session_samples_its_metrics_into_the_telemetry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from insitu.runtime.telemetry_reader import read_telemetry
+    from insitu.wire.telemetry import RulesSample
+
+    monkeypatch.setenv("INSITU_TELEMETRY_PERIOD", "0.05")
+    with Experiment("rules-tele", exp_path=str(tmp_path)) as exp:
+        sim = exp.create_ensemble(
+            "sim", run_settings=exp.create_run_settings(_exe("true")), replicas=3
+        )
+        rules = [{"trigger": "metric", "name": "count.sim.success", "when": ">= 99",
+                  "action": {"name": "submit", "label": "sim"}}]  # fmt: skip
+        with attach_rules(exp, rules, entities=[sim]) as session:
+            exp.start(sim, block=False)
+            assert session.wait(DEADLINE)
+            deadline = time.monotonic() + DEADLINE
+            while not any(s.counts.get("sim", {}).get("success") == 3
+                          for s in read_telemetry(tmp_path).rules):  # fmt: skip
+                assert time.monotonic() < deadline, "no rules sample with the three successes"
+                time.sleep(0.05)
+        # Closed, the session is no longer sampled.
+        lines = exp._sampler.sample_once()
+        assert not [line for line in lines if isinstance(line, RulesSample)]
+    assert {s.session for s in read_telemetry(tmp_path).rules} == {"sim"}

@@ -55,6 +55,8 @@ jobs = st.builds(
     state=texts,
     returncode=st.none() | st.integers(min_value=-64, max_value=255),
     host=st.none() | texts,
+    out=st.none() | texts,
+    err=st.none() | texts,
 )
 stores = st.builds(
     StoreLine,
@@ -111,7 +113,7 @@ def test_interleaved_runs_fold_back_into_their_runs(
 def test_the_header_carries_the_format_first() -> None:
     obj = json.loads(format_line(header()))
     assert next(iter(obj)) == "format"
-    assert obj["format"] == "insitu-record/1"
+    assert obj["format"] == "insitu-record/1.1"
     assert {"experiment", "path", "launcher", "insitu_version", "host", "pid", "time"} <= set(obj)
 
 
