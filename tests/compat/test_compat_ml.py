@@ -183,3 +183,30 @@ def test_keras_generators(store: Store) -> None:
     model.compile(optimizer="sgd", loss="categorical_crossentropy")
     history = model.fit(gen, epochs=2, verbose=0)
     assert len(history.history["loss"]) == 2
+
+
+def test_serialized_and_frozen_keras_models_run_in_the_store(
+    store: Store, tmp_path: object
+) -> None:
+    pytest.importorskip("tensorflow")
+    from tensorflow import keras
+
+    from insitu.ml.tf import freeze_model, serialize_model
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    x = np.random.default_rng(3).random((5, 3)).astype(np.float32)
+    expected = model.predict(x, verbose=0)
+    blob, inputs, outputs = serialize_model(model)
+    path, file_inputs, file_outputs = freeze_model(model, str(tmp_path), "dense")
+    assert path.endswith("dense.pb") and (file_inputs, file_outputs) == (inputs, outputs)
+    store.wait_for_workers()
+    with store.client() as client:
+        client.set_model("dense", blob, "TF", inputs=inputs, outputs=outputs)
+        client.set_model_from_file("dense_file", path, "TF", inputs=inputs, outputs=outputs)
+        client.put_tensor("x", x)
+        for name in ("dense", "dense_file"):
+            client.run_model(name, "x", f"y_{name}")
+            np.testing.assert_allclose(client.get_tensor(f"y_{name}"), expected, rtol=1e-5)
+    with pytest.raises(TypeError):
+        serialize_model("not a model")

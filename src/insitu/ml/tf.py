@@ -7,17 +7,28 @@ on import).
 batch ``i`` as numpy arrays, targets one-hot encoded when ``num_classes`` is set;
 ``on_epoch_end`` reshuffles, and the dynamic one first fetches the batches producers
 appended during the epoch, so ``len(gen)`` grows from one epoch to the next.
+
+``serialize_model(model)`` and ``freeze_model(model, output_dir, file_name)`` turn a
+single-input Keras model into a frozen ``GraphDef`` (bytes, or a ``.pb`` file) with its
+input and output node names, ready for ``set_model(..., "TF", inputs=..., outputs=...)``.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 
-from insitu.errors import InvalidArgumentError, MissingDependencyError
+from insitu.errors import InvalidArgumentError, MissingDependencyError, ParameterTypeError
 from insitu.ml.data import Batch, DataDownloader
 
 try:
+    import tensorflow as tf
     from tensorflow import keras
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
 except ImportError as err:  # pragma: no cover - TensorFlow is in the dev extra
     raise MissingDependencyError(
         "TensorFlow (insitu.ml.tf)", "install it with: pip install tensorflow"
@@ -67,4 +78,41 @@ class DynamicDataGenerator(StaticDataGenerator):
         self.update_data()
 
 
-__all__ = ["DynamicDataGenerator", "StaticDataGenerator"]
+def serialize_model(model: object) -> tuple[bytes, list[str], list[str]]:
+    """``(frozen GraphDef bytes, input node names, output node names)`` of the Keras
+    ``model`` (its first input's shape and dtype define the graph's input)."""
+    graph = _frozen(model)
+    return (
+        bytes(graph.graph.as_graph_def().SerializeToString(deterministic=True)),
+        _node_names(graph.inputs),
+        _node_names(graph.outputs),
+    )
+
+
+def freeze_model(
+    model: object, output_dir: str, file_name: str
+) -> tuple[str, list[str], list[str]]:
+    """Write the frozen graph of ``model`` to ``output_dir/file_name`` (``.pb`` added if
+    missing); ``(absolute file path, input node names, output node names)``."""
+    name = file_name if file_name.endswith(".pb") else f"{file_name}.pb"
+    graph = _frozen(model)
+    tf.io.write_graph(graph_or_graph_def=graph.graph, logdir=output_dir, name=name, as_text=False)
+    return (
+        str(Path(output_dir, name).resolve()),
+        _node_names(graph.inputs),
+        _node_names(graph.outputs),
+    )
+
+
+def _frozen(model: object) -> Any:  # a TensorFlow ConcreteFunction (TF is untyped)
+    if not isinstance(model, keras.Model):
+        raise ParameterTypeError(f"model must be a keras.Model, not {type(model).__name__}")
+    spec = tf.TensorSpec(model.inputs[0].shape, model.inputs[0].dtype)
+    return convert_variables_to_constants_v2(tf.function(model).get_concrete_function(spec))
+
+
+def _node_names(tensors: Any) -> list[str]:
+    return [str(t.name).split(":")[0] for t in tensors]
+
+
+__all__ = ["DynamicDataGenerator", "StaticDataGenerator", "freeze_model", "serialize_model"]
