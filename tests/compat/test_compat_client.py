@@ -184,3 +184,40 @@ def test_an_address_not_of_the_store_is_a_runtime_error(any_client: Client) -> N
         with pytest.raises(RedisRuntimeError):
             client.flush_db([bad])
     assert client.model_exists("s")
+
+
+def test_value_checks_that_are_type_errors_come_before_the_file(
+    standalone: tuple[Store, Client],
+) -> None:
+    """SmartRedis checks the backend and device (TypeErrors) before the file, and every
+    argument of get_ai_info before the addresses."""
+    _, client = standalone
+    missing = "bad filename but right parameter type"
+    for call in (
+        lambda: client.set_model_from_file("m", missing, "UNSUPPORTED_ENGINE", "CPU"),
+        lambda: client.set_model_from_file("m", missing, "TORCH", "BAD_DEVICE"),
+        lambda: client.set_model_from_file_multigpu("m", missing, "UNSUPPORTED_ENGINE", 0, 1),
+        lambda: client.set_script_from_file("k", missing, "BAD_DEVICE"),
+        lambda: client.get_ai_info(["list", "of", "str"], 42),  # type: ignore[arg-type]
+        lambda: client.get_ai_info(["list", "of", "str"], "k", "no"),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(TypeError):
+            call()
+
+
+def test_dataset_data_bridges() -> None:
+    from insitu.client import Dataset
+
+    source = Dataset("src")
+    source.add_tensor("t", np.arange(3))
+    source.add_meta_string("s", "v")
+    view = Dataset.from_pybind(source.get_data())
+    assert view.get_name() == "src" and view.get_meta_strings("s") == ["v"]
+    np.testing.assert_array_equal(view.get_tensor("t"), np.arange(3))
+    other = Dataset("other")
+    other.set_data(source.get_data())
+    assert other.get_tensor_names() == ["t"]
+    with pytest.raises(TypeError):
+        Dataset.from_pybind(Dataset("wrong"))  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        other.set_data(Dataset("wrong"))  # type: ignore[arg-type]

@@ -117,6 +117,8 @@ class ModelOps(RequestOps):
         check_type("model_file", model_file, str, "a str")
         _check_model_arg_types(backend, device, batch_size, min_batch_size, min_batch_timeout,
                                tag, inputs, outputs)  # fmt: skip
+        parse_device(device)
+        check_backend(backend)  # both TypeErrors in SmartRedis, raised before the file is read
         blob = _read_file("model_file", model_file, binary=True)
         self.set_model(name, blob, backend, device, batch_size, min_batch_size,
                        min_batch_timeout, tag, inputs, outputs)  # fmt: skip
@@ -167,6 +169,7 @@ class ModelOps(RequestOps):
         _check_model_arg_types(backend, None, batch_size, min_batch_size, min_batch_timeout,
                                tag, inputs, outputs,
                                first_gpu=first_gpu, num_gpus=num_gpus)  # fmt: skip
+        check_backend(backend)
         blob = _read_file("model_file", model_file, binary=True)
         self.set_model_multigpu(
             name, blob, backend, first_gpu, num_gpus, batch_size,
@@ -208,7 +211,7 @@ class ModelOps(RequestOps):
         the types of ``name`` and ``device`` were checked)."""
         self._model_key(name, read=False)
         check_type("file", file, str, "a str")
-        check_type("device", device, str, "a str")
+        parse_device(device)
         self.set_script(name, _read_file("file", file, binary=False).decode(), device)
 
     def set_function(self, name: str, function: object, device: str = "CPU") -> None:

@@ -79,9 +79,9 @@ class RunOps(ModelOps):
         RedisKeyError if no model or script is stored under ``key``."""
         check_type("address", address, list, "a list of str")
         names = check_str_list("address", address, allow_str=False)
-        nodes = [self._shard_address(a) for a in names]
         model = self._model_key(key, read=True)
-        check_bool("reset_stat", reset_stat)
+        check_bool("reset_stat", reset_stat)  # every type before any address (SmartRedis)
+        nodes = [self._shard_address(a) for a in names]
         raw = self._store.command(model, "HGET", model, HEADER)
         if raw is None:
             raise RedisKeyError(model, f"no model or script stored under key {model!r}")
