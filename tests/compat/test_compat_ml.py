@@ -66,6 +66,8 @@ def test_data_info_round_trip(store: Store) -> None:
         assert (kept.sample_name, kept.target_name, kept.num_classes) == ("s", "targets", None)
     with pytest.raises(ValueError):
         TrainingDataUploader("", cluster=False, address=store.address)
+    assert DataInfo("l", target_name=None).target_name == ""  # type: ignore[arg-type]
+    assert "Target" not in repr(DataInfo("l", target_name=""))
 
 
 def test_uploader_layout_and_static_vs_dynamic(store: Store) -> None:

@@ -65,8 +65,12 @@ class DataInfo:
     ) -> None:
         self.list_name = check_str("list_name", list_name)
         self.sample_name = check_str("sample_name", sample_name)
-        self.target_name = check_type("target_name", target_name, str, "a str")
-        self.num_classes = None if num_classes is None else check_int("num_classes", num_classes)
+        # None or "" both mean "no targets" (SmartSim tests the name's truth).
+        no_target = target_name is None
+        self.target_name = "" if no_target else check_type("target_name", target_name, str)
+        self.num_classes = (
+            None if num_classes is None else check_int("num_classes", num_classes, minimum=0)
+        )
         self._ds_name = form_name(self.list_name, "info")
 
     def publish(self, client: Client) -> None:
