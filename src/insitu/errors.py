@@ -78,6 +78,7 @@ which raises the built-ins in those places, keeps catching them.
     │   ├── StoreNotActiveError
     │   └── DBObjectLoadError                (entity, object_name, store)
     └── InternalError                        (alias: SSInternalError)
+        └── TrainingDataError                (insitu.ml: no training data within the trials)
 """
 
 from __future__ import annotations
@@ -647,6 +648,12 @@ class InternalError(InsituError):
     """A bug in insitu: an invariant did not hold."""
 
 
+class TrainingDataError(InternalError):
+    """An ``insitu.ml`` data loader found no full batch of training data in the store
+    within its fetch trials. An ``InternalError`` only because SmartSim raises
+    ``SSInternalError`` there (so that code catching it keeps working)."""
+
+
 # SmartSim-named aliases, so that `from smartsim.error import X` ports by changing the import.
 SmartSimError = InsituError
 SSConfigError = ConfigurationError
@@ -725,6 +732,7 @@ __all__ = [
     "SocketInUseError",
     "StoreError",
     "StoreNotActiveError",
+    "TrainingDataError",
     "UnknownInterfaceError",
     "UnknownNodeError",
     "UnknownLauncherError",

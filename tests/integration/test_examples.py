@@ -143,3 +143,19 @@ def test_online_training_example(tmp_path: Path) -> None:
     assert [statuses[f"sim_{i}"] for i in range(4)] == ["Completed"] * 4
     assert statuses["trainer"] == "Completed"
     assert not any("Worker" in line for line in result.stdout.splitlines())
+
+
+def test_online_training_ml_example(tmp_path: Path) -> None:
+    """insitu.ml: an ensemble of producers feeds a torch trainer through the store."""
+    pytest.importorskip("torch")
+    result = run_example(
+        "online_training_ml/driver.py", tmp_path, INSITU_EXAMPLE_PORT=str(find_free_port_block(1))
+    )
+    assert result.returncode == 0, result.stderr
+    assert "trainer: 256 samples in" in result.stdout, result.stdout
+    learned = re.search(r"learned w=([-0-9.]+) b=([-0-9.]+)", result.stdout)
+    assert learned is not None, result.stdout
+    assert abs(float(learned[1]) - 3.0) < 0.05 and abs(float(learned[2]) - 1.0) < 0.05
+    assert "producer_0: uploaded 8 batches of 16" in result.stdout
+    statuses = summary_statuses(result.stdout)
+    assert [statuses[n] for n in ("trainer", "producer_0", "producer_1")] == ["Completed"] * 3

@@ -8,6 +8,7 @@
 from insitu.client.client import Client
 from insitu.client.config_options import ConfigOptions
 from insitu.client.dataset import Dataset
+from insitu.client.dataset_converter import DatasetConverter
 from insitu.client.logging import (
     LLDebug,
     LLDeveloper,
@@ -25,6 +26,7 @@ __all__ = [
     "Client",
     "ConfigOptions",
     "Dataset",
+    "DatasetConverter",
     "LLDebug",
     "LLDeveloper",
     "LLInfo",

@@ -1,8 +1,9 @@
 """Client operations on whole shards: INFO, CLUSTER INFO, FLUSHDB, CONFIG, SAVE.
 
 Addresses are given as SmartRedis takes them (``host:port``, ``tcp://host:port`` or
-``unix:///path``) and must name a shard of this client's store; anything else raises
-RedisInvalidUseError before a command is sent.
+``unix:///path``; of a comma-separated list, the first) and must name a shard of this
+client's store; anything else raises UnknownNodeError (both SmartRedis's
+RedisRuntimeError and a RedisInvalidUseError) before a command is sent.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from insitu._checks import check_str_list, check_type
 from insitu.client._core import ClientCore
 from insitu.errors import RedisInternalError, RedisRuntimeError
-from insitu.wire.addresses import Address, parse_address
+from insitu.wire.addresses import Address
 
 
 def parse_info(text: str) -> dict[str, dict[str, str]]:
@@ -79,9 +80,8 @@ class AdminOps(ClientCore):
         check_type("addresses", addresses, list, "a list of str")
         return [self._node(a) for a in check_str_list("addresses", addresses, allow_str=False)]
 
-    @staticmethod
-    def _node(address: str) -> Address:
-        return parse_address(address)
+    def _node(self, address: str) -> Address:
+        return self._shard_address(address)
 
     def _text(self, address: Address, *args: str) -> str:
         reply = self._store.node_command(address, *args)

@@ -9,8 +9,9 @@ from collections.abc import Callable
 from insitu._checks import check_int, check_type
 from insitu.client.logging import LogContext
 from insitu.client.transport import Transport
-from insitu.errors import RedisInvalidUseError, RedisParameterError
+from insitu.errors import RedisInvalidUseError, RedisParameterError, UnknownNodeError
 from insitu.wire import keys
+from insitu.wire.addresses import Address, parse_address
 
 
 class ClientCore(LogContext):
@@ -33,6 +34,17 @@ class ClientCore(LogContext):
 
     def _list_key(self, name: object, *, read: bool, arg: str = "list_name") -> str:
         return keys.list_key(self._prefixes, _name(arg, name), read=read)
+
+    @staticmethod
+    def _shard_address(address: str) -> Address:
+        """The shard address a SmartRedis admin call names. A whole comma-separated ``SSDB``
+        (a cluster's) names its first entry, as SmartRedis reads it; text that is not an
+        address raises UnknownNodeError (a RedisRuntimeError, SmartRedis's type)."""
+        first = address.split(",", 1)[0].strip()
+        try:
+            return parse_address(first)
+        except RedisParameterError as err:
+            raise UnknownNodeError(f"{address!r} is not a valid database node address") from err
 
     @staticmethod
     def _poll(check: Callable[[], bool], poll_frequency_ms: object, num_tries: object) -> bool:

@@ -32,7 +32,7 @@ from insitu.errors import (
     InferenceTimeoutError,
     RedisDatabaseError,
     RedisInternalError,
-    RedisInvalidUseError,
+    UnknownNodeError,
 )
 from insitu.wire import keys, messages
 from insitu.wire.addresses import Address
@@ -134,13 +134,13 @@ class RequestOps(ClientCore):
 
     def _tag_for_address(self, address: Address) -> str:
         if not self._store.clustered:
-            self._store.node_command(address, "PING")  # RedisInvalidUseError if not ours
+            self._store.node_command(address, "PING")  # UnknownNodeError if not ours
             return keys.slot_tag(0)
         tag = self._cluster_map().tag_for_address(address)
         if tag is None:
             tag = self._cluster_map(refresh=True).tag_for_address(address)
         if tag is None:
-            raise RedisInvalidUseError(f"{address} is not a primary shard of this cluster")
+            raise UnknownNodeError(f"{address} is not a primary shard of this cluster")
         return tag
 
     def _shard_tags(self) -> list[str]:

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import inspect
 import os
+import sys
 import textwrap
 
-from insitu._checks import check_any, check_str_list, check_type
+from insitu._checks import check_any, check_int, check_str_list, check_type
 from insitu.client._inference_requests import RequestOps, as_bytes
 from insitu.connection.resp import Arg, Value
 from insitu.errors import (
@@ -27,9 +28,10 @@ from insitu.errors import (
     RedisRuntimeError,
 )
 from insitu.wire import backends, keys, messages
-from insitu.wire.batching import check_batch_settings
+from insitu.wire.batching import batching_warning, check_batch_settings
 from insitu.wire.devices import Device, check_gpu_range, multigpu_key, parse_device
 from insitu.wire.model_record import (
+    CHUNK_SIZE,
     HEADER,
     MODEL,
     SCRIPT,
@@ -86,8 +88,11 @@ class ModelOps(RequestOps):
         TypeError for an unknown backend or a device not starting with CPU/GPU;
         RedisParameterError for inconsistent batch settings or ``inputs``/``outputs`` on a
         non-TF model; MissingDependencyError if the backend's framework is not installed;
-        ModelLoadError/DeviceUnavailableError if the serving worker cannot load it."""
+        ModelLoadError/DeviceUnavailableError if the serving worker cannot load it.
+        Every argument's type is checked before any value (SmartRedis's order)."""
         key = self._model_key(name, read=False)
+        _check_model_arg_types(backend, device, batch_size, min_batch_size, min_batch_timeout,
+                               tag, inputs, outputs)  # fmt: skip
         target = parse_device(device)
         header = self._model_header(backend, target, batch_size, min_batch_size,
                                     min_batch_timeout, tag, inputs, outputs)  # fmt: skip
@@ -106,7 +111,14 @@ class ModelOps(RequestOps):
         inputs: TensorNames = None,
         outputs: TensorNames = None,
     ) -> None:
-        """:meth:`set_model` with the bytes of ``model_file`` (FileNotFoundError if none)."""
+        """:meth:`set_model` with the bytes of ``model_file`` (FileNotFoundError if none,
+        after every argument's type was checked)."""
+        self._model_key(name, read=False)
+        check_type("model_file", model_file, str, "a str")
+        _check_model_arg_types(backend, device, batch_size, min_batch_size, min_batch_timeout,
+                               tag, inputs, outputs)  # fmt: skip
+        parse_device(device)
+        check_backend(backend)  # both TypeErrors in SmartRedis, raised before the file is read
         blob = _read_file("model_file", model_file, binary=True)
         self.set_model(name, blob, backend, device, batch_size, min_batch_size,
                        min_batch_timeout, tag, inputs, outputs)  # fmt: skip
@@ -127,6 +139,9 @@ class ModelOps(RequestOps):
     ) -> None:
         """Store one copy of ``model`` per GPU ``first_gpu .. first_gpu+num_gpus-1``."""
         key = self._model_key(name, read=False)
+        _check_model_arg_types(backend, None, batch_size, min_batch_size, min_batch_timeout,
+                               tag, inputs, outputs,
+                               first_gpu=first_gpu, num_gpus=num_gpus)  # fmt: skip
         gpus = check_gpu_range(first_gpu, num_gpus)
         blob = _blob(model)
         for gpu in gpus:
@@ -149,6 +164,12 @@ class ModelOps(RequestOps):
         outputs: TensorNames = None,
     ) -> None:
         """:meth:`set_model_multigpu` with the bytes of ``model_file``."""
+        self._model_key(name, read=False)
+        check_type("model_file", model_file, str, "a str")
+        _check_model_arg_types(backend, None, batch_size, min_batch_size, min_batch_timeout,
+                               tag, inputs, outputs,
+                               first_gpu=first_gpu, num_gpus=num_gpus)  # fmt: skip
+        check_backend(backend)
         blob = _read_file("model_file", model_file, binary=True)
         self.set_model_multigpu(
             name, blob, backend, first_gpu, num_gpus, batch_size,
@@ -186,7 +207,11 @@ class ModelOps(RequestOps):
         self._put_record(key, _script_header(parse_device(device)), source.encode())
 
     def set_script_from_file(self, name: str, file: str, device: str = "CPU") -> None:
-        """:meth:`set_script` with the text of ``file`` (FileNotFoundError if none)."""
+        """:meth:`set_script` with the text of ``file`` (FileNotFoundError if none, after
+        the types of ``name`` and ``device`` were checked)."""
+        self._model_key(name, read=False)
+        check_type("file", file, str, "a str")
+        parse_device(device)
         self.set_script(name, _read_file("file", file, binary=False).decode(), device)
 
     def set_function(self, name: str, function: object, device: str = "CPU") -> None:
@@ -205,6 +230,10 @@ class ModelOps(RequestOps):
         self, name: str, file: str, first_gpu: int, num_gpus: int
     ) -> None:
         """:meth:`set_script_multigpu` with the text of ``file``."""
+        self._model_key(name, read=False)
+        check_type("file", file, str, "a str")
+        check_int("first_gpu", first_gpu, minimum=None)
+        check_int("num_gpus", num_gpus, minimum=None)
         source = _read_file("file", file, binary=False).decode()
         self.set_script_multigpu(name, source, first_gpu, num_gpus)
 
@@ -228,7 +257,20 @@ class ModelOps(RequestOps):
         for gpu in check_gpu_range(first_gpu, num_gpus):
             self._delete_record(multigpu_key(key, gpu), "delete_script_multigpu")
 
+    def set_model_chunk_size(self, chunk_size: int) -> None:
+        """Store the models and scripts this client sets from now on in pieces of
+        ``chunk_size`` bytes (SmartRedis: RedisAI's ``MODEL_CHUNK_SIZE``; insitu keeps it
+        per client, default 1 MiB, and every client reads records of any piece size).
+        TypeError for a non-int; RedisRuntimeError unless it is positive (RedisAI refused
+        it)."""
+        size = check_int("chunk_size", chunk_size, minimum=None)
+        if size <= 0:
+            raise RedisRuntimeError(f"set_model_chunk_size failed: {size} is not a positive size")
+        self._model_chunk_size = size
+
     # ------------------------------------------------------------------ machinery
+    _model_chunk_size: int = CHUNK_SIZE
+
     def _model_key(self, name: object, *, read: bool) -> str:
         return keys.model_key(self._prefixes, check_type("name", name, str, "a str"), read=read)
 
@@ -254,13 +296,17 @@ class ModelOps(RequestOps):
                 "OUTPUTS in the model set command is only valid for TF models"
             )
         backends.require_installed(name)
+        warning = batching_warning(batch)
+        if warning:
+            # SmartRedis prints this line to stderr (its tests read it there), not to its log.
+            sys.stderr.write(f"WARNING: {warning}\n")
         return ModelHeader(MODEL, name, str(device), batch, label, tuple(ins), tuple(outs))
 
     def _put_record(self, key: str, header: ModelHeader, blob: bytes) -> None:
         """Write the record atomically, then have a serving worker load it (see module)."""
         if header.kind == SCRIPT:
             backends.require_installed(header.backend)
-        _, header_json, chunks = format_record(header, blob)
+        _, header_json, chunks = format_record(header, blob, self._model_chunk_size)
         commands: list[list[Arg]] = [["DEL", key]]
         for start in range(0, len(chunks), _CHUNKS_PER_COMMAND):
             command: list[Arg] = ["HSET", key]
@@ -293,6 +339,30 @@ class ModelOps(RequestOps):
             raise RedisRuntimeError(f"{what} failed: nothing is stored under key {key!r}")
         for tag in self._shard_tags():
             self._store.delete(keys.stats_key(tag, key))
+
+
+def _check_model_arg_types(
+    backend: object,
+    device: object,
+    batch_size: object,
+    min_batch_size: object,
+    min_batch_timeout: object,
+    tag: object,
+    inputs: object,
+    outputs: object,
+    **gpus: object,
+) -> None:
+    """The type checks of the set_model family, all before any value check (a wrong type is
+    a TypeError even when another argument names a missing file). ``device`` None: none."""
+    check_type("backend", backend, str, "a str")
+    if device is not None:
+        check_type("device", device, str, "a str")
+    for arg, value in (("batch_size", batch_size), ("min_batch_size", min_batch_size),
+                       ("min_batch_timeout", min_batch_timeout), *gpus.items()):  # fmt: skip
+        check_int(arg, value, minimum=None)
+    check_type("tag", tag, str, "a str")
+    tensor_names("inputs", inputs)
+    tensor_names("outputs", outputs)
 
 
 def _script_header(device: Device) -> ModelHeader:

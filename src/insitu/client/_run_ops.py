@@ -16,7 +16,6 @@ from insitu.client._inference_requests import as_bytes
 from insitu.client._model_ops import ModelOps, TensorNames, tensor_names
 from insitu.errors import RedisInternalError, RedisKeyError
 from insitu.wire import keys, messages
-from insitu.wire.addresses import parse_address
 from insitu.wire.devices import multigpu_key, multigpu_pick
 from insitu.wire.model_record import HEADER, parse_header
 
@@ -79,9 +78,10 @@ class RunOps(ModelOps):
         served). With ``reset_stat`` the counters are zeroed after being read.
         RedisKeyError if no model or script is stored under ``key``."""
         check_type("address", address, list, "a list of str")
-        nodes = [parse_address(a) for a in check_str_list("address", address, allow_str=False)]
+        names = check_str_list("address", address, allow_str=False)
         model = self._model_key(key, read=True)
-        check_bool("reset_stat", reset_stat)
+        check_bool("reset_stat", reset_stat)  # every type before any address (SmartRedis)
+        nodes = [self._shard_address(a) for a in names]
         raw = self._store.command(model, "HGET", model, HEADER)
         if raw is None:
             raise RedisKeyError(model, f"no model or script stored under key {model!r}")

@@ -26,6 +26,17 @@ class _Field:
     values: list[object] = field(default_factory=list)
 
 
+@dataclass
+class PyDataset:
+    """The data behind a :class:`Dataset` (SmartRedis's pybind ``PyDataset``; here a plain
+    holder shared with the Dataset it came from), for ``get_data``/``set_data``/
+    ``from_pybind``."""
+
+    name: str
+    tensors: dict[str, np.ndarray]
+    fields: dict[str, _Field]
+
+
 class Dataset(LogContext):
     """A named group of tensors and metadata fields (SmartRedis ``Dataset``)."""
 
@@ -48,6 +59,24 @@ class Dataset(LogContext):
 
     def __repr__(self) -> str:
         return f"Dataset({self._name!r})"
+
+    @staticmethod
+    def from_pybind(dataset: PyDataset) -> Dataset:
+        """A Dataset over ``dataset`` (the value of :meth:`get_data`); TypeError otherwise."""
+        check_type("dataset", dataset, PyDataset, "a PyDataset")
+        result = Dataset(dataset.name)
+        result.set_data(dataset)
+        return result
+
+    def get_data(self) -> PyDataset:
+        """The data behind this Dataset (shared, not copied)."""
+        return PyDataset(self._name, self._tensors, self._fields)
+
+    def set_data(self, dataset: PyDataset) -> None:
+        """Make this Dataset a view of ``dataset``; TypeError unless it is a PyDataset."""
+        check_type("dataset", dataset, PyDataset, "a PyDataset")
+        self._name, self._log_context = dataset.name, dataset.name
+        self._tensors, self._fields = dataset.tensors, dataset.fields
 
     # ----------------------------------------------------------------- tensors
     def add_tensor(self, name: str, data: np.ndarray) -> None:

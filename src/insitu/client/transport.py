@@ -63,6 +63,16 @@ _RETRYABLE = (rex.ConnectionError, rex.TimeoutError, rex.ClusterDownError, rex.T
 _REDIRECTS = 5
 _MIN_LIMIT = 1024 * 1024  # no server accepts a smaller proto-max-bulk-len
 _LIMIT_TTL = 5.0
+# copy/rename move values (tensors, datasets) only: a model or script key (a hash) is
+# refused with WRONGTYPE, as SmartRedis refused to copy a RedisAI model as a tensor.
+_VALUE_CHECK = (
+    "local t = redis.call('TYPE', KEYS[1]).ok "
+    "if t == 'none' then return 0 end "
+    "if t ~= 'string' then return redis.error_reply("
+    "'WRONGTYPE ' .. KEYS[1] .. ' holds a ' .. t .. ', not a tensor or dataset') end "
+)
+_COPY_VALUE = _VALUE_CHECK + "return redis.call('COPY', KEYS[1], KEYS[2], 'REPLACE')"
+_RENAME_VALUE = _VALUE_CHECK + "redis.call('RENAME', KEYS[1], KEYS[2]) return 1"
 
 
 class Transport(Protocol):
@@ -76,8 +86,15 @@ class Transport(Protocol):
     def get_many(self, keys: Sequence[str]) -> list[memoryview | None]: ...
     def exists(self, key: str) -> bool: ...
     def delete(self, key: str) -> bool: ...
-    def copy(self, src: str, dst: str) -> bool: ...
-    def rename(self, src: str, dst: str) -> bool: ...
+    def copy(self, src: str, dst: str) -> bool:
+        """Copy the value (tensor, dataset) ``src`` to ``dst``; False if ``src`` is
+        missing, RedisRuntimeError if it holds something else (a model)."""
+        ...
+
+    def rename(self, src: str, dst: str) -> bool:
+        """Move the value ``src`` to ``dst``; the same results as :meth:`copy`."""
+        ...
+
     def rpush(self, key: str, values: Sequence[str]) -> int: ...
     def llen(self, key: str) -> int: ...
     def lrange(self, key: str, start: int, end: int) -> list[str]: ...
@@ -139,7 +156,8 @@ class RedisTransport:
 
     def copy(self, src: str, dst: str) -> bool:
         if self._router.same_slot(src, dst):
-            return self._run(src, pack("COPY", src, dst, "REPLACE"), _read_one) == 1
+            reply = self._run(src, pack("EVAL", _COPY_VALUE, 2, src, dst), _read_one)
+            return reply == 1
         value = self.get(src)
         if value is None:
             return False
@@ -152,11 +170,7 @@ class RedisTransport:
             if copied:
                 self.delete(src)
             return copied
-        try:
-            self._run(src, pack("RENAME", src, dst), _read_one)
-        except RedisKeyError:
-            return False
-        return True
+        return self._run(src, pack("EVAL", _RENAME_VALUE, 2, src, dst), _read_one) == 1
 
     # ----------------------------------------------------------------- lists
     def rpush(self, key: str, values: Sequence[str]) -> int:

@@ -101,7 +101,9 @@ class InferenceThreads:
 class ColocationSpec:
     """How to run one Model's colocated store.
 
-    ``port`` is 0 for a Unix-socket store; ``unix_socket`` is ``None`` for a TCP store.
+    ``unix_socket`` is ``None`` for a TCP store. A Unix-socket store has ``port`` 0, or
+    (``colocate_db_uds(port=...)``, forwarded as SmartSim forwards it to the server) a TCP
+    port it also listens on, on loopback and with the store's password.
     ``custom_pinning`` is ``None`` for "the first ``db_cpus`` CPUs" and ``()`` for no
     pinning. ``movable`` is True when the port/socket is a default that may move to a free
     one at start. ``server_options`` are validated ``(key, value)`` pairs.
@@ -130,13 +132,15 @@ class ColocationSpec:
     def for_member(self, index: int, member: str) -> ColocationSpec:
         """This spec for ensemble member ``index`` named ``member``: ``port + index``, or
         the socket name suffixed with ``-<member>``."""
-        if self.unix_socket is None:
+        if self.unix_socket is None or self.port:
             port = self.port + index
             if port > 65535:
                 raise InvalidArgumentError(
                     f"member {member!r} would get port {port}, above 65535; use a lower port"
                 )
-            return replace(self, port=port)
+            if self.unix_socket is None:
+                return replace(self, port=port)
+            return replace(self, port=port, unix_socket=socket_variant(self.unix_socket, member))
         return replace(self, unix_socket=socket_variant(self.unix_socket, member))
 
 
@@ -156,9 +160,7 @@ def tcp_spec(
     The store always listens on loopback (SmartSim's colocated stores do), plus any other
     interface named in ``ifname``.
     """
-    number = tc.check_int("port", port, minimum=1)
-    if number > 65535:
-        raise InvalidArgumentError(f"port must be at most 65535, got {number}")
+    number = _tcp_port(port)
     names = normalize_interfaces(ifname)
     interfaces = ("lo", *(n for n in dict.fromkeys(names) if n != "lo"))
     return replace(
@@ -189,13 +191,23 @@ def uds_spec(
     path = _socket_path(os.fspath(unix_socket))
     permissions = tc.check_int("socket_permissions", socket_permissions, minimum=0)
     socket_mode(permissions)  # validates the octal digits
-    spec = _common(db_cpus, custom_pinning, debug, db_identifier, kwargs, available, "uds")
+    rest = {k: v for k, v in kwargs.items() if k != "port"}
+    port = _tcp_port(kwargs["port"]) if "port" in kwargs else 0
+    spec = _common(db_cpus, custom_pinning, debug, db_identifier, rest, available, "uds")
     return replace(
         spec,
+        port=port,
         unix_socket=path,
         socket_permissions=permissions,
         movable=unix_socket is DEFAULT_UNIX_SOCKET,
     )
+
+
+def _tcp_port(port: object) -> int:
+    number = tc.check_int("port", port, minimum=1)
+    if number > 65535:
+        raise InvalidArgumentError(f"port must be at most 65535, got {number}")
+    return number
 
 
 def _common(

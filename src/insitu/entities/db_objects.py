@@ -58,23 +58,65 @@ class Placement:
         return self.num_gpus > 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class DBModel:
-    """An ML model (bytes or a file) to load into the entity's store before it starts."""
+    """An ML model (bytes or a file) to load into the entity's store before it starts.
+
+    ``DBModel(name, backend, model=None, model_file=None, device="CPU", devices_per_node=1,
+    first_device=0, batch_size=0, min_batch_size=0, min_batch_timeout=0, tag="",
+    inputs=None, outputs=None)`` validates its arguments as SmartSim 0.8 does (see the
+    module docstring); ``add_ml_model`` builds one from its own arguments."""
 
     name: str
     backend: str
-    model: bytes | None = field(default=None, repr=False)
-    file: Path | None = None
-    device: str = "CPU"
-    devices_per_node: int = 1
-    first_device: int = 0
-    batch_size: int = 0
-    min_batch_size: int = 0
-    min_batch_timeout: int = 0
-    tag: str = ""
-    inputs: tuple[str, ...] = ()
-    outputs: tuple[str, ...] = ()
+    model: bytes | None = field(repr=False)
+    file: Path | None
+    device: str
+    devices_per_node: int
+    first_device: int
+    batch_size: int
+    min_batch_size: int
+    min_batch_timeout: int
+    tag: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+
+    def __init__(
+        self,
+        name: str,
+        backend: str,
+        model: bytes | None = None,
+        model_file: str | os.PathLike[str] | None = None,
+        device: str = "CPU",
+        devices_per_node: int = 1,
+        first_device: int = 0,
+        batch_size: int = 0,
+        min_batch_size: int = 0,
+        min_batch_timeout: int = 0,
+        tag: str = "",
+        inputs: Sequence[str] | None = None,
+        outputs: Sequence[str] | None = None,
+    ) -> None:
+        text = tc.check_str("name", name)
+        data = _model_bytes(model)
+        path = _only_one(text, ("model", data), ("model_file", model_file))
+        dev, per_node, first = check_devices(device, devices_per_node, first_device)
+        size, min_size, timeout = check_batching(batch_size, min_batch_size, min_batch_timeout)
+        kind = check_backend(backend)
+        ins, outs = _names("inputs", inputs), _names("outputs", outputs)
+        if (ins or outs) and kind != "TF":
+            raise InvalidArgumentError(f"inputs and outputs apply only to TF models, not {kind}")
+        _assign(
+            self, name=text, backend=kind, model=data, file=path, device=dev,
+            devices_per_node=per_node, first_device=first, batch_size=size,
+            min_batch_size=min_size, min_batch_timeout=timeout,
+            tag=tc.check_str("tag", tag, allow_empty=True), inputs=ins, outputs=outs,
+        )  # fmt: skip
+
+    @property
+    def func(self) -> bytes | None:
+        """The in-memory model (SmartSim's attribute name)."""
+        return self.model
 
     @property
     def is_file(self) -> bool:
@@ -92,18 +134,42 @@ class DBModel:
         return enumerate_devices(self.placement)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class DBScript:
     """A TorchScript (source text, a file, or a Python function) to load into the
-    entity's store before it starts. Exactly one of ``script``, ``file``, ``function``."""
+    entity's store before it starts.
+
+    ``DBScript(name, script=None, script_path=None, device="CPU", devices_per_node=1,
+    first_device=0)`` as in SmartSim 0.8: ``script`` is TorchScript source or a Python
+    callable (stored as :attr:`function`); exactly one of ``script``/``script_path``."""
 
     name: str
-    script: str | None = None
-    file: Path | None = None
-    function: Callable[..., object] | None = None
-    device: str = "CPU"
-    devices_per_node: int = 1
-    first_device: int = 0
+    script: str | None
+    file: Path | None
+    function: Callable[..., object] | None
+    device: str
+    devices_per_node: int
+    first_device: int
+
+    def __init__(
+        self,
+        name: str,
+        script: str | Callable[..., object] | None = None,
+        script_path: str | os.PathLike[str] | None = None,
+        device: str = "CPU",
+        devices_per_node: int = 1,
+        first_device: int = 0,
+    ) -> None:
+        text = tc.check_str("name", name)
+        function = script if callable(script) else None
+        source = None if script is None or function is not None else tc.check_str("script", script)
+        given = source if function is None else function
+        path = _only_one(text, ("script", given), ("script_path", script_path))
+        dev, per_node, first = check_devices(device, devices_per_node, first_device)
+        _assign(
+            self, name=text, script=source, file=path, function=function, device=dev,
+            devices_per_node=per_node, first_device=first,
+        )  # fmt: skip
 
     @property
     def is_file(self) -> bool:
@@ -129,6 +195,12 @@ class DBScript:
 DBObject = DBModel | DBScript
 
 
+def _assign(obj: object, **values: object) -> None:
+    """Set the fields of a frozen value from its validating ``__init__``."""
+    for name, value in values.items():
+        object.__setattr__(obj, name, value)
+
+
 # --------------------------------------------------------------------- building values
 def make_model(
     name: object,
@@ -144,19 +216,10 @@ def make_model(
     outputs: object,
 ) -> DBModel:
     """Validate ``add_ml_model``'s arguments; ``batching`` is (batch_size, min_batch_size,
-    min_batch_timeout)."""
-    text = tc.check_str("name", name)
-    data = _model_bytes(model)
-    path = _only_one(text, ("model", data), ("model_path", model_path))
-    dev, per_node, first = check_devices(device, devices_per_node, first_device)
-    size, min_size, timeout = check_batching(*batching)
-    kind = check_backend(backend)
-    ins, outs = _names("inputs", inputs), _names("outputs", outputs)
-    if (ins or outs) and kind != "TF":
-        raise InvalidArgumentError(f"inputs and outputs apply only to TF models, not {kind}")
+    min_batch_timeout). ``model_path`` is SmartSim's ``add_ml_model`` name of ``model_file``."""
     return DBModel(
-        text, kind, data, path, dev, per_node, first, size, min_size, timeout,
-        tc.check_str("tag", tag, allow_empty=True), ins, outs,
+        name, backend, model, model_path, device, devices_per_node, first_device,  # type: ignore[arg-type]
+        *batching, tag, inputs, outputs,  # type: ignore[arg-type]
     )  # fmt: skip
 
 
@@ -169,11 +232,9 @@ def make_script(
     first_device: object,
 ) -> DBScript:
     """Validate ``add_script``'s arguments (``script`` is TorchScript source text)."""
-    text = tc.check_str("name", name)
-    source = None if script is None else tc.check_str("script", script)
-    path = _only_one(text, ("script", source), ("script_path", script_path))
-    dev, per_node, first = check_devices(device, devices_per_node, first_device)
-    return DBScript(text, source, path, None, dev, per_node, first)
+    if script is not None and not isinstance(script, str):
+        raise tc.type_error("script", script, "a str")
+    return DBScript(name, script, script_path, device, devices_per_node, first_device)  # type: ignore[arg-type]
 
 
 def make_function(
@@ -186,8 +247,7 @@ def make_function(
         raise InvalidArgumentError(f"add_function({text!r}): a function must be provided")
     if not callable(function):
         raise tc.type_error("function", function, "a callable")
-    dev, per_node, first = check_devices(device, devices_per_node, first_device)
-    return DBScript(text, None, None, function, dev, per_node, first)
+    return DBScript(text, function, None, device, devices_per_node, first_device)  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------- checks

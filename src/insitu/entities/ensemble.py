@@ -40,7 +40,13 @@ from insitu.entities.model import (
     check_params_as_args,
     entity_path,
 )
-from insitu.entities.param_space import CustomStrategy, ParamSet, expand, read_params
+from insitu.entities.param_space import (
+    CustomStrategy,
+    ParamSet,
+    check_strategy,
+    expand,
+    read_params,
+)
 from insitu.errors import EntityExistsError, InvalidArgumentError
 from insitu.hosts import available_cpus
 from insitu.log import get_logger
@@ -72,6 +78,7 @@ class Ensemble(MLObjectsAPI):
     ) -> None:
         self.name = check_entity_name(name)
         self.path = entity_path(path, self.name)
+        check_strategy(perm_strat)  # before the params, as SmartSim
         self.params: dict[str, object] = {} if params is None else dict(params)
         read_params(self.params)  # type errors surface now, not at expansion
         self.params_as_args = check_params_as_args(params_as_args, self.params, self.name)

@@ -95,6 +95,13 @@ STRATEGIES: Mapping[str, Callable[..., list[ParamSet]]] = {
 """The built-in strategies by name."""
 
 
+def check_strategy(perm_strat: object) -> None:
+    """``perm_strat`` is a built-in strategy's name or a callable, else
+    ``UnknownStrategyError`` (SmartSim checks this before the params)."""
+    if not callable(perm_strat) and not (isinstance(perm_strat, str) and perm_strat in STRATEGIES):
+        raise UnknownStrategyError(perm_strat, tuple(STRATEGIES))
+
+
 def expand(
     params: Mapping[str, object], perm_strat: str | CustomStrategy, **kwargs: object
 ) -> list[ParamSet]:

@@ -69,6 +69,8 @@ def assign_endpoints(
         if spec.unix_socket is None:
             out[index] = _assign_port(owner, spec, ports, port_is_free)
         else:
+            if spec.port:  # colocate_db_uds(port=...): a TCP listener besides the socket
+                _assign_port(owner, replace(spec, movable=False), ports, port_is_free)
             out[index] = _assign_socket(owner, spec, sockets, socket_is_free)
     return [out[i] for i in range(len(requests))]
 
@@ -178,7 +180,7 @@ def build_store(model: Model, spec: ColocationSpec, cpus: Sequence[int]) -> Orch
     if spec.unix_socket is None:
         layout = Topology(1, (spec.port,), bind)
     else:
-        layout = Topology(1, (0,), bind, Path(spec.unix_socket))
+        layout = Topology(1, (spec.port,), bind, Path(spec.unix_socket))
     threads = spec.threads
     plan = StorePlan(
         name=colocated_store_name(model.name),

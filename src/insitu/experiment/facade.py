@@ -158,7 +158,9 @@ class Experiment(EntityFactory):
         A colocated Model's store starts (and is ready) just before the Model, and is
         stopped when the Model's run ends. Everything is validated before anything starts;
         if a launch fails part-way, what this call started is stopped again. ``block``
-        waits for the non-store entities (and for their colocated stores to be stopped).
+        waits, as SmartSim does, for every Model and Ensemble member of the experiment that
+        is running (those of earlier ``start(block=False)`` calls too; stores keep running),
+        and for the colocated stores of ``args`` to be stopped.
         On Ctrl-C while blocking, ``kill_on_interrupt`` stops every job of the experiment.
         ``progress`` (default: ``INSITU_PROGRESS``, on) shows each store until it is ready
         and, while blocking, the entities by state (see :mod:`insitu.experiment.progress`).
@@ -190,8 +192,13 @@ class Experiment(EntityFactory):
                 self._control.stop_store(name)
             raise
         if block:
+            # As SmartSim: every job of the experiment still running, not only these.
             names = [m.name for m in selection.all_models]
-            self._wait(names, kill_on_interrupt, progress=show_progress)
+            self._wait(
+                [*names, *(n for n in self._running_jobs() if n not in names)],
+                kill_on_interrupt,
+                progress=show_progress,
+            )
 
     def _plan_start(
         self, selection: Selection
@@ -261,11 +268,7 @@ class Experiment(EntityFactory):
 
         With ``verbose``, logs each job's status every ``interval`` seconds.
         """
-        names = [
-            r.name
-            for r in self._control.table.active()
-            if r.entity_type not in (EntityType.DB_NODE, EntityType.WORKER)
-        ]
+        names = self._running_jobs()
 
         def report() -> None:
             for name in names:
@@ -400,6 +403,14 @@ class Experiment(EntityFactory):
             if shown is not None:
                 shown.close()
         self._stop_colocated(names)
+
+    def _running_jobs(self) -> list[str]:
+        """The Models and Ensemble members of this experiment still running (no stores)."""
+        return [
+            r.name
+            for r in self._control.table.active()
+            if r.entity_type not in (EntityType.DB_NODE, EntityType.WORKER)
+        ]
 
     def _stop_colocated(self, names: Sequence[str]) -> None:
         """Stop the colocated stores of the models ``names`` (their apps have ended or been

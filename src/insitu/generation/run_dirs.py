@@ -10,7 +10,8 @@ Existing directories: a Model's (or member's) raises ``EntityDirExistsError`` un
 reused, or recreated empty with ``overwrite``. Every check — existing directories, files
 in the way, unreadable or binary ``to_configure`` files, vanished attachments — happens
 before the first directory is created, so a failed generation writes nothing. SmartSim
-emptied Orchestrator directories even without ``overwrite``; we keep them.
+emptied Orchestrator directories even without ``overwrite``; we keep them. The generation
+log ``smartsim_params.txt`` is written as SmartSim writes it (:mod:`.params_log`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from insitu.errors import (
     UnsupportedOptionError,
 )
 from insitu.generation._configure import RenderedFile, render, write_atomic
+from insitu.generation.params_log import ConfiguredParams, model_entry, write_params_log
 from insitu.generation.templating import DEFAULT_TAG, check_tag
 from insitu.log import get_logger
 
@@ -116,7 +118,21 @@ class Generator:
         for target in sorted(targets, key=lambda t: (t.kind != "container", len(t.path.parts))):
             self._make_dir(target)
         configured = [item for plan in plans for item in _populate(plan)]
+        entries = [(Path(p.model.path), self._params_entry(p.model, configured)) for p in plans]
+        write_params_log(self.gen_path, [(path, entry) for path, entry in entries if entry])
         return GenerationReport(tuple(t.path for t in targets), tuple(configured))
+
+    def _params_entry(self, model: Model, configured: list[ConfiguredFile]) -> str:
+        """``model``'s entry of ``smartsim_params.txt`` (see :mod:`.params_log`)."""
+        files = [
+            ConfiguredParams(
+                os.path.relpath(item.path, self.gen_path),
+                {name: str(model.params[name]) for name in item.used},
+            )
+            for item in configured
+            if item.entity == model.name
+        ]
+        return model_entry(model.name, files)
 
     def _check_existing(self, targets: list[_Target]) -> None:
         if self.gen_path.exists() and not self.gen_path.is_dir():

@@ -6,7 +6,8 @@ store runs, and remembers it for the config file of every later start.
 
 from __future__ import annotations
 
-from insitu._checks import check_any
+from insitu._checks import check_type
+from insitu.errors import StoreNotActiveError
 from insitu.store import options
 from insitu.store.shard_client import config_set_all, shard_endpoints
 from insitu.store.topology import Topology
@@ -21,14 +22,22 @@ class LiveConfig:
     _options: dict[str, str]
 
     def set_db_conf(self, key: str, value: str) -> None:
-        """Set server option ``key`` to ``value``: live on every shard if the store is
-        running (``CONFIG SET``), and in the config of every later start.
+        """Set server option ``key`` to ``value`` live on every shard (``CONFIG SET``), and
+        in the config of every later start.
 
-        A value the server rejects raises :class:`~insitu.errors.InvalidServerOptionError`
-        and is not remembered. Before start, values are checked by the server at start.
+        As in SmartSim: ``key`` and ``value`` must be ``str`` (``ParameterTypeError``, a
+        ``TypeError``) and the store must be running (``StoreNotActiveError``, a
+        ``SmartSimError``; before start, pass options as keyword arguments of the
+        Orchestrator or use the ``set_*`` setters). A value the server rejects raises
+        :class:`~insitu.errors.InvalidServerOptionError` and is not remembered.
         """
-        check_any("key", key, str)
-        check_any("value", value, str, int, float)
+        check_type("key", key, str, "a str")
+        check_type("value", value, str, "a str")
+        if not self._active:
+            raise StoreNotActiveError(
+                "The Orchestrator must be active in order to set the database's "
+                f"configuration ({key}); start it first"
+            )
         self._apply(*options.normalize_option(key, value))
 
     def set_max_memory(self, mem: str) -> None:

@@ -21,31 +21,35 @@ from collections.abc import Mapping
 from insitu._checks import check_any
 from insitu.errors import InvalidServerOptionError, ParameterTypeError
 
-RESERVED_KEYS = frozenset(
-    {
-        "aclfile",
-        "bind",
-        "cluster-config-file",
-        "cluster-enabled",
-        "cluster-port",
-        "daemonize",
-        "dir",
-        "include",
-        "loadmodule",
-        "logfile",
-        "masterauth",
-        "masteruser",
-        "pidfile",
-        "port",
-        "protected-mode",
-        "rename-command",
-        "requirepass",
-        "supervised",
-        "unixsocket",
-        "unixsocketperm",
-        "user",
-    }
-)
+_SECURITY = "the store requires its generated password and listens only where insitu binds it"
+_FILES = "insitu places the store's files in its directory and keeps its log"
+_CLUSTER = "insitu forms and configures clusters itself"
+RESERVED_REASONS: dict[str, str] = {
+    "aclfile": _SECURITY,
+    "bind": _SECURITY + " (choose the interface argument instead)",
+    "cluster-config-file": _CLUSTER,
+    "cluster-enabled": _CLUSTER + " (db_nodes >= 3)",
+    "cluster-port": _CLUSTER,
+    "daemonize": "insitu owns the server process (it must not fork away)",
+    "dir": _FILES,
+    "include": _SECURITY + " (an included file could override that)",
+    "loadmodule": "the store runs no modules: inference runs in insitu's workers",
+    "logfile": _FILES,
+    "masterauth": _SECURITY,
+    "masteruser": _SECURITY,
+    "pidfile": _FILES,
+    "port": "insitu assigns the port (the port argument), checks it is free and hands it on",
+    "protected-mode": _SECURITY,
+    "rename-command": "insitu and its clients rely on the standard commands",
+    "requirepass": _SECURITY,
+    "supervised": "insitu owns the server process",
+    "unixsocket": "insitu assigns the socket (the unix_socket argument of colocate_db_uds)",
+    "unixsocketperm": "use the socket_permissions argument",
+    "user": _SECURITY,
+}
+"""Keys insitu writes itself, each with why users cannot set them."""
+
+RESERVED_KEYS = frozenset(RESERVED_REASONS)
 """Keys insitu writes itself; users cannot set them (security and readiness depend on them)."""
 
 EVICTION_POLICIES = (
@@ -83,7 +87,9 @@ def normalize_key(key: str) -> str:
     if not _KEY_RE.match(canonical):
         raise InvalidServerOptionError(key, "keys are letters, digits and '-' (or '_')")
     if canonical in RESERVED_KEYS:
-        raise InvalidServerOptionError(key, "this option is managed by insitu and cannot be set")
+        raise InvalidServerOptionError(
+            key, f"managed by insitu and cannot be set: {RESERVED_REASONS[canonical]}"
+        )
     return canonical
 
 

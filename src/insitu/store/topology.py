@@ -31,7 +31,8 @@ class Topology:
 
     ``host`` is the address clients connect to (the first bind address); shard ``i`` listens
     on ``ports[i]`` on every address in ``bind``. With ``unix_socket`` (a single shard only)
-    the shard listens on that socket file and on no TCP port (``ports == (0,)``).
+    the shard listens on that socket file and on no TCP port (``ports == (0,)``), or also
+    on ``ports[0]`` on ``bind`` (``colocate_db_uds(port=...)``).
     """
 
     db_nodes: int
@@ -59,7 +60,7 @@ class Topology:
     def needed_ports(self) -> tuple[int, ...]:
         """Every TCP port the store will listen on, including cluster bus ports."""
         if self.unix_socket is not None:
-            return ()
+            return tuple(p for p in self.ports if p)
         if not self.clustered:
             return self.ports
         return self.ports + tuple(p + CLUSTER_BUS_OFFSET for p in self.ports)

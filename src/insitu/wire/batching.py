@@ -59,3 +59,15 @@ def check_batch_settings(
             "min_batch_timeout parameter is ignored."
         )
     return ModelBatching(size, min_size, timeout)
+
+
+def batching_warning(settings: ModelBatching) -> str:
+    """The warning SmartRedis gives for ``min_batch_size > 0`` with ``min_batch_timeout ==
+    0`` (a request may wait for samples that never come), with insitu's bound; "" if none."""
+    if settings.min_batch_size > 0 and settings.min_batch_timeout == 0:
+        return (
+            f"min_batch_size is {settings.min_batch_size} but min_batch_timeout is 0: a "
+            "request waits for that many samples, at most half of its caller's remaining "
+            "SR_MODEL_TIMEOUT"
+        )
+    return ""

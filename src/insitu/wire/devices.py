@@ -70,6 +70,8 @@ def multigpu_key(key: str, gpu: int) -> str:
 
 def multigpu_pick(offset: object, first_gpu: object, num_gpus: object) -> int:
     """The GPU a ``run_*_multigpu`` call with ``offset`` (e.g. an MPI rank) uses."""
-    gpus = check_gpu_range(first_gpu, num_gpus)
     index = check_int("offset", offset, minimum=None)
+    check_int("first_gpu", first_gpu, minimum=None)
+    check_int("num_gpus", num_gpus, minimum=None)
+    gpus = check_gpu_range(first_gpu, num_gpus)
     return gpus[index % len(gpus)]

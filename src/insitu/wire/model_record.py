@@ -56,12 +56,14 @@ def chunk_field(index: int) -> str:
 
 
 def format_record(
-    header: ModelHeader, blob: bytes | memoryview
+    header: ModelHeader, blob: bytes | memoryview, chunk_size: int = CHUNK_SIZE
 ) -> tuple[ModelHeader, bytes, list[memoryview]]:
     """The header (with a fresh ``version``, ``size`` and ``chunks``), its JSON, and the
-    chunks of ``blob`` to store beside it (views of ``blob``, no copy)."""
+    chunks of ``blob`` (``chunk_size`` bytes each, the last one shorter) to store beside it
+    (views of ``blob``, no copy)."""
     view = memoryview(blob).cast("B")
-    pieces = [view[i : i + CHUNK_SIZE] for i in range(0, len(view), CHUNK_SIZE)] or [view]
+    step = max(1, chunk_size)
+    pieces = [view[i : i + step] for i in range(0, len(view), step)] or [view]
     final = replace(header, version=uuid.uuid4().hex, size=len(view), chunks=len(pieces))
     return final, format_header(final), pieces
 

@@ -119,7 +119,12 @@ def test_default_endpoint_moves_when_taken(
             model.colocate_db_uds()  # both on the default /tmp/redis.socket
     exp.start(first, block=False)
     taken = store_seen(first)["address"]
-    exp.start(second, block=True)
+    # block=True would wait for `first` too (SmartSim: every running job of the experiment)
+    exp.start(second, block=False)
+    deadline = time.monotonic() + 60
+    while not exp.finished(second):
+        assert time.monotonic() < deadline, exp.get_status(second)
+        time.sleep(0.05)
     assert exp.get_status(second) == [JobState.STATUS_COMPLETED]
     moved = store_seen(second)["address"]
     assert moved != taken

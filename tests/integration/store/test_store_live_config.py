@@ -27,7 +27,8 @@ def apply_all(orc: Orchestrator) -> None:
     orc.set_max_clients(1000)
     orc.set_max_message_size(2 * 1024 * 1024)
     orc.enable_checkpoints(900)
-    orc.set_db_conf("hz", "25")
+    if orc.is_active():
+        orc.set_db_conf("hz", "25")  # SmartSim: only on a running store
 
 
 def shard_values(orc: Orchestrator) -> list[dict[str, str | None]]:
@@ -62,6 +63,8 @@ def test_rejected_value_is_not_remembered(
     assert info.value.key == "maxmemory"
     with pytest.raises(InvalidServerOptionError):
         orc.set_db_conf("no-such-option", "1")
+    with pytest.raises(InvalidServerOptionError):
+        orc.set_db_conf("port", "1")  # insitu owns the port
     assert "maxmemory" not in orc.server_options
     assert "no-such-option" not in orc.server_options
 
@@ -70,7 +73,7 @@ def test_options_set_before_start_are_in_effect(
     runner: ShardRunner, bundled: str, tmp_path: Path
 ) -> None:
     port = free_port_block(1)
-    orc = Orchestrator(port=port, server_binary=bundled, maxmemory_policy="volatile-ttl")
+    orc = Orchestrator(port=port, server_binary=bundled, maxmemory_policy="volatile-ttl", hz="25")
     apply_all(orc)
     runner.start(orc, tmp_path / "orc")
     (values,) = shard_values(orc)

@@ -35,7 +35,9 @@ def model(exp: Path, name: str = "sim", params: dict[str, object] | None = None)
 
 
 def tree(root: Path) -> set[str]:
-    return {str(p.relative_to(root)) for p in root.rglob("*")}
+    """Every path under ``root`` but the experiment's generation log (SmartSim's
+    ``smartsim_params.txt``, written by every generation; see the compat suite)."""
+    return {str(p.relative_to(root)) for p in root.rglob("*")} - {"smartsim_params.txt"}
 
 
 def test_layout_of_model_ensemble_and_orchestrator(tmp_path: Path) -> None:

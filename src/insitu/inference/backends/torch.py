@@ -52,7 +52,7 @@ class TorchModelSession:
             raise InferenceInputError(
                 f"the TorchScript model's forward takes {self._arity} input(s); {len(inputs)} given"
             )
-        return _call(self._module, [_tensor(a, self._device) for a in inputs])
+        return _call(self._module, [_tensor(a, self._device) for a in inputs], None)
 
 
 class TorchScriptSession:
@@ -70,14 +70,14 @@ class TorchScriptSession:
         arguments = fn.schema.arguments
         if arguments and str(arguments[0].type) == "List[Tensor]":
             extra: list[list[str]] = [[] for _ in arguments[1:]]
-            return _call(fn, [tensors, *extra])
+            return _call(fn, [tensors, *extra], function)
         required = sum(1 for a in arguments if not a.has_default_value())
         if not required <= len(tensors) <= len(arguments):
             raise InferenceInputError(
                 f"script function {function!r} takes {len(arguments)} input(s); "
                 f"{len(tensors)} given"
             )
-        return _call(fn, tensors)
+        return _call(fn, tensors, function)
 
 
 class TorchBackend:
@@ -132,7 +132,9 @@ def _tensor(array: np.ndarray, device: torch.device) -> torch.Tensor:
     return tensor if device.type == "cpu" else tensor.to(device)
 
 
-def _call(fn: object, args: Sequence[object]) -> list[np.ndarray]:
+def _call(fn: object, args: Sequence[object], function: str | None) -> list[np.ndarray]:
+    """Run ``fn``; its result must be a tensor or a tuple/list of tensors (RedisAI refused
+    anything else, and SmartRedis raised: a ``return False`` is not silently stored)."""
     try:
         with torch.no_grad():
             result = fn(*args)  # type: ignore[operator]
@@ -140,15 +142,17 @@ def _call(fn: object, args: Sequence[object]) -> list[np.ndarray]:
         text = _first_line(err)
         raise InferenceError(f"torch run failed: {text}", backend_message=str(err)) from err
     items = result if isinstance(result, tuple | list) else [result]
-    return [_array(item) for item in items]
+    return [_array(item, function) for item in items]
 
 
-def _array(item: object) -> np.ndarray:
+def _array(item: object, function: str | None) -> np.ndarray:
+    """``item`` as an array; ``function`` names the script function (None: a model)."""
     if isinstance(item, torch.Tensor):
         return item.detach().cpu().numpy()
-    if isinstance(item, bool | int | float):
-        return np.asarray(item)
-    raise InferenceError(f"torch returned a {type(item).__name__}, not a tensor")
+    kind = type(item).__name__
+    if function is None:
+        raise InferenceError(f"the TorchScript model returned a {kind}, not a tensor")
+    raise ScriptFunctionError(f"script function {function!r} returned a {kind}, not a tensor")
 
 
 def _first_line(err: BaseException) -> str:
