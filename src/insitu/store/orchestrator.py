@@ -51,6 +51,7 @@ from insitu.store.readiness import ShardProbe, check_ports_free, wait_for_shards
 from insitu.store.server_binary import ServerBinary, find_server_binary
 from insitu.store.server_config import ShardConfig, render_shard_config
 from insitu.store.shard_client import PROBE_TIMEOUT, shard_endpoints
+from insitu.store.store_module import module_path
 from insitu.store.unix_socket import check_socket_free, socket_mode, validate_socket_path
 from insitu.wire.addresses import Address, parse_address
 from insitu.wire.env import StoreConnection, validate_db_identifier
@@ -467,6 +468,7 @@ class Orchestrator(LiveConfig):
             unix_socket=self._topology.unix_socket,
             unix_socket_perm=self._socket_mode,
             options=tuple(self._options.items()),
+            module=module_path(),
         )
         (shard_dir / cfg.cluster_config_file).unlink(missing_ok=True)
         config_path = shard_dir / f"{name}.conf"

@@ -10,6 +10,8 @@ The file is what ``valkey-server <file>`` / ``redis-server <file>`` reads. Its c
   between shards;
 * ``logfile ""`` sends the server log to stdout, which the launcher writes to the shard's
   ``.out`` file; ``daemonize no`` keeps the server the launched process;
+* ``loadmodule`` loads the store module (:mod:`insitu.store.store_module`: the RedisAI
+  command surface and the inference workers' channel) when ``module`` is set;
 * user options (already validated by :mod:`insitu.store.options`) come last and replace the
   defaults of the same key; each key is written once.
 
@@ -49,6 +51,7 @@ class ShardConfig:
     unix_socket: Path | None = None
     unix_socket_perm: int = 0o700
     options: tuple[tuple[str, str], ...] = ()
+    module: Path | None = None
 
     @property
     def cluster_config_file(self) -> str:
@@ -100,6 +103,8 @@ def render_shard_config(cfg: ShardConfig) -> str:
             f"unixsocket {quote_arg(str(cfg.unix_socket))}",
             f"unixsocketperm {cfg.unix_socket_perm:o}",
         ]
+    if cfg.module is not None:
+        lines.append(f"loadmodule {quote_arg(str(cfg.module))}")
     for key, value in _merged_options(cfg).items():
         lines.append(f"{key} {render_value(value)}")
     return "\n".join(lines) + "\n"
