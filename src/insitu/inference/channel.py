@@ -183,12 +183,9 @@ class ChannelExecutor:
         if isinstance(error, InferenceError) and not error.key:
             error.key = request.name
         reply = messages.reply_for_error(str(request.request_id), error)
-        message = reply.message
-        if reply.code == "dependency":
-            message = f"{reply.message} not found: {reply.backend_message}"
-        elif reply.backend_message and reply.backend_message not in message:
-            message = f"{message} ({reply.backend_message})"
-        self.answers.append(channel.done_error(request.request_id, reply.code, message))
+        self.answers.append(
+            channel.done_error(request.request_id, reply.code, reply.message, reply.backend_message)
+        )
 
     def take_answers(self) -> list[Command]:
         answers, self.answers = self.answers, []

@@ -18,11 +18,13 @@ Input values are the inputs' stored tensor values, read when the request was mad
 worker answers each request it was given, exactly once::
 
     INSITU.WORKER.DONE <id> OK <calls> <duration us> <samples> <value> ...  (one per output)
-    INSITU.WORKER.DONE <id> ERR <code> <message>
+    INSITU.WORKER.DONE <id> ERR <code> <message> [<backend message>]
 
-(``code`` as in :data:`insitu.wire.messages.ERROR_CODES`). The module stores the outputs,
-counts the statistics and answers the caller: ``OK``, or the error text
-``ERR [<code>] <message>`` (:func:`parse_error_text`).
+(``code`` as in :data:`insitu.wire.messages.ERROR_CODES`; the backend message is the
+framework's own words, or for ``dependency`` how to install what is missing). The module
+stores the outputs, counts the statistics and answers the caller: ``OK``, or the error
+text ``ERR [<code>] <message>`` followed by `` [backend] <backend message>`` when there is
+one (:func:`parse_error_text`).
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ from insitu.errors import WireFormatError
 NEXT = "INSITU.WORKER.NEXT"
 DONE = "INSITU.WORKER.DONE"
 OPS = ("run_model", "run_script", "load")
-_ERROR_RE = re.compile(r"^ERR \[([a-z]+)\] (.*)$", re.DOTALL)
+BACKEND_MARK = " [backend] "
+_ERROR_RE = re.compile(r"^(?:ERR )?\[([a-z]+)\] (.*)$", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -78,9 +81,15 @@ def done_ok(
     return (DONE, request_id, "OK", calls, duration_us, samples, *values)
 
 
-def done_error(request_id: int, code: str, message: str) -> tuple[str | int, ...]:
+def done_error(
+    request_id: int, code: str, message: str, backend: str = ""
+) -> tuple[str | int, ...]:
     """The answer to a request that failed with ``code``."""
-    return (DONE, request_id, "ERR", code, message.replace("\r", " ").replace("\n", " "))
+    return (DONE, request_id, "ERR", code, _line(message), _line(backend))
+
+
+def _line(text: str) -> str:
+    return text.replace("\r", " ").replace("\n", " ")
 
 
 def parse_requests(reply: object) -> list[ChannelRequest]:
@@ -117,11 +126,15 @@ def _request(item: object) -> ChannelRequest:
         raise WireFormatError(NEXT, f"not a run request: {err}") from None
 
 
-def parse_error_text(text: str) -> tuple[str, str] | None:
-    """``(code, message)`` of the module's answer to a failed request, None if ``text``
-    is another error (a malformed command, a missing key ...)."""
+def parse_error_text(text: str) -> tuple[str, str, str] | None:
+    """``(code, message, backend message)`` of the module's answer to a failed request
+    (with or without its ``ERR`` word), None if ``text`` is another error (a malformed
+    command ...)."""
     match = _ERROR_RE.match(text)
-    return (match.group(1), match.group(2)) if match else None
+    if match is None:
+        return None
+    message, _, backend = match.group(2).partition(BACKEND_MARK)
+    return match.group(1), message, backend
 
 
 def _int(value: object) -> int:

@@ -173,13 +173,14 @@ static request *find_by_bc(RedisModuleBlockedClient *bc) {
 /* The caller stopped waiting (timeout or disconnect): a queued request is dropped, a
  * running one finishes without an audience. */
 static void caller_gone(RedisModuleBlockedClient *bc) {
+    /* A handle is released exactly once: by answer(), or here if it was not answered
+     * yet (a handle no request holds was answered already). */
     request *r = find_by_bc(bc);
-    if (r != NULL) {
-        r->bc = NULL;
-        if (r->state == STATE_QUEUED) {
-            list_remove(r);
-            request_free(r);
-        }
+    if (r == NULL) return;
+    r->bc = NULL;
+    if (r->state == STATE_QUEUED) {
+        list_remove(r);
+        request_free(r);
     }
     RM_UnblockClient(bc, NULL);
 }
@@ -303,7 +304,14 @@ static RedisModuleString **capture_inputs(RedisModuleCtx *ctx, RedisModuleString
         RM_CloseKey(key);
         if (err != NULL) {
             free_strings(values, n);
-            RM_ReplyWithError(ctx, err);
+            char msg[512];
+            size_t klen;
+            const char *k = RM_StringPtrLen(inputs[i], &klen);
+            /* The key is named after ": " so that a client can tell which input it was. */
+            snprintf(msg, sizeof msg, "%s: %.*s", err, (int)(klen < 300 ? klen : 300), k);
+            for (char *p = msg; *p; p++)
+                if (*p == '\r' || *p == '\n') *p = ' ';
+            RM_ReplyWithError(ctx, msg);
             return NULL;
         }
     }
@@ -471,20 +479,27 @@ static int worker_reply(RedisModuleCtx *ctx, RedisModuleString **argv, int argc)
     return RM_OK;
 }
 
+/* Release a worker's NEXT handle if it still holds it (each handle is released once:
+ * by wake_worker, or here). */
+static void release_worker_bc(RedisModuleBlockedClient *bc) {
+    for (worker *w = workers; w; w = w->next) {
+        if (w->bc == bc) {
+            w->bc = NULL;
+            RM_UnblockClient(bc, NULL);
+            return;
+        }
+    }
+}
+
 static int worker_timeout(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
     (void)argv; (void)argc;
-    RedisModuleBlockedClient *bc = RM_GetBlockedClientHandle(ctx);
-    for (worker *w = workers; w; w = w->next)
-        if (w->bc == bc) w->bc = NULL;
-    RM_UnblockClient(bc, NULL);
+    release_worker_bc(RM_GetBlockedClientHandle(ctx));
     return RM_ReplyWithArray(ctx, 0);
 }
 
 static void worker_bc_gone(RedisModuleCtx *ctx, RedisModuleBlockedClient *bc) {
     (void)ctx;
-    for (worker *w = workers; w; w = w->next)
-        if (w->bc == bc) w->bc = NULL;
-    RM_UnblockClient(bc, NULL);
+    release_worker_bc(bc);
 }
 
 /* INSITU.WORKER.NEXT max block_ms device: up to `max` requests, waiting up to block_ms
@@ -548,7 +563,7 @@ static void drop_unloadable(RedisModuleCtx *ctx, request *r) {
 }
 
 /* INSITU.WORKER.DONE id OK calls duration_us samples value...   (one value per output)
- * INSITU.WORKER.DONE id ERR code message */
+ * INSITU.WORKER.DONE id ERR code message [backend message] */
 int cmd_worker_done(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
     if (argc < 5) return RM_WrongArity(ctx);
     long long id;
@@ -582,12 +597,16 @@ int cmd_worker_done(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
         }
         if (r->op != OP_LOAD) stats_add(r->key, calls, duration, samples, 0);
         answer(r, 1, NULL);
-    } else if (arg_is(argv[2], "ERR") && argc == 5) {
-        size_t clen, mlen;
+    } else if (arg_is(argv[2], "ERR") && (argc == 5 || argc == 6)) {
+        size_t clen, mlen, blen = 0;
         const char *code = RM_StringPtrLen(argv[3], &clen), *msg = RM_StringPtrLen(argv[4], &mlen);
+        const char *backend = argc == 6 ? RM_StringPtrLen(argv[5], &blen) : "";
         char text[1024];
-        snprintf(text, sizeof text, "ERR [%.*s] %.*s", (int)(clen < 32 ? clen : 32), code,
-                 (int)(mlen < 900 ? mlen : 900), msg);
+        int n = snprintf(text, sizeof text, "ERR [%.*s] %.*s", (int)(clen < 32 ? clen : 32), code,
+                         (int)(mlen < 600 ? mlen : 600), msg);
+        if (blen > 0 && n > 0 && (size_t)n < sizeof text)
+            snprintf(text + n, sizeof text - (size_t)n, " [backend] %.*s",
+                     (int)(blen < 300 ? blen : 300), backend);
         for (char *p = text; *p; p++)
             if (*p == '\r' || *p == '\n') *p = ' ';
         if (r->op == OP_LOAD) drop_unloadable(ctx, r);
@@ -602,6 +621,28 @@ int cmd_worker_done(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
     return RM_ReplyWithSimpleString(ctx, "OK");
 }
 
+/* INSITU.STATUS: what the module holds (for operators, `insitu doctor` and tests):
+ * [workers, n, queued, n, running, n, retried, n (running requests on their 2nd attempt),
+ *  version, n] */
+int cmd_status(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
+    (void)argv;
+    if (argc != 1) return RM_WrongArity(ctx);
+    long long n_queued = 0, n_running = 0, n_retried = 0;
+    for (request *r = queued.next; r != &queued; r = r->next) n_queued++;
+    for (request *r = running.next; r != &running; r = r->next) {
+        n_running++;
+        if (r->attempts > 1) n_retried++;
+    }
+    const char *names[] = {"workers", "queued", "running", "retried", "version"};
+    long long values[] = {n_workers, n_queued, n_running, n_retried, MODULE_VERSION};
+    RM_ReplyWithArray(ctx, 10);
+    for (int i = 0; i < 5; i++) {
+        RM_ReplyWithStringBuffer(ctx, names[i], strlen(names[i]));
+        RM_ReplyWithLongLong(ctx, values[i]);
+    }
+    return RM_OK;
+}
+
 /* A worker's connection closed: what it held runs again elsewhere, once. */
 static void on_client_change(RedisModuleCtx *ctx, RedisModuleEvent eid, uint64_t sub, void *data) {
     (void)eid;
@@ -612,6 +653,7 @@ static void on_client_change(RedisModuleCtx *ctx, RedisModuleEvent eid, uint64_t
     if (*p == NULL) return;
     worker *w = *p;
     *p = w->next;
+    if (w->bc != NULL) RM_UnblockClient(w->bc, NULL);
     RM_Free(w);
     if (--n_workers == 0) no_worker_since = RM_Milliseconds();
     for (request *r = running.next, *next; r != &running; r = next) {

@@ -13,6 +13,7 @@
 
 #define RECORD_CHUNK (1024 * 1024)  /* bytes per chunk:<i> field, as the Python writer */
 #define NO_WORKER_GRACE_MS 30000
+#define MODULE_VERSION 10000  /* 1.0.0 */
 
 extern long long model_chunk_size;  /* AI.CONFIG MODEL_CHUNK_SIZE (MODELGET replies) */
 
@@ -63,6 +64,7 @@ int cmd_script_execute(RedisModuleCtx *ctx, RedisModuleString **argv, int argc);
 int cmd_script_run(RedisModuleCtx *ctx, RedisModuleString **argv, int argc);
 int cmd_worker_next(RedisModuleCtx *ctx, RedisModuleString **argv, int argc);
 int cmd_worker_done(RedisModuleCtx *ctx, RedisModuleString **argv, int argc);
+int cmd_status(RedisModuleCtx *ctx, RedisModuleString **argv, int argc);
 
 /* helpers */
 int arg_is(RedisModuleString *arg, const char *word);

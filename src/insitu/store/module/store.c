@@ -10,7 +10,6 @@
 #include "insitu_ai.h"
 
 #define MODULE_NAME "insitu"
-#define MODULE_VERSION 10000
 #define DEFAULT_CHUNK (511LL * 1024 * 1024)
 
 long long model_chunk_size = DEFAULT_CHUNK;
@@ -204,10 +203,21 @@ int record_read(RedisModuleCtx *ctx, RedisModuleString *name, const char *kind,
     size_t len;
     const char *json = RM_StringPtrLen(header, &len);
     out->arena = RM_Alloc(3 * len + 64);
-    if (header_parse(json, len, &out->h, out->arena) != 0 ||
-        (kind != NULL && strcmp(out->h.kind, kind) != 0)) {
+    if (header_parse(json, len, &out->h, out->arena) != 0) {
         record_free(out);
         RM_ReplyWithError(ctx, WRONGTYPE);
+        return -1;
+    }
+    if (kind != NULL && strcmp(out->h.kind, kind) != 0) {
+        char msg[512];
+        size_t klen;
+        const char *k = RM_StringPtrLen(name, &klen);
+        snprintf(msg, sizeof msg, "WRONGTYPE '%.*s' holds a %s, not a %s",
+                 (int)(klen < 300 ? klen : 300), k, out->h.kind, kind);
+        for (char *p = msg; *p; p++)
+            if (*p == '\r' || *p == '\n') *p = ' ';
+        record_free(out);
+        RM_ReplyWithError(ctx, msg);
         return -1;
     }
     out->raw_header = header;
@@ -744,6 +754,7 @@ int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) 
         {"ai.config", cmd_config, "write", 0, 0, 0},
         {"insitu.worker.next", cmd_worker_next, "write", 0, 0, 0},
         {"insitu.worker.done", cmd_worker_done, "write deny-oom", 0, 0, 0},
+        {"insitu.status", cmd_status, "readonly fast", 0, 0, 0},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         const command_t *c = &commands[i];
