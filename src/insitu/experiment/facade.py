@@ -52,7 +52,7 @@ from insitu.experiment.preview import (
 from insitu.experiment.reconnected import ReconnectedStores
 from insitu.experiment.registry_hook import PasswordRegistration
 from insitu.experiment.selection import Entity, Selection, select_entities
-from insitu.experiment.summary import render_summary
+from insitu.experiment.summary import open_access_note, render_summary
 from insitu.generation.run_dirs import Generator
 from insitu.jobs.entity_types import EntityType
 from insitu.jobs.events import JobEvent
@@ -65,6 +65,7 @@ from insitu.runtime.events import Subscription
 from insitu.runtime.record import RecordWriter, RunFacts
 from insitu.store.db_node import TelemetryConfiguration
 from insitu.store.orchestrator import Orchestrator
+from insitu.store.server_config import PASSWORDLESS_TCP
 from insitu.wire.record import record_path
 
 logger = get_logger("insitu.experiment")
@@ -317,10 +318,17 @@ class Experiment(EntityFactory):
 
         Inference workers are left out, as RedisAI ran inside the database in SmartSim;
         their runs are JobEvents with entity type ``Worker`` (see :meth:`subscribe`).
+        insitu: a running store that lets clients without a password in over TCP
+        (:meth:`Orchestrator.allow_passwordless_clients`) adds a warning line below.
         """
         self._control.monitor.refresh()
         records = [r for r in self._control.table if r.entity_type != EntityType.WORKER]
-        return render_summary(records, style)
+        notes = [
+            open_access_note(s.name, s.get_address())
+            for s in self._control.running_stores()
+            if isinstance(s, Orchestrator) and s.access == PASSWORDLESS_TCP
+        ]
+        return render_summary(records, style, notes)
 
     def subscribe(self, listener: Callable[[JobEvent], None]) -> Subscription:
         """Receive every JobEvent of this experiment's jobs (on the monitor thread)."""

@@ -309,8 +309,7 @@ static RedisModuleString **capture_inputs(RedisModuleCtx *ctx, RedisModuleString
             const char *k = RM_StringPtrLen(inputs[i], &klen);
             /* The key is named after ": " so that a client can tell which input it was. */
             snprintf(msg, sizeof msg, "%s: %.*s", err, (int)(klen < 300 ? klen : 300), k);
-            for (char *p = msg; *p; p++)
-                if (*p == '\r' || *p == '\n') *p = ' ';
+            error_text_clean(msg);
             RM_ReplyWithError(ctx, msg);
             return NULL;
         }
@@ -607,8 +606,7 @@ int cmd_worker_done(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
         if (blen > 0 && n > 0 && (size_t)n < sizeof text)
             snprintf(text + n, sizeof text - (size_t)n, " [backend] %.*s",
                      (int)(blen < 300 ? blen : 300), backend);
-        for (char *p = text; *p; p++)
-            if (*p == '\r' || *p == '\n') *p = ' ';
+        error_text_clean(text);
         if (r->op == OP_LOAD) drop_unloadable(ctx, r);
         /* A missing model has no statistics: they would outlive it. */
         else if (!(clen == 3 && memcmp(code, "key", 3) == 0)) stats_add(r->key, 0, 0, 0, 1);
@@ -667,6 +665,7 @@ static void on_client_change(RedisModuleCtx *ctx, RedisModuleEvent eid, uint64_t
             snprintf(text, sizeof text, "ERR [lost] the inference workers running '%.*s' died %d "
                      "times while holding this request; it is not retried again",
                      (int)(len < 200 ? len : 200), key, r->attempts);
+            error_text_clean(text);
             answer(r, 0, text);
             request_free(r);
             continue;

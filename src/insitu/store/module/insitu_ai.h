@@ -69,5 +69,7 @@ int cmd_status(RedisModuleCtx *ctx, RedisModuleString **argv, int argc);
 /* helpers */
 int arg_is(RedisModuleString *arg, const char *word);
 int blocking_allowed(RedisModuleCtx *ctx);
+/* Make `text` a printable ASCII line (an error reply), in place. */
+void error_text_clean(char *text);
 
 #endif

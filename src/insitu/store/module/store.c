@@ -22,6 +22,13 @@ int arg_is(RedisModuleString *arg, const char *word) {
     return len == strlen(word) && strncasecmp(s, word, len) == 0;
 }
 
+void error_text_clean(char *text) {
+    /* An error reply is one line, and clients decode it as UTF-8: key names (SmartRedis's
+     * cluster prefixes are arbitrary bytes) and truncated messages may be neither. */
+    for (unsigned char *p = (unsigned char *)text; *p; p++)
+        if (*p < 0x20 || *p > 0x7e) *p = '?';
+}
+
 int blocking_allowed(RedisModuleCtx *ctx) {
     int flags = RM_GetContextFlags(ctx);
     return !(flags & (RM_CTX_FLAGS_DENY_BLOCKING | RM_CTX_FLAGS_MULTI | RM_CTX_FLAGS_LOADING |
@@ -214,8 +221,7 @@ int record_read(RedisModuleCtx *ctx, RedisModuleString *name, const char *kind,
         const char *k = RM_StringPtrLen(name, &klen);
         snprintf(msg, sizeof msg, "WRONGTYPE '%.*s' holds a %s, not a %s",
                  (int)(klen < 300 ? klen : 300), k, out->h.kind, kind);
-        for (char *p = msg; *p; p++)
-            if (*p == '\r' || *p == '\n') *p = ' ';
+        error_text_clean(msg);
         record_free(out);
         RM_ReplyWithError(ctx, msg);
         return -1;
