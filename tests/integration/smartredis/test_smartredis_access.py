@@ -18,4 +18,3 @@ def test_summary_warns_about_stores_open_over_tcp(sr_stores: dict[str, SrStore])
     assert sr_stores["uds"].orchestrator.name not in "\n".join(warnings)
     assert sr_stores["uds"].orchestrator.access == "owner-socket"
     assert sr_stores["tcp"].orchestrator.password not in summary
-
