@@ -92,7 +92,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/launch.py
 
 clean:
-	rm -rf $(VENV) .venv-latest .venv-lock .venv-proto build dist src/*.egg-info .mypy_cache \
+	rm -rf $(VENV) .venv-latest .venv-lock .venv-proto .venv-smartredis build dist src/*.egg-info .mypy_cache \
 	  .ruff_cache .pytest_cache
 
 # The store module (C): built in place for a source checkout; the package build (setup.py)
