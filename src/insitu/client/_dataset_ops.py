@@ -148,13 +148,42 @@ class DatasetOps(ClientCore):
             raise RedisParameterError("The list name must have length greater than zero")
         start = check_int("start_index", start_index, minimum=None)
         end = check_int("end_index", end_index, minimum=None)
+        entries = self._store.lrange(key, start, end)
         datasets = []
-        for entry in self._store.lrange(key, start, end):
-            contents = self._snapshot(entry)
+        for entry, contents in zip(entries, self._snapshots(entries), strict=True):
             if contents is None:
                 raise RedisKeyError(entry, f"list {key!r} refers to a missing dataset {entry!r}")
             datasets.append(Dataset._from_contents(keys.dataset_name(entry), contents))
         return datasets
+
+    def _snapshots(self, entries: list[str]) -> list[DatasetContents | None]:
+        """:meth:`_snapshot` of many datasets in two round trips per shard: every hash,
+        then every dataset's hash and tensors in a ``MULTI``/``EXEC`` of its own."""
+        metas = [meta_key(e) for e in entries]
+        first = self._store.pipeline_many([(m, [("HGETALL", m)]) for m in metas])
+        fields = [_hash(replies[0]) for replies in first]
+        names = [
+            tensor_names(f, e) if COMPLETE_FIELD in f else ()
+            for f, e in zip(fields, entries, strict=True)
+        ]
+        groups = [
+            (m, [("MULTI",), ("HGETALL", m), *[("GET", tensor_key(e, n)) for n in ns], ("EXEC",)])
+            for m, e, ns in zip(metas, entries, names, strict=True)
+        ]
+        second = self._store.pipeline_many(groups)
+        out: list[DatasetContents | None] = []
+        for entry, before, replies in zip(entries, names, second, strict=True):
+            result = replies[-1]
+            if not isinstance(result, list):
+                raise RedisRuntimeError(f"MULTI/EXEC on {entry!r} was aborted")
+            now = _hash(result[0])
+            if COMPLETE_FIELD not in now:
+                out.append(None)
+            elif tensor_names(now, entry) != before:  # rewritten in between: read it alone
+                out.append(self._snapshot(entry))
+            else:
+                out.append(decode_dataset(now, [_writable(v) for v in result[1:]], entry))
+        return out
 
     # ----------------------------------------------------------------- the layout
     def _write(self, key: str, contents: DatasetContents) -> None:
