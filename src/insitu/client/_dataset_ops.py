@@ -152,6 +152,9 @@ class DatasetOps(ClientCore):
         datasets = []
         for entry, contents in zip(entries, self._snapshots(entries), strict=True):
             if contents is None:
+                old = self._absent(entry, keys.dataset_name(entry))
+                if isinstance(old, WireFormatError):
+                    raise old
                 raise RedisKeyError(entry, f"list {key!r} refers to a missing dataset {entry!r}")
             datasets.append(Dataset._from_contents(keys.dataset_name(entry), contents))
         return datasets

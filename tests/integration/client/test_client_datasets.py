@@ -93,6 +93,9 @@ def test_old_layout_and_invalid_fields_are_clear_errors(client: Client) -> None:
     with pytest.raises(WireFormatError, match=r"\{old\}.*old one-value layout"):
         client.get_dataset("old")
     assert not client.dataset_exists("old")
+    client.append_to_list("old_list", Dataset("old"))  # a list written before, too
+    with pytest.raises(WireFormatError, match="old one-value layout"):
+        client.get_datasets_from_list("old_list")
     meta = Dataset("bad")
     meta.add_meta_string("k", "v")
     client.put_dataset(meta)
