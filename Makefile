@@ -27,7 +27,7 @@ PROTO_DIR   := src/insitu/rules/service
 # allowed versions on every run (make test-latest).
 INSTALL ?= lock
 
-.PHONY: demo test lint typecheck bench clean lock test-latest proto FORCE
+.PHONY: demo test lint typecheck bench clean lock lock-smartredis test-latest proto module FORCE
 
 ifeq ($(INSTALL),latest)
 $(STAMP): FORCE
@@ -64,7 +64,7 @@ typecheck: $(STAMP)
 
 # As root, the Debian packages the tests use (redis-server, chromium) are installed first when
 # missing (.ci/debian-packages; a no-op otherwise).
-test: lint typecheck
+test: lint typecheck $(MODULE_SO)
 	@bash .ci/debian-packages
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
@@ -95,5 +95,21 @@ bench: $(STAMP)
 	$(PY) benchmarks/launch.py
 
 clean:
-	rm -rf $(VENV) .venv-latest .venv-lock .venv-proto build dist src/*.egg-info .mypy_cache \
+	rm -rf $(VENV) .venv-latest .venv-lock .venv-proto .venv-smartredis build dist src/*.egg-info .mypy_cache \
 	  .ruff_cache .pytest_cache
+
+# The store module (C): built in place for a source checkout; the package build (setup.py)
+# builds the same for wheels.
+MODULE_SO := src/insitu/store/module/insitu_ai.so
+module: $(MODULE_SO)
+$(MODULE_SO): $(wildcard src/insitu/store/module/*.c src/insitu/store/module/*.h) setup.py | $(STAMP)
+	$(PY) setup.py --quiet build_ext --inplace
+
+# The SmartRedis compatibility tests' own venv (tests/integration/smartredis/) is built from
+# this lock; `make lock-smartredis` re-resolves it.
+lock-smartredis:
+	@test -x .venv-lock/bin/pip-compile || ($(PYTHON) -m venv .venv-lock && \
+	  .venv-lock/bin/pip install --quiet --upgrade pip '$(PIP_TOOLS)')
+	CUSTOM_COMPILE_COMMAND="make lock-smartredis" .venv-lock/bin/pip-compile --quiet \
+	  --strip-extras --no-emit-index-url --no-emit-find-links --output-file requirements/smartredis.txt \
+	  requirements/smartredis.in

@@ -18,27 +18,22 @@ import sys
 import textwrap
 
 from insitu._checks import check_any, check_int, check_str_list, check_type
-from insitu.client._inference_requests import RequestOps, as_bytes
-from insitu.connection.resp import Arg, Value
+from insitu.client._execute_ops import ExecuteOps
+from insitu.client._inference_requests import as_bytes
 from insitu.errors import (
-    InsituError,
     ParameterTypeError,
     RedisKeyError,
     RedisParameterError,
     RedisRuntimeError,
 )
-from insitu.wire import backends, keys, messages
+from insitu.wire import backends, keys
 from insitu.wire.batching import batching_warning, check_batch_settings
 from insitu.wire.devices import Device, check_gpu_range, multigpu_key, parse_device
 from insitu.wire.model_record import (
-    CHUNK_SIZE,
-    HEADER,
     MODEL,
     SCRIPT,
     ModelHeader,
     assemble,
-    chunk_field,
-    format_record,
 )
 
 _CHUNKS_PER_COMMAND = 32  # keeps each HSET well below the server's query buffer limit
@@ -66,7 +61,7 @@ def check_backend(backend: object) -> str:
     return name
 
 
-class ModelOps(RequestOps):
+class ModelOps(ExecuteOps):
     """``set_model``/``get_model``/``set_script``/... (see the module docs)."""
 
     # ------------------------------------------------------------------ models
@@ -192,12 +187,12 @@ class ModelOps(RequestOps):
 
     def model_exists(self, name: str) -> bool:
         """True if a model or script is stored under ``name``."""
-        return self._store.exists(self._model_key(name, read=True))
+        return self._record_exists(self._model_key(name, read=True))
 
     def poll_model(self, name: str, poll_frequency_ms: int, num_tries: int) -> bool:
         """:meth:`model_exists`, up to ``num_tries`` times ``poll_frequency_ms`` apart."""
         key = self._model_key(name, read=True)
-        return self._poll(lambda: self._store.exists(key), poll_frequency_ms, num_tries)
+        return self._poll(lambda: self._record_exists(key), poll_frequency_ms, num_tries)
 
     # ------------------------------------------------------------------ scripts
     def set_script(self, name: str, script: str, device: str = "CPU") -> None:
@@ -258,18 +253,17 @@ class ModelOps(RequestOps):
             self._delete_record(multigpu_key(key, gpu), "delete_script_multigpu")
 
     def set_model_chunk_size(self, chunk_size: int) -> None:
-        """Store the models and scripts this client sets from now on in pieces of
-        ``chunk_size`` bytes (SmartRedis: RedisAI's ``MODEL_CHUNK_SIZE``; insitu keeps it
-        per client, default 1 MiB, and every client reads records of any piece size).
-        TypeError for a non-int; RedisRuntimeError unless it is positive (RedisAI refused
-        it)."""
+        """Set the store's ``MODEL_CHUNK_SIZE`` on every shard (``AI.CONFIG``, as SmartRedis
+        does): ``get_model`` and ``AI.MODELGET`` then return model blobs in pieces of
+        ``chunk_size`` bytes; any client reads blobs of any piece size. TypeError for a
+        non-int; RedisRuntimeError unless it is positive (RedisAI refuses it)."""
         size = check_int("chunk_size", chunk_size, minimum=None)
         if size <= 0:
             raise RedisRuntimeError(f"set_model_chunk_size failed: {size} is not a positive size")
-        self._model_chunk_size = size
+        for address in self._store.addresses():
+            self._store.node_command(address, "AI.CONFIG", "MODEL_CHUNK_SIZE", size)
 
     # ------------------------------------------------------------------ machinery
-    _model_chunk_size: int = CHUNK_SIZE
 
     def _model_key(self, name: object, *, read: bool) -> str:
         return keys.model_key(self._prefixes, check_type("name", name, str, "a str"), read=read)
@@ -303,29 +297,23 @@ class ModelOps(RequestOps):
         return ModelHeader(MODEL, name, str(device), batch, label, tuple(ins), tuple(outs))
 
     def _put_record(self, key: str, header: ModelHeader, blob: bytes) -> None:
-        """Write the record atomically, then have a serving worker load it (see module)."""
+        """Store the record through the module, which has a serving worker load it."""
         if header.kind == SCRIPT:
             backends.require_installed(header.backend)
-        _, header_json, chunks = format_record(header, blob, self._model_chunk_size)
-        commands: list[list[Arg]] = [["DEL", key]]
-        for start in range(0, len(chunks), _CHUNKS_PER_COMMAND):
-            command: list[Arg] = ["HSET", key]
-            if start == 0:
-                command += [HEADER, header_json]
-            for index in range(start, min(start + _CHUNKS_PER_COMMAND, len(chunks))):
-                command += [chunk_field(index), Value((chunks[index],))]
-            commands.append(command)
-        self._store.transaction(key, commands)
-        if not self._worker_serving(key):
-            return  # nothing can load it yet; a load failure surfaces at run time
-        try:
-            self._submit(messages.LOAD, key, key)
-        except InsituError:
-            self._store.command(key, "EVAL", _DELETE_IF_SAME, 1, key, HEADER, header_json)
-            raise
+        self._store_record(key, header, blob)
+
+    def _record_exists(self, key: str) -> bool:
+        address, stored = self._record_key(key)
+        if address is None:
+            return self._store.exists(key)
+        return self._store.node_command(address, "EXISTS", stored) == 1
 
     def _get_record(self, key: str, kind: str) -> bytes:
-        reply = self._store.command(key, "HGETALL", key)
+        address, stored = self._record_key(key)
+        if address is None:
+            reply = self._store.command(key, "HGETALL", key)
+        else:
+            reply = self._store.node_command(address, "HGETALL", stored)
         if not isinstance(reply, list) or not reply:
             raise RedisKeyError(key, f"no {kind} stored under key {key!r}")
         fields = {as_bytes(reply[i]): as_bytes(reply[i + 1]) for i in range(0, len(reply), 2)}
@@ -335,10 +323,14 @@ class ModelOps(RequestOps):
         return blob
 
     def _delete_record(self, key: str, what: str) -> None:
-        if not self._store.delete(key):
+        deleted = 0
+        for address, stored in self._record_copies(key):
+            if address is None:
+                deleted += self._store.delete(key)
+            else:
+                deleted += self._store.node_command(address, "DEL", stored) == 1
+        if not deleted:
             raise RedisRuntimeError(f"{what} failed: nothing is stored under key {key!r}")
-        for tag in self._shard_tags():
-            self._store.delete(keys.stats_key(tag, key))
 
 
 def _check_model_arg_types(

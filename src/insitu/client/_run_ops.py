@@ -4,7 +4,7 @@
 Input tensor names are read with the get prefix and outputs written with the put prefix
 (when tensor prefixing applies), as SmartRedis does. The call blocks until the worker has
 stored the outputs and replied, or ``SR_MODEL_TIMEOUT`` passed (see
-:mod:`insitu.client._inference_requests`). Failures raise typed errors carrying the
+:mod:`insitu.client._execute_ops`). Failures raise typed errors carrying the
 backend's message (:class:`~insitu.errors.InferenceError` and its leaves, RedisKeyError for
 a missing model or input).
 """
@@ -12,18 +12,21 @@ a missing model or input).
 from __future__ import annotations
 
 from insitu._checks import check_bool, check_str_list, check_type
+from insitu.client._execute_ops import use_streams
 from insitu.client._inference_requests import as_bytes
 from insitu.client._model_ops import ModelOps, TensorNames, tensor_names
-from insitu.errors import RedisInternalError, RedisKeyError
-from insitu.wire import keys, messages
+from insitu.errors import RedisInternalError
+from insitu.wire import messages
 from insitu.wire.devices import multigpu_key, multigpu_pick
-from insitu.wire.model_record import HEADER, parse_header
 
 _STATS = ("duration", "samples", "calls", "errors", "requests")
+_TEXT = ("type", "backend", "device", "tag")  # and "key": the name asked for
 
 
 class RunOps(ModelOps):
     """``run_model``/``run_script``/``get_ai_info`` (see the module docs)."""
+
+    _streams: bool | None = None  # INSITU_INFERENCE_PATH=streams (decided on first run)
 
     def run_model(self, name: str, inputs: TensorNames = None, outputs: TensorNames = None) -> None:
         """Run the model ``name`` on the tensors ``inputs``, storing ``outputs``."""
@@ -82,25 +85,16 @@ class RunOps(ModelOps):
         model = self._model_key(key, read=True)
         check_bool("reset_stat", reset_stat)  # every type before any address (SmartRedis)
         nodes = [self._shard_address(a) for a in names]
-        raw = self._store.command(model, "HGET", model, HEADER)
-        if raw is None:
-            raise RedisKeyError(model, f"no model or script stored under key {model!r}")
-        header = parse_header(as_bytes(raw), model)
         info: list[dict[str, str | int]] = []
         for node in nodes:
-            stats_key = keys.stats_key(self._tag_for_address(node), model)
-            commands: list[tuple[str, ...]] = [("HMGET", stats_key, *_STATS)]
-            if reset_stat:
-                commands.append(("DEL", stats_key))
-            values = self._store.transaction(stats_key, commands)[0]
-            if not isinstance(values, list):
-                raise RedisInternalError(f"unexpected HMGET reply for {stats_key!r}")
-            counts = [0 if v is None else int(as_bytes(v)) for v in values]
-            entry: dict[str, str | int] = {
-                "key": model, "type": header.type_name, "backend": header.backend,
-                "device": header.device, "tag": header.tag,
-            }  # fmt: skip
-            entry.update(zip(_STATS, counts, strict=True))
+            reply = self._info(node, model, reset_stat)
+            fields = dict(zip(reply[::2], reply[1::2], strict=False))
+            entry: dict[str, str | int] = {"key": model}
+            for name in (*_TEXT, *_STATS):
+                value = fields.get(name.encode())
+                if value is None:
+                    raise RedisInternalError(f"AI.INFO of {model!r} lacks {name!r}")
+                entry[name] = value if isinstance(value, int) else as_bytes(value).decode()
             info.append(entry)
         return info
 
@@ -109,6 +103,11 @@ class RunOps(ModelOps):
         outs = [
             self._tensor_key(n, read=False, arg="outputs") for n in tensor_names("outputs", outputs)
         ]
+        if self._streams is None:
+            self._streams = use_streams() and not self._store.clustered
+        if not self._streams:
+            self._execute(op, key, function, ins, outs)
+            return
         # Run beside the data: the shard holding the first input serves the request.
         route = ins[0] if ins else key
         self._submit(op, key, route, function=function, inputs=ins, outputs=outs)

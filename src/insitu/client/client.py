@@ -94,6 +94,7 @@ class Client(TensorOps, DatasetOps, AdminOps, RunOps):
         """Release every connection (idempotent)."""
         transport, self._transport = self._transport, None
         self._close_channel()
+        self._close_run_channels()
         if transport is not None:
             transport.close()
 

@@ -22,7 +22,7 @@ variable              unit     default   meaning
 and one insitu addition (0 allowed):
 
 =========================  ====  =======  ============================================
-``INSITU_REPLY_SPIN_US``   µs    1000     poll for a model or script run's reply this
+``INSITU_REPLY_SPIN_US``   µs    0        poll for a model or script run's reply this
                                           long before sleeping (0: sleep at once)
 =========================  ====  =======  ============================================
 
@@ -58,7 +58,7 @@ class Timeouts:
     command_interval: float = 1.0
     threads: int = 4
     model: float = 3600.0
-    reply_spin: float = 0.001
+    reply_spin: float = 0.0
 
 
 class ConfigOptions:
@@ -146,7 +146,7 @@ class ConfigOptions:
         cmd_ms = self._positive_int("SR_CMD_INTERVAL", 1000, 2**31 - 1)
         threads = self._positive_int("SR_THREAD_COUNT", 4, 1024)
         model_ms = self._positive_int("SR_MODEL_TIMEOUT", 3_600_000, 2**31 - 1)
-        spin_us = self._positive_int("INSITU_REPLY_SPIN_US", 1000, 10_000_000, minimum=0)
+        spin_us = self._positive_int("INSITU_REPLY_SPIN_US", 0, 10_000_000, minimum=0)
         return Timeouts(
             conn, conn_ms / 1000, cmd, cmd_ms / 1000, threads, model_ms / 1000, spin_us / 1e6
         )

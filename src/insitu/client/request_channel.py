@@ -51,9 +51,12 @@ class RequestChannel:
         self._lock = threading.Lock()
         self._generation = _forks[0]
 
-    def pipeline(self, key: str, commands: Sequence[Sequence[Arg]]) -> list[object]:
-        """``commands`` about ``key`` in one round trip; their raw replies. Threads run
-        their requests side by side, each on a connection of its own."""
+    def pipeline(
+        self, key: str, commands: Sequence[Sequence[Arg]], *, raise_on_error: bool = True
+    ) -> list[object]:
+        """``commands`` about ``key`` in one round trip; their raw replies (with
+        ``raise_on_error=False`` an error reply is returned in place, a ServerReplyError).
+        Threads run their requests side by side, each on a connection of its own."""
         conn = self._take()
         try:
             replies = self._run(conn, key, commands)
@@ -66,9 +69,10 @@ class RequestChannel:
                 self._idle.append(conn)
         if not keep:
             conn.close()
-        for reply in replies:
-            if isinstance(reply, ServerReplyError):
-                raise reply_error(str(reply), key)
+        if raise_on_error:
+            for reply in replies:
+                if isinstance(reply, ServerReplyError):
+                    raise reply_error(str(reply), key)
         return replies
 
     def close(self) -> None:

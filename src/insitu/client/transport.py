@@ -105,6 +105,9 @@ class Transport(Protocol):
     def pipeline(
         self, key: str, commands: Sequence[Sequence[Arg]], *, idempotent: bool = True
     ) -> list[object]: ...
+    def pipeline_many(
+        self, groups: Sequence[tuple[str, Sequence[Sequence[Arg]]]]
+    ) -> list[list[object]]: ...
     def close(self) -> None: ...
 
 
@@ -222,6 +225,27 @@ class RedisTransport:
         """``commands`` (all on the slot of ``key``) sent back to back, one round trip;
         their raw replies (the first error reply is raised after all were read)."""
         return self._run(key, pack_many(commands), _read_all(len(commands)), idempotent=idempotent)
+
+    def pipeline_many(
+        self, groups: Sequence[tuple[str, Sequence[Sequence[Arg]]]]
+    ) -> list[list[object]]:
+        """Read-only ``groups`` of commands, each about the slot of its key: every group of
+        one shard in one round trip; each group's raw replies (the first error reply is
+        raised after all were read)."""
+        by_node: dict[int, list[int]] = {}
+        for index, (key, _) in enumerate(groups):
+            by_node.setdefault(id(self._router.node_for(key)), []).append(index)
+        out: list[list[object]] = [[] for _ in groups]
+        for indices in by_node.values():
+            commands = [command for i in indices for command in groups[i][1]]
+            replies = self._run(
+                groups[indices[0]][0], pack_many(commands), _read_all(len(commands))
+            )
+            at = 0
+            for i in indices:
+                out[i] = replies[at : at + len(groups[i][1])]
+                at += len(groups[i][1])
+        return out
 
     def close(self) -> None:
         self._router.close()

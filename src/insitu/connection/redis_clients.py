@@ -31,7 +31,7 @@ def _options(endpoint: Endpoint) -> dict[str, object]:
         raise UnsupportedOptionError("tls", "this version of insitu", "TLS store connections")
     creds = endpoint.credentials
     return {
-        "username": creds.username,
+        "username": creds.user,
         "password": creds.password or None,
         "protocol": 2,
         "socket_connect_timeout": endpoint.connect_timeout,

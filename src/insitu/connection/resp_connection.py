@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import socket
 import struct
 import time
@@ -65,6 +66,10 @@ class RespConnection:
         self._timeout = endpoint.timeout
         self._idle_check = IDLE_CHECK_S if idle_check is None else idle_check
         self._sock: socket.socket | None = None
+        # A thread asleep in recv() on a Unix socket is also woken when the server reads the
+        # request it sent (the kernel signals "writable" on the same wait queue) and sleeps
+        # again: two wake-ups per call. poll() for POLLIN alone is woken by the reply only.
+        self._poller: select.poll | None = None
         self._reader = hiredis.Reader()
         self._last_used = 0.0
         self._queued: list[bytes] = []  # packed send_later commands not sent yet
@@ -124,7 +129,7 @@ class RespConnection:
     def forget(self) -> None:
         """Drop the socket without sending or closing anything on it: in a forked child,
         whose parent still uses the connection. The next call connects anew."""
-        self._sock = None
+        self._sock, self._poller = None, None
         self._reader = hiredis.Reader()
         self._queued, self._queued_count, self._unread = [], 0, 0
 
@@ -134,7 +139,7 @@ class RespConnection:
         if self._queued and self._sock is not None:
             with contextlib.suppress(OSError):
                 self._send(b"")
-        sock, self._sock = self._sock, None
+        sock, self._sock, self._poller = self._sock, None, None
         self._reader = hiredis.Reader()
         self._queued, self._queued_count, self._unread = [], 0, 0
         if sock is not None:
@@ -209,6 +214,9 @@ class RespConnection:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
             self._sock = sock
+            if where.is_unix:
+                self._poller = select.poll()
+                self._poller.register(sock, select.POLLIN)
             auth = self.endpoint.credentials.auth_args
             if auth:
                 sock.sendall(_packed([("AUTH", *auth)]))
@@ -253,6 +261,8 @@ class RespConnection:
             except BlockingIOError:
                 os.sched_yield()
         try:
+            if self._poller is not None and not self._poller.poll(self._timeout * 1000):
+                raise BlockingIOError
             return sock.recv(_RECV)
         except BlockingIOError:  # SO_RCVTIMEO expired
             message = f"no reply from {self.address} within {self._timeout:g} s"

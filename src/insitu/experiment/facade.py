@@ -56,7 +56,7 @@ from insitu.experiment.progress import Progress, Waiting, progress_enabled
 from insitu.experiment.reconnected import ReconnectedStores
 from insitu.experiment.registry_hook import PasswordRegistration
 from insitu.experiment.selection import Entity, Selection, select_entities
-from insitu.experiment.summary import HEADERS, render_summary, summary_rows
+from insitu.experiment.summary import HEADERS, open_access_note, render_summary, summary_rows
 from insitu.generation.run_dirs import Generator
 from insitu.jobs.entity_types import EntityType
 from insitu.jobs.events import JobEvent
@@ -69,6 +69,7 @@ from insitu.runtime.events import Subscription
 from insitu.runtime.record import RecordWriter, RunFacts
 from insitu.runtime.telemetry import TelemetrySampler
 from insitu.store.orchestrator import Orchestrator
+from insitu.store.server_config import PASSWORDLESS_TCP
 from insitu.wire.record import record_path
 
 logger = get_logger("insitu.experiment")
@@ -341,10 +342,17 @@ class Experiment(EntityFactory):
 
         Inference workers are left out, as RedisAI ran inside the database in SmartSim;
         their runs are JobEvents with entity type ``Worker`` (see :meth:`subscribe`).
+        insitu: a running store that lets clients without a password in over TCP
+        (:meth:`Orchestrator.allow_passwordless_clients`) adds a warning line below.
         """
         self._control.monitor.refresh()
         records = [r for r in self._control.table if r.entity_type != EntityType.WORKER]
-        return SummaryText(render_summary(records, style), summary_rows(records), HEADERS)
+        notes = [
+            open_access_note(s.name, s.get_address())
+            for s in self._control.running_stores()
+            if isinstance(s, Orchestrator) and s.access == PASSWORDLESS_TCP
+        ]
+        return SummaryText(render_summary(records, style, notes), summary_rows(records), HEADERS)
 
     def _repr_html_(self) -> str:
         """Jupyter: the experiment and its jobs as an HTML table."""

@@ -28,6 +28,18 @@ def summary_rows(records: Iterable[JobRecord]) -> list[tuple[str, str, str, int,
     ]
 
 
-def render_summary(records: Iterable[JobRecord], style: str = "github") -> str:
-    """The summary table in a ``tabulate`` style (``github`` by default), index shown."""
-    return tabulate(summary_rows(records), headers=HEADERS, tablefmt=style, showindex=True)
+def render_summary(
+    records: Iterable[JobRecord], style: str = "github", notes: Iterable[str] = ()
+) -> str:
+    """The summary table in a ``tabulate`` style (``github`` by default), index shown,
+    then one line per note (none: SmartSim's table alone)."""
+    table = tabulate(summary_rows(records), headers=HEADERS, tablefmt=style, showindex=True)
+    return "\n".join([table, *notes])
+
+
+def open_access_note(store: str, addresses: Iterable[str]) -> str:
+    """The note for a store that lets clients without a password in over TCP (pure)."""
+    return (
+        f"WARNING: store {store} lets clients without a password in over TCP, restricted to "
+        f"data and AI.* commands ({', '.join(addresses)}); see docs/porting.md"
+    )

@@ -11,17 +11,16 @@ import redis
 
 from insitu.connection.redis_clients import redis_client
 from insitu.wire.addresses import parse_address
-from insitu.wire.endpoint import Credentials, Endpoint
+from insitu.wire.endpoint import STORE_USER, Credentials, Endpoint
 from insitu.wire.keys import slot_tag
 
 
 def shard_endpoint(address: str, password: str | None, *, timeout: float = 5.0) -> Endpoint:
     """How a worker (or a readiness probe) reaches the one server at ``address``
-    (``host:port`` or ``unix:///path``) with ``password``."""
-    return Endpoint(
-        parse_address(address), Credentials(password or None), connect_timeout=timeout,
-        timeout=timeout,
-    )  # fmt: skip
+    (``host:port`` or ``unix:///path``) with ``password``: as the store's own ACL user,
+    which has every permission whoever else the store lets in."""
+    credentials = Credentials(password, STORE_USER) if password else Credentials()
+    return Endpoint(parse_address(address), credentials, connect_timeout=timeout, timeout=timeout)
 
 
 def connect(address: str, password: str | None, *, timeout: float = 5.0) -> redis.Redis:

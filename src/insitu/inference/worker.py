@@ -2,7 +2,9 @@
 (see :func:`insitu.wire.worker.worker_argv`; the password comes from
 :data:`~insitu.wire.worker.WORKER_PASSWORD_ENV`).
 
-One worker serves one shard with ``threads_per_queue`` threads (default 1). Each thread
+One worker serves one shard with ``threads_per_queue`` threads (default 1) per path. Each
+channel thread serves the store module's execution commands (``AI.MODELEXECUTE`` & co.,
+:mod:`insitu.inference.channel`). Each queue thread
 reads requests from the shard's entry stream and its device's stream through the consumer
 group ``insitu``, runs them (:mod:`insitu.inference.executor`) and, once a second, refreshes
 its liveness keys and takes over the requests held by workers that died (their liveness key
@@ -29,6 +31,7 @@ from collections.abc import Sequence
 import redis.exceptions as rex
 
 from insitu.inference.backends import BackendThreads
+from insitu.inference.channel import ChannelLoop
 from insitu.inference.executor import Executor
 from insitu.inference.model_cache import ModelCache
 from insitu.inference.shard import shard_endpoint
@@ -69,11 +72,21 @@ class Worker:
             threading.Thread(target=self._serve_thread, args=(i,), name=f"queue-{i}", daemon=True)
             for i in range(1, count)
         ]
+        helpers += [
+            threading.Thread(target=self._serve_channel, name=f"channel-{i}", daemon=True)
+            for i in range(count)
+        ]
         for thread in helpers:
             thread.start()
         self._serve_thread(0)
         for thread in helpers:
             thread.join()
+
+    def _serve_channel(self) -> None:
+        """Serve the store module's channel (``AI.*`` execution commands)."""
+        cfg = self.config
+        endpoint = shard_endpoint(cfg.address, cfg.password, timeout=10.0)
+        ChannelLoop(endpoint, self._cache, cfg.device).run(self._stop)
 
     def _serve_thread(self, index: int) -> None:
         cfg = self.config

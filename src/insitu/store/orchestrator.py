@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from time import monotonic
 
-from insitu._checks import check_any, check_int, check_str, parse_walltime
+from insitu._checks import check_any, check_bool, check_int, check_str, parse_walltime
 from insitu._files import write_private
 from insitu.connection.redis_clients import ping_error
 from insitu.errors import (
@@ -49,9 +49,16 @@ from insitu.store.live_config import LiveConfig
 from insitu.store.plan import StorePlan
 from insitu.store.readiness import ShardProbe, check_ports_free, wait_for_shards
 from insitu.store.server_binary import ServerBinary, find_server_binary
-from insitu.store.server_config import ShardConfig, render_shard_config
+from insitu.store.server_config import (
+    OWNER_SOCKET,
+    PASSWORD,
+    PASSWORDLESS_TCP,
+    ShardConfig,
+    render_shard_config,
+)
 from insitu.store.shard_client import PROBE_TIMEOUT, shard_endpoints
 from insitu.store.smartsim_face import SmartSimFace
+from insitu.store.store_module import module_path
 from insitu.store.unix_socket import check_socket_free, socket_mode, validate_socket_path
 from insitu.wire.addresses import Address, parse_address
 from insitu.wire.env import StoreConnection, validate_db_identifier
@@ -181,6 +188,7 @@ class Orchestrator(LiveConfig, SmartSimFace):
         self._cpus_per_shard = plan.cpus_per_shard
         self._cpu_pinning = plan.cpu_pinning
         self._worker_pinning: tuple[int, ...] | None = None
+        self._passwordless = False
         self._probes: tuple[ShardProbe, ...] = ()
         self._active = False
         self._server_binary = plan.server_binary
@@ -332,6 +340,31 @@ class Orchestrator(LiveConfig, SmartSimFace):
         pins = _usable_cpus(cpus)
         self._worker_pinning = pins or None
 
+    def allow_passwordless_clients(self, allowed: bool = True) -> None:
+        """insitu: let clients that send no password — unmodified SmartRedis clients in C,
+        C++, Fortran or Python, which cannot — in over TCP, as a restricted default user:
+        data and ``AI.*`` commands only (no administration, configuration, module or
+        scripting commands). Anyone who reaches the store's port is then such a client:
+        see docs/porting.md for the risk. Logged as a warning when the store starts.
+
+        Not needed on a store on a Unix socket with owner-only permissions
+        (``socket_permissions=700``): there the socket's permissions authenticate, and
+        clients need no password. insitu's own clients always send the password.
+        """
+        self._passwordless = check_bool("allowed", allowed)
+
+    @property
+    def access(self) -> str:
+        """insitu: who gets in without the password: ``"password"`` (nobody),
+        ``"owner-socket"`` (the owner, through its owner-only Unix socket) or
+        ``"passwordless-tcp"`` (anyone, restricted; :meth:`allow_passwordless_clients`)."""
+        if self._passwordless:
+            return PASSWORDLESS_TCP
+        socket = self._topology.unix_socket is not None and not any(self.ports)
+        if socket and not self._socket_mode & 0o077:
+            return OWNER_SOCKET
+        return PASSWORD
+
     def set_walltime(self, walltime: str) -> None:
         """Time limit (``"HH:MM:SS"``) of the batch job; needs ``batch=True``."""
         self._set_launch(replace(self._launch, walltime=parse_walltime(walltime)))
@@ -468,7 +501,16 @@ class Orchestrator(LiveConfig, SmartSimFace):
             unix_socket=self._topology.unix_socket,
             unix_socket_perm=self._socket_mode,
             options=tuple(self._options.items()),
+            module=module_path(),
+            access=self.access,
         )
+        if self.access == PASSWORDLESS_TCP and index == 0:
+            logger.warning(
+                "store %s lets clients without a password in over TCP (restricted to data "
+                "and AI.* commands): anyone who reaches %s can read and write its data",
+                self._name,
+                ", ".join(self._topology.addresses),
+            )
         (shard_dir / cfg.cluster_config_file).unlink(missing_ok=True)
         config_path = shard_dir / f"{name}.conf"
         write_private(config_path, render_shard_config(cfg))

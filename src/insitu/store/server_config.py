@@ -3,13 +3,20 @@
 The file is what ``valkey-server <file>`` / ``redis-server <file>`` reads. Its contract:
 
 * the shard listens on ``bind`` addresses (loopback unless an interface was chosen) and
-  ``port``, with ``protected-mode yes`` and ``requirepass`` set, so nothing is reachable
-  without the generated password; ``masterauth`` carries the same password for replicas;
+  ``port``, with ``protected-mode yes``; who gets in without the password is ``access``
+  (:data:`PASSWORD`: nobody, ``requirepass`` is set; :data:`OWNER_SOCKET`: whoever may
+  open the owner-only Unix socket, the shard's only listener; :data:`PASSWORDLESS_TCP`:
+  anyone who reaches the port, as a restricted default user — an explicit opt-in for
+  clients that cannot send a password, such as SmartRedis). The ACL user
+  :data:`~insitu.wire.endpoint.STORE_USER` always has the password and every permission;
+  replicas authenticate as it (``masteruser``/``masterauth``);
 * persistence is off (``save ""``, ``appendonly no``) unless the user's options turn it on;
   ``dir`` is the shard's own directory, so dumps, AOF and ``nodes-<name>.conf`` never clash
   between shards;
 * ``logfile ""`` sends the server log to stdout, which the launcher writes to the shard's
   ``.out`` file; ``daemonize no`` keeps the server the launched process;
+* ``loadmodule`` loads the store module (:mod:`insitu.store.store_module`: the RedisAI
+  command surface and the inference workers' channel) when ``module`` is set;
 * user options (already validated by :mod:`insitu.store.options`) come last and replace the
   defaults of the same key; each key is written once.
 
@@ -25,10 +32,20 @@ from pathlib import Path
 
 from insitu.errors import InvalidArgumentError, InvalidServerOptionError
 from insitu.store.options import RESERVED_KEYS
+from insitu.wire.endpoint import STORE_USER
 
 _PLAIN_TOKEN = re.compile(r"^[A-Za-z0-9_.:/+,@%=-]+$")
 _PASSWORD_RE = re.compile(r"^[A-Za-z0-9_-]{16,}$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+PASSWORD, OWNER_SOCKET, PASSWORDLESS_TCP = "password", "owner-socket", "passwordless-tcp"
+ACCESS_MODES = (PASSWORD, OWNER_SOCKET, PASSWORDLESS_TCP)
+# A password-free client over TCP gets data and AI.* commands: no administration,
+# configuration, module, scripting or dangerous commands, and not the workers' channel.
+RESTRICTED_RULES = (
+    "+@all -@admin -@dangerous -@scripting +info +cluster|slots +cluster|shards "
+    "+cluster|info +cluster|nodes +cluster|myid -insitu.worker.next -insitu.worker.done"
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +66,8 @@ class ShardConfig:
     unix_socket: Path | None = None
     unix_socket_perm: int = 0o700
     options: tuple[tuple[str, str], ...] = ()
+    module: Path | None = None
+    access: str = PASSWORD
 
     @property
     def cluster_config_file(self) -> str:
@@ -88,8 +107,7 @@ def render_shard_config(cfg: ShardConfig) -> str:
         f"bind {' '.join(quote_arg(addr) for addr in cfg.bind)}",
         f"port {cfg.port}",
         "protected-mode yes",
-        f"requirepass {cfg.password}",
-        f"masterauth {cfg.password}",
+        *_access_lines(cfg),
         f"dir {quote_arg(str(cfg.shard_dir))}",
         'logfile ""',
     ]
@@ -100,9 +118,22 @@ def render_shard_config(cfg: ShardConfig) -> str:
             f"unixsocket {quote_arg(str(cfg.unix_socket))}",
             f"unixsocketperm {cfg.unix_socket_perm:o}",
         ]
+    if cfg.module is not None:
+        lines.append(f"loadmodule {quote_arg(str(cfg.module))}")
     for key, value in _merged_options(cfg).items():
         lines.append(f"{key} {render_value(value)}")
     return "\n".join(lines) + "\n"
+
+
+def _access_lines(cfg: ShardConfig) -> list[str]:
+    # ACL users are read after modules are loaded, so rules may name module commands.
+    store_user = f"user {STORE_USER} on >{cfg.password} ~* &* +@all"
+    replica = [f"masteruser {STORE_USER}", f"masterauth {cfg.password}"]
+    if cfg.access == OWNER_SOCKET:
+        return ["user default on nopass ~* &* +@all", store_user, *replica]
+    if cfg.access == PASSWORDLESS_TCP:
+        return [f"user default on nopass ~* &* {RESTRICTED_RULES}", store_user, *replica]
+    return [f"requirepass {cfg.password}", store_user, *replica]
 
 
 def _merged_options(cfg: ShardConfig) -> dict[str, str]:
@@ -129,3 +160,10 @@ def _validate(cfg: ShardConfig) -> None:
         raise InvalidArgumentError("shard password must be a URL-safe token of >= 16 characters")
     if cfg.cluster_node_timeout_ms < 1:
         raise InvalidArgumentError("cluster node timeout must be positive")
+    if cfg.access not in ACCESS_MODES:
+        raise InvalidArgumentError(f"unknown access mode {cfg.access!r}")
+    if cfg.access == OWNER_SOCKET and (
+        cfg.unix_socket is None or cfg.port != 0 or cfg.unix_socket_perm & 0o077
+    ):
+        # Only a socket no other user may open makes a password unnecessary.
+        raise InvalidArgumentError("password-free access needs an owner-only Unix socket only")

@@ -14,7 +14,7 @@ import redis
 from insitu.connection.redis_clients import shard_session
 from insitu.errors import InvalidServerOptionError, StoreNotActiveError
 from insitu.wire.addresses import parse_address
-from insitu.wire.endpoint import Credentials, Endpoint
+from insitu.wire.endpoint import STORE_USER, Credentials, Endpoint
 
 ADMIN_TIMEOUT = 2.0
 """Seconds a set-up or administration command may take."""
@@ -25,9 +25,11 @@ PROBE_TIMEOUT = 0.5
 def shard_endpoints(
     addresses: Sequence[str], password: str, timeout: float = ADMIN_TIMEOUT
 ) -> list[Endpoint]:
-    """Endpoints of the shards at ``addresses`` (``host:port`` or ``unix:///path``)."""
+    """Endpoints of the shards at ``addresses`` (``host:port`` or ``unix:///path``), as
+    the store's own ACL user."""
+    credentials = Credentials(password, STORE_USER)
     return [
-        Endpoint(parse_address(a), Credentials(password), connect_timeout=timeout, timeout=timeout)
+        Endpoint(parse_address(a), credentials, connect_timeout=timeout, timeout=timeout)
         for a in addresses
     ]
 

@@ -1,46 +1,33 @@
-"""THE dataset codec: a whole dataset (tensors + metadata) as ONE store value.
+"""THE dataset layout, shared with SmartRedis 0.6: a dataset stored under the key ``D``
+(``[<prefix>.]{<name>}``, see :mod:`insitu.wire.keys`) is several store keys, all in the
+slot of its hash tag (see ``docs/wire-format.md``)::
 
-One value means one key, so a dataset is written by one ``SET`` and read by one ``GET``:
-readers see all of it or none of it. Version 1 (integers little-endian; see
-``docs/wire-format.md``)::
+    D.meta      a hash: one field per metadata field, the reserved field ".tensor_names"
+                (a STRING field listing the tensors, absent when there are none) and the
+                acknowledgement ".COMPLETE" = "1", written last
+    D.<tensor>  one tensor value per tensor (:mod:`insitu.wire.tensors`)
 
-    offset  size  field
-    0       4     magic b"ISDS"
-    4       1     version (1)
-    5       3     zero
-    8       8     manifest length J (uint64)
-    16      J     manifest, UTF-8 JSON (below)
-    ...           zero padding to a multiple of 8: the blob area starts here
-    ...           blobs, each a tensor value (``tensors.py``), each at a multiple of 8
-
-    manifest = {"tensors":  [{"name": str, "offset": int, "length": int}, ...],
-                "metadata": [{"name": str, "type": "STRING", "values": [str, ...]}
-                             | {"name": str, "type": <scalar type>, "offset": int,
-                                "length": int}, ...]}
-
-Offsets are relative to the start of the blob area. A scalar metadata field is a 1-D
-tensor blob of type DOUBLE, FLOAT, INT32, INT64, UINT32 or UINT64. Lists keep insertion
-order. Decoding is zero-copy (arrays view the buffer) and raises
-:class:`~insitu.errors.WireFormatError` for anything malformed.
+A metadata field's value is a 1-byte type id (DOUBLE 1, FLOAT 2, INT32 3, INT64 4,
+UINT32 5, UINT64 6, STRING 7) then the scalars, little-endian, back to back; or, for
+STRING, per string a uint64 length then its bytes (UTF-8). This module is pure: it turns
+:class:`DatasetContents` into the hash fields and tensor values to write
+(:func:`encode_dataset`), and what was read back into contents (:func:`decode_dataset`),
+raising :class:`~insitu.errors.WireFormatError` for anything malformed.
 """
 
 from __future__ import annotations
 
-import json
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from insitu.errors import WireFormatError
+from insitu.errors import InvalidArgumentError, WireFormatError
 from insitu.wire.tensors import EncodedTensor, decode_tensor, encode_tensor
 
-MAGIC = b"ISDS"
-VERSION = 1
-_FIXED = struct.Struct("<4sB3xQ")
 STRING = "STRING"
-META_DTYPES = {
+META_DTYPES: dict[np.dtype[np.generic], str] = {
     np.dtype("<f8"): "DOUBLE",
     np.dtype("<f4"): "FLOAT",
     np.dtype("<i4"): "INT32",
@@ -48,7 +35,26 @@ META_DTYPES = {
     np.dtype("<u4"): "UINT32",
     np.dtype("<u8"): "UINT64",
 }
-_META_TYPES = {name: dtype for dtype, name in META_DTYPES.items()}
+_META_TYPES: dict[str, np.dtype[np.generic]] = {name: d for d, name in META_DTYPES.items()}
+TYPE_IDS = {"DOUBLE": 1, "FLOAT": 2, "INT32": 3, "INT64": 4, "UINT32": 5, "UINT64": 6, STRING: 7}
+_TYPE_NAMES = {code: name for name, code in TYPE_IDS.items()}
+META_SUFFIX = ".meta"
+COMPLETE_FIELD = ".COMPLETE"
+TENSOR_NAMES_FIELD = ".tensor_names"
+RESERVED_FIELDS = (COMPLETE_FIELD, TENSOR_NAMES_FIELD)
+_LENGTH = struct.Struct("<Q")
+# The old layout (one value per dataset, magic "ISDS"): recognised only to refuse it.
+OLD_MAGIC = b"ISDS"
+
+
+def meta_key(dataset_key: str) -> str:
+    """The hash of the dataset stored under ``dataset_key``."""
+    return dataset_key + META_SUFFIX
+
+
+def tensor_key(dataset_key: str, name: str) -> str:
+    """The key of the tensor ``name`` of the dataset stored under ``dataset_key``."""
+    return f"{dataset_key}.{name}"
 
 
 @dataclass(frozen=True)
@@ -78,113 +84,104 @@ class DatasetContents:
         return not self.tensors and not self.metadata
 
 
-def _pad(n: int) -> int:
-    return -n % 8
+@dataclass(frozen=True)
+class DatasetWrite:
+    """What :func:`encode_dataset` produces: the hash ``fields`` (``.tensor_names``
+    included, the acknowledgement not: the writer sets it last) and the ``tensors``."""
+
+    fields: tuple[tuple[str, bytes], ...]
+    tensors: tuple[tuple[str, EncodedTensor], ...]
 
 
-def encode_dataset(contents: DatasetContents) -> list[bytes | memoryview]:
-    """The buffers whose concatenation is the value (tensor data is not copied)."""
-    blobs: list[EncodedTensor] = []
-    offset = 0
-    entries: dict[str, list[dict[str, object]]] = {"tensors": [], "metadata": []}
+def encode_field(field: MetaField) -> bytes:
+    """One metadata field's hash value."""
+    if field.scalars is None:
+        return _encode_strings(field.strings)
+    data = np.ascontiguousarray(field.scalars, dtype=field.scalars.dtype.newbyteorder("<"))
+    return bytes((TYPE_IDS[field.type_name],)) + data.tobytes()
 
-    def place(array: np.ndarray) -> dict[str, object]:
-        nonlocal offset
-        blob = encode_tensor(array)
-        blobs.append(blob)
-        where: dict[str, object] = {"offset": offset, "length": blob.nbytes}
-        offset += blob.nbytes + _pad(blob.nbytes)
-        return where
 
-    for name, array in contents.tensors:
-        entries["tensors"].append({"name": name, **place(array)})
+def _encode_strings(strings: Sequence[str]) -> bytes:
+    parts = [bytes((TYPE_IDS[STRING],))]
+    for text in strings:
+        raw = text.encode("utf-8")
+        parts += [_LENGTH.pack(len(raw)), raw]
+    return b"".join(parts)
+
+
+def encode_dataset(contents: DatasetContents) -> DatasetWrite:
+    """The hash fields and tensor values of ``contents`` (tensor data is not copied).
+    InvalidArgumentError if a metadata field takes a reserved name."""
+    fields = []
     for field in contents.metadata:
-        if field.scalars is None:
-            entries["metadata"].append(
-                {"name": field.name, "type": STRING, "values": list(field.strings)}
-            )
-        else:
-            entry = {"name": field.name, "type": field.type_name}
-            entries["metadata"].append({**entry, **place(field.scalars)})
-    manifest = json.dumps(entries, separators=(",", ":")).encode()
-    parts: list[bytes | memoryview] = [_FIXED.pack(MAGIC, VERSION, len(manifest)), manifest]
-    parts.append(bytes(_pad(_FIXED.size + len(manifest))))
-    for blob in blobs:
-        parts.extend(blob.parts())
-        parts.append(bytes(_pad(blob.nbytes)))
-    return [p for p in parts if len(p)]
+        if field.name in RESERVED_FIELDS:
+            raise InvalidArgumentError(f"{field.name!r} is a reserved metadata field name")
+        fields.append((field.name, encode_field(field)))
+    if contents.tensors:
+        fields.append((TENSOR_NAMES_FIELD, _encode_strings([n for n, _ in contents.tensors])))
+    tensors = tuple((name, encode_tensor(array)) for name, array in contents.tensors)
+    return DatasetWrite(tuple(fields), tensors)
 
 
-def decode_dataset(buf: memoryview, key: str) -> DatasetContents:
-    """The dataset stored in ``buf`` (arrays are views of ``buf``)."""
-    manifest, area = _split(buf, key)
-    tensors = tuple(_tensors(manifest, area, key))
-    metadata = tuple(_metadata(manifest, area, key))
-    names = [n for n, _ in tensors]
-    fields = [f.name for f in metadata]
-    if len(set(names)) != len(names) or len(set(fields)) != len(fields):
-        raise WireFormatError(key, "duplicate tensor or metadata field names")
-    return DatasetContents(tensors, metadata)
+def decode_field(name: str, raw: bytes | memoryview, key: str) -> MetaField:
+    """The metadata field ``name`` from its hash value (``key``: named in errors)."""
+    buf = memoryview(raw).cast("B")
+    if buf.nbytes < 1 or buf[0] not in _TYPE_NAMES:
+        kind = "empty" if buf.nbytes < 1 else f"of unknown type id {buf[0]}"
+        raise WireFormatError(key, f"metadata field {name!r} is {kind}")
+    type_name = _TYPE_NAMES[buf[0]]
+    if type_name == STRING:
+        return MetaField(name, strings=tuple(_strings(buf[1:], name, key)))
+    dtype = _META_TYPES[type_name]
+    if (buf.nbytes - 1) % dtype.itemsize:
+        raise WireFormatError(key, f"metadata field {name!r} is not a whole number of {type_name}")
+    return MetaField(name, scalars=np.frombuffer(buf[1:], dtype=dtype))
 
 
-def _split(buf: memoryview, key: str) -> tuple[dict[str, object], memoryview]:
-    if buf.nbytes < _FIXED.size:
-        raise WireFormatError(key, f"{buf.nbytes} bytes is too short for a dataset")
-    magic, version, length = _FIXED.unpack_from(buf, 0)
-    if magic != MAGIC:
-        raise WireFormatError(key, f"not an insitu dataset (magic {bytes(magic)!r})")
-    if version != VERSION:
-        raise WireFormatError(key, f"dataset format version {version} is not supported")
-    end = _FIXED.size + length
-    if end > buf.nbytes:
-        raise WireFormatError(key, "truncated dataset manifest")
-    try:
-        manifest = json.loads(bytes(buf[_FIXED.size : end]).decode("utf-8"))
-    except (ValueError, RecursionError) as err:
-        raise WireFormatError(key, f"unreadable dataset manifest: {err}") from None
-    if not isinstance(manifest, dict):
-        raise WireFormatError(key, "the dataset manifest is not a JSON object")
-    return manifest, buf[end + _pad(end) :]
+def _strings(buf: memoryview, name: str, key: str) -> Iterator[str]:
+    at = 0
+    while at < buf.nbytes:
+        if at + _LENGTH.size > buf.nbytes:
+            raise WireFormatError(key, f"string field {name!r} is truncated")
+        (length,) = _LENGTH.unpack_from(buf, at)
+        at += _LENGTH.size
+        if length > buf.nbytes - at:
+            raise WireFormatError(key, f"string field {name!r} is truncated")
+        try:
+            yield bytes(buf[at : at + length]).decode("utf-8")
+        except UnicodeDecodeError:
+            raise WireFormatError(key, f"string field {name!r} is not UTF-8") from None
+        at += length
 
 
-def _entries(manifest: dict[str, object], section: str, key: str) -> Iterator[dict[str, object]]:
-    items = manifest.get(section, [])
-    if not isinstance(items, list):
-        raise WireFormatError(key, f"manifest {section!r} is not a list")
-    for item in items:
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-            raise WireFormatError(key, f"malformed manifest entry in {section!r}")
-        yield item
+def tensor_names(meta: Mapping[str, bytes | memoryview], key: str) -> tuple[str, ...]:
+    """The tensors a dataset's hash lists (none when it has no ``.tensor_names``)."""
+    raw = meta.get(TENSOR_NAMES_FIELD)
+    if raw is None:
+        return ()
+    field = decode_field(TENSOR_NAMES_FIELD, raw, key)
+    if field.scalars is not None:
+        raise WireFormatError(key, f"{TENSOR_NAMES_FIELD} is not a STRING field")
+    if len(set(field.strings)) != len(field.strings):
+        raise WireFormatError(key, "duplicate tensor names")
+    return field.strings
 
 
-def _blob(item: dict[str, object], area: memoryview, key: str) -> np.ndarray:
-    offset, length = item.get("offset"), item.get("length")
-    if not (isinstance(offset, int) and isinstance(length, int)) or isinstance(offset, bool):
-        raise WireFormatError(key, f"entry {item.get('name')!r} has no integer offset/length")
-    if offset < 0 or length < 0 or offset + length > area.nbytes:
-        raise WireFormatError(key, f"entry {item.get('name')!r} lies outside the value")
-    return decode_tensor(area[offset : offset + length], key)
-
-
-def _tensors(
-    manifest: dict[str, object], area: memoryview, key: str
-) -> Iterator[tuple[str, np.ndarray]]:
-    for item in _entries(manifest, "tensors", key):
-        yield str(item["name"]), _blob(item, area, key)
-
-
-def _metadata(manifest: dict[str, object], area: memoryview, key: str) -> Iterator[MetaField]:
-    for item in _entries(manifest, "metadata", key):
-        name, kind = str(item["name"]), item.get("type")
-        if kind == STRING:
-            values = item.get("values")
-            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-                raise WireFormatError(key, f"string field {name!r} holds non-strings")
-            yield MetaField(name, strings=tuple(values))
-            continue
-        if kind not in _META_TYPES:
-            raise WireFormatError(key, f"metadata field {name!r} has unknown type {kind!r}")
-        scalars = _blob(item, area, key)
-        if scalars.ndim != 1 or scalars.dtype != _META_TYPES[str(kind)]:
-            raise WireFormatError(key, f"metadata field {name!r} does not hold {kind} scalars")
-        yield MetaField(name, scalars=scalars)
+def decode_dataset(
+    meta: Mapping[str, bytes | memoryview], tensors: Sequence[memoryview | None], key: str
+) -> DatasetContents:
+    """The dataset whose hash is ``meta`` (field name to value, in the hash's order) and
+    whose tensors, in :func:`tensor_names` order, are ``tensors`` (arrays view them).
+    WireFormatError if a tensor is missing or anything is malformed."""
+    names = tensor_names(meta, key)
+    if len(names) != len(tensors):
+        raise WireFormatError(key, f"{len(tensors)} tensor values for {len(names)} names")
+    arrays = []
+    for name, value in zip(names, tensors, strict=True):
+        if value is None:
+            raise WireFormatError(key, f"the dataset's tensor {name!r} is missing")
+        arrays.append((name, decode_tensor(value, tensor_key(key, name))))
+    fields = tuple(
+        decode_field(name, raw, key) for name, raw in meta.items() if name not in RESERVED_FIELDS
+    )
+    return DatasetContents(tuple(arrays), fields)

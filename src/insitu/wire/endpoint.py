@@ -18,6 +18,13 @@ DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_TIMEOUT = 5.0
 
 
+STORE_USER = "insitu"
+"""The ACL user every insitu store defines with its password and every permission; the
+store's own connections (probes, set-up, inference workers) authenticate as it, so they
+keep working on a store whose default user lets password-free clients in, restricted
+(``docs/porting.md``)."""
+
+
 @dataclass(frozen=True)
 class Credentials:
     """``password`` (None: the server needs none) and, for an ACL user, ``username``
@@ -31,13 +38,21 @@ class Credentials:
             raise InvalidArgumentError(f"ACL user {self.username!r} needs a password")
 
     @property
+    def user(self) -> str | None:
+        """The user to authenticate as: ``username``, else ``default`` (None: no password,
+        nothing to send). Always named: ``AUTH <password>`` alone is refused by a server
+        whose default user lets clients in without a password, ``AUTH default
+        <password>`` is accepted by every server since Redis 6."""
+        if not self.password:
+            return None
+        return self.username or "default"
+
+    @property
     def auth_args(self) -> tuple[str, ...]:
         """The arguments of the ``AUTH`` command (empty: none to send)."""
-        if not self.password:
+        if self.user is None or self.password is None:
             return ()
-        if self.username is None:
-            return (self.password,)
-        return (self.username, self.password)
+        return (self.user, self.password)
 
 
 @dataclass(frozen=True)

@@ -208,3 +208,58 @@ def stats_index_key(tag: str) -> str:
     """The set of model keys that have a statistics hash on this shard (workers add a model
     when they first count it; monitors read it instead of scanning the keyspace)."""
     return f"{INFERENCE_PREFIX}:{{{tag}}}:stats-index"
+
+
+# --------------------------------------------------------------------- cluster models
+# On a cluster, a model or script is stored on every shard (as SmartRedis does), under
+# ``{<shard prefix>}.<model key>``: the prefix is a short byte string that hashes to the
+# lowest slot the shard serves, so the copy lives on that shard. It is computed exactly as
+# SmartRedis computes it (an inverse CRC16), so both client families find each other's
+# models. Temporary copies of a run's tensors that live on other shards are
+# ``{<shard prefix>}.<tensor key>.TMP``.
+_CRC16_POLY = 0x11021  # x^16 + x^12 + x^5 + 1
+
+
+def _xor_shift(remainder: int, initial_shift: int, n_bits: int) -> int:
+    digit, poly = 1 << initial_shift, _CRC16_POLY << initial_shift
+    for _ in range(n_bits):
+        if remainder & digit:
+            remainder ^= poly
+        digit, poly = digit << 1, poly << 1
+    return remainder
+
+
+def _prefix_ok(bits: int, n_chars: int) -> bool:
+    bits >>= 16
+    for _ in range(n_chars):
+        if bits & 0xFF in (ord("{"), ord("}")):
+            return False
+        bits >>= 8
+    return True
+
+
+@functools.lru_cache(maxsize=64)
+def shard_prefix(slot: int) -> bytes:
+    """The prefix whose hash slot is ``slot`` (SmartRedis's inverse CRC16: 2 or 3 bytes,
+    any byte but ``{`` and ``}``)."""
+    if not 0 <= slot < SLOTS:
+        raise RedisParameterError(f"slot {slot} is outside 0..{SLOTS - 1}")
+    shifts, n_chars = 16, 2
+    remainder = _xor_shift(slot, 0, shifts)
+    while not _prefix_ok(remainder, n_chars):
+        remainder = _xor_shift(remainder, shifts, 1)
+        shifts += 1
+        n_chars = (shifts + 7) // 8
+    bits = remainder >> 16
+    return bytes((bits >> (8 * (n_chars - 1 - i))) & 0xFF for i in range(n_chars))
+
+
+def shard_model_key(slot: int, key: str) -> bytes:
+    """The copy of model (or script) ``key`` on the shard whose lowest slot is ``slot``."""
+    return b"{" + shard_prefix(slot) + b"}." + key.encode()
+
+
+def shard_temp_key(slot: int, key: str) -> bytes:
+    """Where a run on the shard whose lowest slot is ``slot`` keeps a copy of tensor
+    ``key`` that lives on another shard."""
+    return b"{" + shard_prefix(slot) + b"}." + key.encode() + b".TMP"

@@ -48,9 +48,11 @@ def test_dataset_round_trip(client: Client) -> None:
     assert got.get_meta_strings("note") == ["first", "second"]
 
 
-def test_dataset_is_one_key_with_a_hash_tag(client: Client) -> None:
+def test_dataset_is_laid_out_as_smartredis_lays_it_out(client: Client) -> None:
     client.put_dataset(_full_dataset("sim"))
-    assert client.key_exists("{sim}")
+    assert client.key_exists("{sim}.meta")
+    assert client.key_exists("{sim}.u") and client.key_exists("{sim}.f")
+    np.testing.assert_array_equal(client.get_tensor("{sim}.u"), _full_dataset().get_tensor("u"))
     assert client.dataset_exists("sim")
     assert client.poll_dataset("sim", 10, 2)
     assert not client.dataset_exists("other")
@@ -86,9 +88,19 @@ def test_empty_dataset_is_refused(client: Client) -> None:
     assert client.get_dataset("meta").get_meta_strings("k") == ["v"]
 
 
-def test_invalid_dataset_value_is_a_clear_error(client: Client) -> None:
-    client.put_bytes("{bad}", b"ISDS\x01\x00\x00\x00\xff\xff\xff\xff\x00\x00\x00\x00")
-    with pytest.raises(WireFormatError, match="bad"):
+def test_old_layout_and_invalid_fields_are_clear_errors(client: Client) -> None:
+    client.put_bytes("{old}", b"ISDS\x01\x00\x00\x00\xff\xff\xff\xff\x00\x00\x00\x00")
+    with pytest.raises(WireFormatError, match=r"\{old\}.*old one-value layout"):
+        client.get_dataset("old")
+    assert not client.dataset_exists("old")
+    client.append_to_list("old_list", Dataset("old"))  # a list written before, too
+    with pytest.raises(WireFormatError, match="old one-value layout"):
+        client.get_datasets_from_list("old_list")
+    meta = Dataset("bad")
+    meta.add_meta_string("k", "v")
+    client.put_dataset(meta)
+    client.put_bytes("{bad}.meta", b"not a hash")  # replaced by a string
+    with pytest.raises(RedisRuntimeError, match="another kind of value"):
         client.get_dataset("bad")
 
 

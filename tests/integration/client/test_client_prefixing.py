@@ -39,10 +39,10 @@ def test_prefix_switches(member: Client, client: Client) -> None:
     dataset = Dataset("d")
     dataset.add_meta_string("k", "v")
     member.put_dataset(dataset)
-    assert client.key_exists("sim_0.{d}")
+    assert client.key_exists("sim_0.{d}.meta")
     member.use_dataset_ensemble_prefix(False)
     member.put_dataset(dataset)
-    assert client.key_exists("{d}")
+    assert client.key_exists("{d}.meta")
     with pytest.raises(TypeError):
         member.use_list_ensemble_prefix(1)  # type: ignore[arg-type]
     member.use_model_ensemble_prefix(True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import socket
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -236,3 +237,22 @@ def test_channel_in_a_forked_child_connects_anew(store: Orchestrator) -> None:
     assert os.waitstatus_to_exitcode(status) == 0
     assert channel.pipeline("k", [("CLIENT", "GETNAME")]) == [b"parent"]
     channel.close()
+
+
+def _voluntary_switches() -> int:
+    """Times this thread went to sleep so far (the kernel's per-thread count)."""
+    status = Path(f"/proc/self/task/{threading.get_native_id()}/status").read_text()
+    (line,) = [row for row in status.splitlines() if row.startswith("voluntary_ctxt_switches")]
+    return int(line.split()[1])
+
+
+def test_a_call_waiting_for_its_reply_sleeps_once(conn: RespConnection) -> None:
+    """On a Unix socket the waiting thread is woken by the reply only, not also when the
+    server reads its request (which the kernel signals on the same wait queue)."""
+    calls = 40
+    conn.call("PING")
+    before = _voluntary_switches()
+    for _ in range(calls):
+        assert conn.call("BLPOP", "nothing", "0.01") is None  # answered after 10 ms
+    sleeps = _voluntary_switches() - before
+    assert sleeps <= calls * 1.25, f"{sleeps} sleeps for {calls} calls"

@@ -71,7 +71,7 @@ def test_timeouts_follow_smartredis(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_reply_spin_is_microseconds_and_may_be_zero(monkeypatch: pytest.MonkeyPatch) -> None:
     options = ConfigOptions.create_from_environment("")
-    assert options.timeouts().reply_spin == 0.001
+    assert options.timeouts().reply_spin == 0.0  # no polling unless asked for
     monkeypatch.setenv("INSITU_REPLY_SPIN_US", "0")
     assert options.timeouts().reply_spin == 0.0
     monkeypatch.setenv("INSITU_REPLY_SPIN_US", "250")

@@ -1,9 +1,9 @@
-"""The dataset codec (one value per dataset): round trips, layout, and a fuzzed decoder."""
+"""The dataset layout shared with SmartRedis (a ``.meta`` hash plus a tensor value per
+tensor): round trips, the bytes SmartRedis writes, and fuzzed field values."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import struct
 
 import numpy as np
@@ -12,25 +12,29 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from insitu.errors import WireFormatError
+from insitu.errors import InvalidArgumentError, WireFormatError
 from insitu.wire.datasets import (
+    COMPLETE_FIELD,
     META_DTYPES,
+    TENSOR_NAMES_FIELD,
     DatasetContents,
     MetaField,
     decode_dataset,
+    decode_field,
     encode_dataset,
+    meta_key,
+    tensor_key,
 )
-from insitu.wire.tensors import DTYPES, encode_tensor
+from insitu.wire.tensors import DTYPES
 
-NAMES = st.text(min_size=0, max_size=8)
-
-
-def _value(contents: DatasetContents) -> bytes:
-    return b"".join(bytes(part) for part in encode_dataset(contents))
+NAMES = st.text(min_size=0, max_size=8).filter(lambda n: not n.startswith("."))
 
 
-def _decode(value: bytes) -> DatasetContents:
-    return decode_dataset(memoryview(bytearray(value)), "{d}")
+def _round_trip(contents: DatasetContents) -> DatasetContents:
+    write = encode_dataset(contents)
+    meta = {**dict(write.fields), COMPLETE_FIELD: b"1"}
+    tensors = [memoryview(bytearray(t.to_bytes())) for _, t in write.tensors]
+    return decode_dataset(meta, tensors, "{d}")
 
 
 @st.composite
@@ -51,7 +55,7 @@ def contents(draw: st.DrawFn) -> DatasetContents:
 
 @given(contents())
 def test_round_trip(original: DatasetContents) -> None:
-    got = _decode(_value(original))
+    got = _round_trip(original)
     assert [n for n, _ in got.tensors] == [n for n, _ in original.tensors]
     for (_, a), (_, b) in zip(got.tensors, original.tensors, strict=True):
         assert a.dtype == b.dtype and a.shape == b.shape
@@ -63,76 +67,78 @@ def test_round_trip(original: DatasetContents) -> None:
             np.testing.assert_array_equal(mine.scalars, theirs.scalars)
 
 
-def test_layout_matches_the_documentation() -> None:
-    original = DatasetContents(
-        (("t", np.arange(3.0)),),
-        (MetaField("s", strings=("a",)), MetaField("n", scalars=np.array([7], "<i8"))),
+def test_fields_are_the_bytes_smartredis_writes() -> None:
+    """Values captured from SmartRedis 0.6.1's put_dataset."""
+    write = encode_dataset(
+        DatasetContents(
+            (("a", np.arange(3, dtype=np.int16)),),
+            (
+                MetaField("f64", scalars=np.array([1.5])),
+                MetaField("f32", scalars=np.array([2.5], np.float32)),
+                MetaField("i32", scalars=np.array([-3], np.int32)),
+                MetaField("u64", scalars=np.array([6], np.uint64)),
+                MetaField("s", strings=("hello", "w")),
+            ),
+        )
     )
-    value = _value(original)
-    magic, version, length = struct.unpack_from("<4sB3xQ", value)
-    assert (magic, version) == (b"ISDS", 1)
-    manifest = json.loads(value[16 : 16 + length])
-    area = 16 + length + (-(16 + length) % 8)
-    tensor = manifest["tensors"][0]
-    assert tensor["name"] == "t" and value[area + tensor["offset"] :][:4] == b"ISTN"
-    assert manifest["metadata"][0] == {"name": "s", "type": "STRING", "values": ["a"]}
-    assert manifest["metadata"][1]["type"] == "INT64"
-    assert all(e["offset"] % 8 == 0 for e in manifest["tensors"] + manifest["metadata"][1:])
+    assert dict(write.fields) == {
+        "f64": b"\x01\x00\x00\x00\x00\x00\x00\xf8?",
+        "f32": b"\x02\x00\x00 @",
+        "i32": b"\x03\xfd\xff\xff\xff",
+        "u64": b"\x06\x06\x00\x00\x00\x00\x00\x00\x00",
+        "s": b"\x07\x05\x00\x00\x00\x00\x00\x00\x00hello\x01\x00\x00\x00\x00\x00\x00\x00w",
+        TENSOR_NAMES_FIELD: b"\x07\x01\x00\x00\x00\x00\x00\x00\x00a",
+    }
+    assert [n for n, _ in write.tensors] == ["a"]
+    assert meta_key("p.{ds}") == "p.{ds}.meta" and tensor_key("p.{ds}", "a") == "p.{ds}.a"
 
 
-def _with_manifest(manifest: object, blob: bytes = b"") -> bytes:
-    text = json.dumps(manifest).encode()
-    head = struct.pack("<4sB3xQ", b"ISDS", 1, len(text)) + text
-    return head + bytes(-len(head) % 8) + blob
+def test_metadata_only_datasets_list_no_tensors() -> None:
+    write = encode_dataset(DatasetContents((), (MetaField("x", strings=("y",)),)))
+    assert [n for n, _ in write.fields] == ["x"] and not write.tensors
+
+
+@pytest.mark.parametrize("name", [COMPLETE_FIELD, TENSOR_NAMES_FIELD])
+def test_reserved_field_names_are_refused(name: str) -> None:
+    with pytest.raises(InvalidArgumentError, match="reserved"):
+        encode_dataset(DatasetContents((), (MetaField(name, strings=("x",)),)))
 
 
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        (b"ISDS", "too short"),
-        (b"NOPE" + bytes(12), "not an insitu dataset"),
-        (struct.pack("<4sB3xQ", b"ISDS", 9, 0), "version 9"),
-        (struct.pack("<4sB3xQ", b"ISDS", 1, 999), "truncated"),
-        (struct.pack("<4sB3xQ", b"ISDS", 1, 3) + b"{{{", "unreadable"),
-        (_with_manifest([1]), "not a JSON object"),
-        (_with_manifest({"tensors": 5}), "not a list"),
-        (_with_manifest({"tensors": [{"name": 1}]}), "malformed"),
-        (_with_manifest({"tensors": [{"name": "t", "offset": "0", "length": 1}]}), "integer"),
-        (_with_manifest({"tensors": [{"name": "t", "offset": 0, "length": 99}]}), "outside"),
-        (_with_manifest({"metadata": [{"name": "m", "type": "STRING", "values": [1]}]}), "strings"),
-        (_with_manifest({"metadata": [{"name": "m", "type": "COMPLEX"}]}), "unknown type"),
+        (b"", "empty"),
+        (b"\x09abc", "unknown type id 9"),
+        (b"\x01\x00\x00", "whole number of DOUBLE"),
+        (b"\x07\x05" + bytes(7) + b"hi", "truncated"),
+        (b"\x07\x01", "truncated"),
+        (b"\x07" + struct.pack("<Q", 1) + b"\xff", "not UTF-8"),
     ],
 )
-def test_invalid_values_raise_wire_format_errors(value: bytes, message: str) -> None:
+def test_invalid_fields_raise_wire_format_errors(value: bytes, message: str) -> None:
     with pytest.raises(WireFormatError, match=message):
-        _decode(value)
+        decode_field("m", value, "{d}")
 
 
-def test_scalar_field_must_hold_a_one_dimensional_array_of_its_type() -> None:
-    blob = encode_tensor(np.ones((2, 2))).to_bytes()
-    where = {"offset": 0, "length": len(blob)}
-    matrix = {"metadata": [{"name": "m", "type": "DOUBLE", **where}]}
-    with pytest.raises(WireFormatError, match="does not hold DOUBLE scalars"):
-        _decode(_with_manifest(matrix, blob))
-    duplicate = {"tensors": [{"name": "t", **where}, {"name": "t", **where}]}
+def test_missing_or_extra_tensors_are_wire_format_errors() -> None:
+    write = encode_dataset(DatasetContents((("t", np.ones(2)),)))
+    meta = dict(write.fields)
+    with pytest.raises(WireFormatError, match="tensor 't' is missing"):
+        decode_dataset(meta, [None], "{d}")
+    with pytest.raises(WireFormatError, match="0 tensor values for 1 names"):
+        decode_dataset(meta, [], "{d}")
+    duplicate = {TENSOR_NAMES_FIELD: b"\x07" + 2 * (struct.pack("<Q", 1) + b"t")}
     with pytest.raises(WireFormatError, match="duplicate"):
-        _decode(_with_manifest(duplicate, blob))
+        decode_dataset(duplicate, [None, None], "{d}")
+    scalar_names = {TENSOR_NAMES_FIELD: b"\x01" + bytes(8)}
+    with pytest.raises(WireFormatError, match="not a STRING field"):
+        decode_dataset(scalar_names, [], "{d}")
 
 
 @settings(max_examples=300)
 @given(st.binary(max_size=300))
-def test_fuzzed_bytes_decode_or_raise_wire_format_error(value: bytes) -> None:
+def test_fuzzed_field_values_decode_or_raise_wire_format_error(value: bytes) -> None:
     with contextlib.suppress(WireFormatError):
-        decode_dataset(memoryview(value), "k")
-
-
-@settings(max_examples=150)
-@given(contents(), st.data())
-def test_corrupted_valid_values_never_crash(original: DatasetContents, data: st.DataObject) -> None:
-    value = bytearray(_value(original))
-    index = data.draw(st.integers(0, len(value) - 1))
-    value[index] = data.draw(st.integers(0, 255))
-    cut = data.draw(st.integers(0, len(value)))
-    for candidate in (value, value[:cut]):
-        with contextlib.suppress(WireFormatError):
-            decode_dataset(memoryview(candidate), "k")
+        decode_field("m", value, "k")
+    with contextlib.suppress(WireFormatError):
+        decode_dataset({TENSOR_NAMES_FIELD: value}, [], "k")

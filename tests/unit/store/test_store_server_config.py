@@ -110,3 +110,39 @@ def test_render_value_splits_arguments() -> None:
     assert render_value("900 1") == "900 1"
     assert render_value("  ") == '""'
     assert render_value("3600 1 300 100") == "3600 1 300 100"
+
+
+def test_every_store_defines_its_own_user_with_the_password() -> None:
+    lines = lines_of(make())
+    assert f"user insitu on >{PASSWORD} ~* &* +@all" in lines
+    assert "masteruser insitu" in lines
+
+
+def test_owner_socket_lets_the_default_user_in_without_a_password() -> None:
+    cfg = make(
+        port=0, unix_socket=Path("/tmp/s.sock"), unix_socket_perm=0o700, access="owner-socket"
+    )
+    lines = lines_of(cfg)
+    assert "user default on nopass ~* &* +@all" in lines
+    assert not directive(lines, "requirepass")
+
+
+def test_owner_socket_access_needs_an_owner_only_socket_and_no_port() -> None:
+    for changes in (
+        {"access": "owner-socket"},  # TCP
+        {"access": "owner-socket", "port": 0, "unix_socket": Path("/s"), "unix_socket_perm": 0o770},
+        {"access": "owner-socket", "unix_socket": Path("/s"), "unix_socket_perm": 0o700},
+    ):
+        with pytest.raises(InvalidArgumentError, match="owner-only Unix socket"):
+            render_shard_config(make(**changes))
+    with pytest.raises(InvalidArgumentError, match="unknown access mode"):
+        render_shard_config(make(access="open"))
+
+
+def test_passwordless_tcp_restricts_the_default_user() -> None:
+    lines = lines_of(make(access="passwordless-tcp"))
+    (default,) = [line for line in lines if line.startswith("user default ")]
+    assert "nopass" in default
+    for rule in ("-@admin", "-@dangerous", "-@scripting", "-insitu.worker.next"):
+        assert rule in default.split()
+    assert not directive(lines, "requirepass")

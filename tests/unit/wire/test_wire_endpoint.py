@@ -22,7 +22,7 @@ def test_secrets_never_appear_in_repr_or_str() -> None:
 
 def test_auth_arguments_follow_redis_auth() -> None:
     assert Credentials().auth_args == ()
-    assert Credentials("pw").auth_args == ("pw",)
+    assert Credentials("pw").auth_args == ("default", "pw")  # accepted whatever the server
     assert Credentials("pw", username="sim").auth_args == ("sim", "pw")
     with pytest.raises(InvalidArgumentError, match="needs a password"):
         Credentials(None, username="sim")
