@@ -12,6 +12,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.insitu-installed
+# The store module (C) is a prerequisite of demo and test: define it before those rules, as
+# make expands a rule's prerequisites when it reads the rule.
+MODULE_SO := src/insitu/store/module/insitu_ai.so
 PYTEST_ARGS ?=
 
 LOCK        := requirements/dev.txt
@@ -51,7 +54,7 @@ $(STAMP): $(LOCK) pyproject.toml
 	@touch $(STAMP)
 endif
 
-demo: $(STAMP)
+demo: $(STAMP) $(MODULE_SO)
 	$(PY) examples/demo.py
 
 lint: $(STAMP)
@@ -100,7 +103,6 @@ clean:
 
 # The store module (C): built in place for a source checkout; the package build (setup.py)
 # builds the same for wheels.
-MODULE_SO := src/insitu/store/module/insitu_ai.so
 module: $(MODULE_SO)
 $(MODULE_SO): $(wildcard src/insitu/store/module/*.c src/insitu/store/module/*.h) setup.py | $(STAMP)
 	$(PY) setup.py --quiet build_ext --inplace
