@@ -38,6 +38,7 @@ from insitu.errors import (
     RedisDatabaseError,
     RedisInvalidUseError,
     RedisKeyError,
+    UnknownNodeError,
 )
 from insitu.wire import channel, keys, messages
 from insitu.wire.addresses import Address
@@ -269,4 +270,4 @@ def _address_low(shards: ShardMap, address: Address) -> int:
     for _, where, low in shards.nodes:
         if where.same_endpoint(address):
             return low
-    raise RedisInvalidUseError(f"{address} is not a primary shard of this cluster")
+    raise UnknownNodeError(f"{address} is not a primary shard of this cluster")

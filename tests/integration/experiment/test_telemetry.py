@@ -54,11 +54,11 @@ def test_a_cluster_is_sampled_with_its_inference_statistics(tmp_path: Path) -> N
         db.telemetry.enable()
         exp.start(db)
         Store("cluster", db, True).wait_for_workers()
-        client = Client(True, db.get_address()[0])
-        client.set_model("square", onnx_square(), "ONNX", "CPU")
-        for i in range(5):
-            client.put_tensor(f"x{i}", np.ones((2, 3), dtype=np.float32))
-            client.run_model("square", [f"x{i}"], [f"y{i}"])
+        with Client(True, db.get_address()[0]) as client:
+            client.set_model("square", onnx_square(), "ONNX", "CPU")
+            for i in range(5):
+                client.put_tensor(f"x{i}", np.ones((2, 3), dtype=np.float32))
+                client.run_model("square", [f"x{i}"], [f"y{i}"])
 
         def counted() -> bool:
             models = [m for m in telemetry_of(tmp_path).models if m.model == "square"]

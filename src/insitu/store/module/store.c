@@ -603,10 +603,24 @@ static int cmd_scriptget(RedisModuleCtx *ctx, RedisModuleString **argv, int argc
 
 /* ================================================================== AI.INFO */
 
+/* Latency buckets as insitu.wire.stats.latency_bucket: 0 for 0 µs, else the bit length of
+ * the µs, capped at 40; telemetry takes percentiles from them. */
+#define STATS_BUCKETS 41
+
+static int latency_bucket(long long us) {
+    int b = 0;
+    while (us > 0 && b < STATS_BUCKETS - 1) {
+        us >>= 1;
+        b++;
+    }
+    return b;
+}
+
 typedef struct stat_entry {
     struct stat_entry *next;
     RedisModuleString *key;
     long long calls, duration, samples, errors, requests;
+    long long lat[STATS_BUCKETS]; /* calls per latency bucket (insitu.wire.stats) */
 } stat_entry;
 
 static stat_entry *stats = NULL;
@@ -635,6 +649,7 @@ void stats_add(RedisModuleString *key, long long calls, long long duration_us,
     e->samples += samples;
     e->errors += errors;
     e->requests += 1;
+    if (calls > 0) e->lat[latency_bucket(duration_us)] += 1;
 }
 
 void stats_drop(RedisModuleString *key) {
@@ -652,6 +667,37 @@ void stats_drop(RedisModuleString *key) {
     }
 }
 
+/* INSITU.STATS: every model's and script's run statistics on this shard, for telemetry:
+ * [key, [field, value, ...], ...] with the fields of insitu.wire.stats (duration, samples,
+ * calls, errors, requests, and lat:<bucket> for each bucket that counted calls). */
+static int cmd_stats(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
+    (void)argv;
+    if (argc != 1) return RM_WrongArity(ctx);
+    long n = 0;
+    for (stat_entry *e = stats; e; e = e->next) n++;
+    RM_ReplyWithArray(ctx, 2 * n);
+    for (stat_entry *e = stats; e; e = e->next) {
+        long fields = 5;
+        for (int b = 0; b < STATS_BUCKETS; b++) fields += e->lat[b] != 0;
+        RM_ReplyWithString(ctx, e->key);
+        RM_ReplyWithArray(ctx, 2 * fields);
+        const char *names[] = {"duration", "samples", "calls", "errors", "requests"};
+        long long values[] = {e->duration, e->samples, e->calls, e->errors, e->requests};
+        for (int i = 0; i < 5; i++) {
+            RM_ReplyWithStringBuffer(ctx, names[i], strlen(names[i]));
+            RM_ReplyWithLongLong(ctx, values[i]);
+        }
+        for (int b = 0; b < STATS_BUCKETS; b++) {
+            if (e->lat[b] == 0) continue;
+            char field[16];
+            int len = snprintf(field, sizeof field, "lat:%d", b);
+            RM_ReplyWithStringBuffer(ctx, field, (size_t)len);
+            RM_ReplyWithLongLong(ctx, e->lat[b]);
+        }
+    }
+    return RM_OK;
+}
+
 /* AI.INFO key [RESETSTAT] */
 static int cmd_info(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
     if (argc < 2 || argc > 3) return RM_WrongArity(ctx);
@@ -662,7 +708,10 @@ static int cmd_info(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
     stat_entry zero = {0}, *e = stats_find(argv[1], 0);
     if (e == NULL) e = &zero;
     if (argc == 3) {
-        if (e != &zero) e->calls = e->duration = e->samples = e->errors = e->requests = 0;
+        if (e != &zero) {
+            e->calls = e->duration = e->samples = e->errors = e->requests = 0;
+            memset(e->lat, 0, sizeof e->lat);
+        }
         record_free(&r);
         return RM_ReplyWithSimpleString(ctx, "OK");
     }
@@ -761,6 +810,7 @@ int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) 
         {"insitu.worker.next", cmd_worker_next, "write", 0, 0, 0},
         {"insitu.worker.done", cmd_worker_done, "write deny-oom", 0, 0, 0},
         {"insitu.status", cmd_status, "readonly fast", 0, 0, 0},
+        {"insitu.stats", cmd_stats, "readonly", 0, 0, 0},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         const command_t *c = &commands[i];
