@@ -53,3 +53,18 @@ def no_leftover_processes() -> Iterator[None]:
         for proc in left:
             proc.kill()
         pytest.fail(f"processes left running after the test: {desc}")
+
+
+# What pytest and the tools it runs may add to the working directory (the checkout's root).
+_WORKDIR_ARTEFACTS = {".pytest_cache", ".hypothesis", ".venv-smartredis", "build", ".coverage"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_files_in_the_working_directory() -> Iterator[None]:
+    """Fail the session if a test wrote into the working directory (a store, an experiment
+    or a checkpoint without a path of its own lands there, and could be committed)."""
+    before = set(os.listdir())
+    yield
+    added = sorted(set(os.listdir()) - before - _WORKDIR_ARTEFACTS)
+    if added:
+        pytest.fail(f"tests wrote into the working directory {os.getcwd()}: {added}")

@@ -45,6 +45,10 @@ METRIC_KEY_PREFIX = "insitu:metric:"
 """Store key of an application-published metric: ``insitu:metric:<name>``, a decimal string."""
 
 
+_SPREADS = frozenset({"iqr", "mad"})
+"""Statistics that measure a spread: never negative."""
+
+
 @dataclass(frozen=True)
 class MetricPath:
     """A parsed metric path: ``kind`` is ``count``, ``stat`` or ``store``.
@@ -113,11 +117,18 @@ class Series:
         self.n += 1
 
     def get(self, stat: str) -> float | None:
-        """Current value of ``stat`` (None before the first observation)."""
+        """Current value of ``stat`` (None before the first observation); river's value, with
+        the spreads (``iqr``, ``mad``) never below 0."""
         if self.n == 0:
             return None
         value = self._stats[stat].get()
-        return None if value is None else float(value)
+        if value is None:
+            return None
+        if stat in _SPREADS:
+            # river's streaming quantiles (P²) can cross on a few observations and give a
+            # slightly negative spread; a spread is never below 0, and rules compare it to 0.
+            return max(0.0, float(value))
+        return float(value)
 
     def values(self) -> dict[str, float | None]:
         """Every statistic by name."""

@@ -53,7 +53,7 @@ def socket_store(request: pytest.FixtureRequest) -> Iterator[SocketStore]:
     try:
         store = Orchestrator(
             unix_socket=str(socket), socket_permissions=700, server_binary=binary,
-            db_identifier=f"module_{flavour}",
+            db_identifier=f"module_{flavour}", path=str(root),  # not the working directory
         )  # fmt: skip
         exp.start(store)
         yield SocketStore(store, socket, flavour)
