@@ -71,6 +71,18 @@ def _check_local(spec: JobSpec) -> None:
     validate_local(spec)
 
 
+def _slurm() -> Launcher:
+    from insitu.launchers.slurm.launcher import SlurmLauncher
+
+    return SlurmLauncher()
+
+
+def _check_slurm(spec: JobSpec) -> None:
+    from insitu.launchers.slurm.launcher import validate_slurm
+
+    validate_slurm(spec)
+
+
 def _sbatch() -> BatchDialect:
     from insitu.launchers.slurm.commands import SBATCH
 
@@ -92,7 +104,7 @@ def _bsub() -> BatchDialect:
 LAUNCHERS: tuple[LauncherInfo, ...] = (
     LauncherInfo("local", _local, _check_local, rules_executor=True),
     LauncherInfo(
-        "slurm", detect="sbatch", run_commands=("srun", "mpirun", "mpiexec"),
+        "slurm", _slurm, _check_slurm, detect="sbatch", run_commands=("srun", "mpirun", "mpiexec"),
         batch_command="sbatch", batch_dialect=_sbatch, rules_executor=True,
     ),
     LauncherInfo(
