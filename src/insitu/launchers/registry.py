@@ -37,21 +37,24 @@ class LauncherInfo:
 
     ``factory`` makes the launcher and ``check`` validates a job for it without making one
     (both ``None``: known, not usable in this version). ``detect`` is the command whose
-    presence on ``PATH`` makes ``auto`` pick it. ``run_commands`` are the run commands
+    presence on ``PATH`` (all of them) makes ``auto`` pick it. ``run_commands`` are the run commands
     ``run_command="auto"`` tries, in SmartSim's order (``None``: the launcher places
     processes itself and runs programs directly). ``batch_command`` is its scheduler's
     submit command and ``batch_dialect`` that command's directive spelling.
-    ``rules_executor``: ``insitu ensemble`` may run rules files on it.
+    ``rules_executor``: ``insitu ensemble`` may run rules files on it. ``multi_host``: its
+    jobs may run on other hosts than the driver's (a store then resolves its interface on
+    each shard's host, and spreads its shards one per node).
     """
 
     name: str
     factory: Callable[[], Launcher] | None = None
     check: Callable[[JobSpec], None] | None = None
-    detect: str | None = None
+    detect: tuple[str, ...] = ()
     run_commands: tuple[str, ...] | None = None
     batch_command: str | None = None
     batch_dialect: Callable[[], BatchDialect] | None = None
     rules_executor: bool = False
+    multi_host: bool = False
 
     @property
     def usable(self) -> bool:
@@ -104,21 +107,21 @@ def _bsub() -> BatchDialect:
 LAUNCHERS: tuple[LauncherInfo, ...] = (
     LauncherInfo("local", _local, _check_local, rules_executor=True),
     LauncherInfo(
-        "slurm", _slurm, _check_slurm, detect="sbatch", run_commands=("srun", "mpirun", "mpiexec"),
-        batch_command="sbatch", batch_dialect=_sbatch, rules_executor=True,
+        "slurm", _slurm, _check_slurm, detect=("sbatch", "squeue", "srun", "scancel"), run_commands=("srun", "mpirun", "mpiexec"),
+        batch_command="sbatch", batch_dialect=_sbatch, rules_executor=True, multi_host=True,
     ),
     LauncherInfo(
-        "pbs", detect="qsub", run_commands=("aprun", "mpirun", "mpiexec"),
+        "pbs", detect=("qsub", "qstat", "qdel"), run_commands=("aprun", "mpirun", "mpiexec"),
         batch_command="qsub", batch_dialect=_qsub,
     ),
     LauncherInfo("pals", run_commands=("pals",), batch_command="qsub", batch_dialect=_qsub),
     LauncherInfo(
-        "lsf", detect="bsub", run_commands=("jsrun", "mpirun", "mpiexec"),
+        "lsf", detect=("bsub", "bjobs", "bkill"), run_commands=("jsrun", "mpirun", "mpiexec"),
         batch_command="bsub", batch_dialect=_bsub,
     ),
     # Flux and Dragon place processes themselves; rules files reach Flux through its own
     # Python bindings (insitu.rules.members.flux), not through an insitu launcher.
-    LauncherInfo("flux", detect="flux", rules_executor=True),
+    LauncherInfo("flux", detect=("flux",), rules_executor=True),
     LauncherInfo("dragon"),
 )  # fmt: skip
 """Every launcher name SmartSim (and insitu) knows, in ``auto`` detection order."""
@@ -159,16 +162,41 @@ def resolve_launcher_name(name: str) -> str:
     key = name.strip().lower()
     choices = (*available_launchers(), AUTO)
     if key == AUTO:
-        for info in LAUNCHERS:
-            if info.usable and info.detect is not None and shutil.which(info.detect):
-                return info.name
-        return "local"
+        return detect_launcher()[0]
     entry = _BY_NAME.get(key)
     if entry is None:
         raise UnknownLauncherError(name, choices, "unknown name")
     if not entry.usable:
         raise LauncherNotAvailableError(name, choices, "not supported yet in this version")
     return key
+
+
+def detect_launcher() -> tuple[str, str]:
+    """What ``auto`` picks, and why: the first usable workload manager (registry order)
+    whose commands are all on ``PATH``, else ``local``."""
+    for info in LAUNCHERS:
+        if info.usable and info.detect and all(shutil.which(c) for c in info.detect):
+            return info.name, f"{', '.join(info.detect)} found on PATH"
+    return "local", "no workload manager's commands found on PATH"
+
+
+def detection_report() -> list[tuple[str, bool, str]]:
+    """For ``insitu info``: every launcher with commands to detect, whether all are on
+    ``PATH``, and which are found or missing."""
+    rows = []
+    for info in LAUNCHERS:
+        if not info.detect:
+            continue
+        missing = [c for c in info.detect if shutil.which(c) is None]
+        found = not missing
+        detail = (
+            f"found {', '.join(str(shutil.which(c)) for c in info.detect)}"
+            if found else f"missing {', '.join(missing)}"
+        )  # fmt: skip
+        if not info.usable:
+            detail += " (not usable in this version)"
+        rows.append((info.name, found and info.usable, detail))
+    return rows
 
 
 def create_launcher(name: str) -> Launcher:
@@ -188,6 +216,12 @@ def check_spec(name: str, spec: JobSpec) -> None:
     check = _BY_NAME[resolve_launcher_name(name)].check
     if check is not None:
         check(spec)
+
+
+def runs_on_other_hosts(name: str) -> bool:
+    """Whether jobs of launcher ``name`` (resolved as in :func:`resolve_launcher_name`) may
+    run on hosts other than the driver's."""
+    return _BY_NAME[resolve_launcher_name(name)].multi_host
 
 
 def run_command_candidates(name: str) -> tuple[str, ...] | None:
@@ -234,8 +268,11 @@ __all__ = [
     "batch_dialect",
     "check_spec",
     "create_launcher",
+    "detect_launcher",
+    "detection_report",
     "launcher_info",
     "resolve_launcher_name",
     "rules_executors",
     "run_command_candidates",
+    "runs_on_other_hosts",
 ]
