@@ -107,7 +107,8 @@ def _bsub() -> BatchDialect:
 LAUNCHERS: tuple[LauncherInfo, ...] = (
     LauncherInfo("local", _local, _check_local, rules_executor=True),
     LauncherInfo(
-        "slurm", _slurm, _check_slurm, detect=("sbatch", "squeue", "srun", "scancel"), run_commands=("srun", "mpirun", "mpiexec"),
+        "slurm", _slurm, _check_slurm, detect=("sbatch", "squeue", "srun", "scancel"),
+        run_commands=("srun", "mpirun", "mpiexec"),
         batch_command="sbatch", batch_dialect=_sbatch, rules_executor=True, multi_host=True,
     ),
     LauncherInfo(
