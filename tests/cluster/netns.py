@@ -28,6 +28,9 @@ BENCH_RANGE = ipaddress.ip_network("198.18.0.0/15")
 HOST_IFACE = "hsn0"
 """The name of every test host's network interface."""
 
+CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+"""Processes this process started for test hosts, by PID (kept to be waited for)."""
+
 
 def sh(*argv: str, check: bool = True, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
     """Run a system tool (``ip``, ``nsenter`` …) and wait for it, bounded."""
@@ -86,6 +89,7 @@ def start_holder(hostname: str, log: Path) -> int:
              f"hostname {hostname} && ip link set lo up && exec sleep infinity"],
             stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
         )  # fmt: skip
+    CHILDREN[proc.pid] = proc
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         with contextlib.suppress(OSError):

@@ -193,6 +193,7 @@ def _spawn(argv: list[str], log: Path, env: Mapping[str, str] | None = None) -> 
             argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
             env=None if env is None else dict(env),
         )  # fmt: skip
+    netns.CHILDREN[proc.pid] = proc
     return proc.pid
 
 
@@ -352,6 +353,14 @@ def down(directory: Path) -> list[str]:
 
 def _reap(pid: int) -> None:
     """Collect ``pid`` if it is our child (no zombie left behind); bounded."""
+    proc = netns.CHILDREN.pop(pid, None)
+    if proc is not None:
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        return
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         try:

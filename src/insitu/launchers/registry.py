@@ -15,6 +15,7 @@ factory). Factories and dialects are imported lazily, only when that launcher is
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,10 @@ if TYPE_CHECKING:
 
 AUTO = "auto"
 """The pseudo-name that picks a launcher (or a run command) from what is on ``PATH``."""
+
+LAUNCHER_ENV = "INSITU_LAUNCHER"
+"""A site's (or a test's) choice for ``auto``: when set to a launcher name, ``auto`` means
+that launcher instead of detecting one."""
 
 
 @dataclass(frozen=True)
@@ -173,8 +178,11 @@ def resolve_launcher_name(name: str) -> str:
 
 
 def detect_launcher() -> tuple[str, str]:
-    """What ``auto`` picks, and why: the first usable workload manager (registry order)
-    whose commands are all on ``PATH``, else ``local``."""
+    """What ``auto`` picks, and why: ``$INSITU_LAUNCHER`` when set, else the first usable
+    workload manager (registry order) whose commands are all on ``PATH``, else ``local``."""
+    chosen = os.environ.get(LAUNCHER_ENV, "").strip().lower()
+    if chosen and chosen != AUTO:
+        return resolve_launcher_name(chosen), f"{LAUNCHER_ENV}={chosen}"
     for info in LAUNCHERS:
         if info.usable and info.detect and all(shutil.which(c) for c in info.detect):
             return info.name, f"{', '.join(info.detect)} found on PATH"
@@ -261,6 +269,7 @@ def rules_executors() -> tuple[str, ...]:
 
 __all__ = [
     "AUTO",
+    "LAUNCHER_ENV",
     "KNOWN_LAUNCHERS",
     "LAUNCHERS",
     "LauncherInfo",

@@ -68,6 +68,7 @@ def _fake_bin(directory: Path, *names: str) -> Path:
 def test_auto_detects_only_usable_launchers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("INSITU_LAUNCHER", raising=False)
     monkeypatch.setenv("PATH", str(_fake_bin(tmp_path, "sbatch", "qsub", "bsub", "flux")))
     assert registry.resolve_launcher_name("auto") == "local"  # no scheduler is complete
     _fake_bin(tmp_path, "squeue", "srun", "scancel")
@@ -76,6 +77,11 @@ def test_auto_detects_only_usable_launchers(
     rows = {name: (ok, detail) for name, ok, detail in registry.detection_report()}
     assert rows["slurm"][0] and not rows["flux"][0]
     assert "not usable" in rows["flux"][1]
+    monkeypatch.setenv("INSITU_LAUNCHER", "local")
+    assert registry.detect_launcher() == ("local", "INSITU_LAUNCHER=local")
+    monkeypatch.setenv("INSITU_LAUNCHER", "cobalt")
+    with pytest.raises(UnknownLauncherError):
+        registry.resolve_launcher_name("auto")
 
 
 def test_create_launcher(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
