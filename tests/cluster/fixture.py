@@ -58,9 +58,7 @@ def wait_queue_empty(cluster: slurm.Cluster, deadline: float = QUEUE_EMPTY_DEADL
     they are gone); returns what is left at the deadline."""
     end = time.monotonic() + deadline
     while True:
-        left = [line for line in queue(cluster) if "COMPLETED" not in line]
-        left = [line for line in left if not line.split()[-1:] == ["CANCELLED"]]
-        left = [line for line in left if not line.endswith(("FAILED", "TIMEOUT"))]
+        left = queue(cluster)  # pending, running and completing jobs, and steps
         if not left or time.monotonic() >= end:
             return left
         time.sleep(0.2)
