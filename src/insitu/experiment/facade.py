@@ -172,10 +172,19 @@ class Experiment(EntityFactory):
         # now instead of racing the teardown thread for the store names.
         self._stop_colocated([m.name for m in selection.colocated_models])
         specs: dict[str, JobSpec] = {}
+        groups = {m.name: e for e in selection.ensembles for m in e.models if e.batch_settings}
         for model in selection.all_models:
             self._check_batch(model.batch_settings)
-            specs[model.name] = _model_spec(model, {})
-            self._control.launcher.validate(specs[model.name])
+            spec = _model_spec(model, {})
+            ensemble = groups.get(model.name)
+            if ensemble is not None and ensemble.batch_settings is not None:
+                # An Ensemble with batch settings is one batch job; its members are steps.
+                batch = ensemble.batch_settings.to_batch_spec()
+                spec = replace(spec, batch=batch, batch_group=ensemble.name)
+            elif model.batch_settings is not None:
+                spec = replace(spec, batch=model.batch_settings.to_batch_spec())
+            specs[model.name] = spec
+            self._control.launcher.validate(spec)
         colocated = plan_colocated(
             selection.colocated_models, selection.orchestrators, self._shared_stores()
         )

@@ -17,7 +17,7 @@ from insitu.entities.ensemble import Ensemble
 from insitu.entities.model import Model
 from insitu.errors import DBIDConflictError, EntityExistsError, UnsupportedOptionError
 from insitu.experiment.selection import Entity
-from insitu.launchers.registry import LAUNCHERS
+from insitu.launchers.registry import LAUNCHERS, launcher_info
 from insitu.launchers.run_commands import detect_run_command
 from insitu.runtime.controller import Controller
 from insitu.settings.batch_settings import BatchSettings
@@ -72,7 +72,14 @@ class EntityFactory:
         batch_args: Mapping[str, str | None] | None = None,
         **kwargs: object,
     ) -> BatchSettings:
-        """BatchSettings for the launcher's scheduler; the local launcher has none."""
+        """BatchSettings for the launcher's scheduler (``sbatch`` for Slurm …); a launcher
+        without a batch system (``local``) raises ``UnsupportedOptionError``."""
+        batch_cmd = launcher_info(self.launcher).batch_command
+        if batch_cmd is not None:
+            return BatchSettings(
+                batch_cmd, batch_args, nodes=nodes, time=time, queue=queue, account=account,
+                **kwargs,
+            )  # fmt: skip
         raise UnsupportedOptionError(
             "create_batch_settings",
             f"the {self.launcher} launcher",

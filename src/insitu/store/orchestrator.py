@@ -449,10 +449,18 @@ class Orchestrator(LiveConfig):
         )
         if not self._remote:
             return specs
-        # Beside their shard: shard i is on node i of the allocation (see _shard_specs).
+        # Beside their shard: shard i is on node i of the allocation (see _shard_specs),
+        # in the shards' batch job when there is one.
         per_shard = max(1, len(specs) // max(1, self.num_shards))
+        batch = self._launch.batch_spec(self.num_shards)
         return [
-            replace(spec, resources=replace(spec.resources, node_index=i // per_shard))
+            replace(
+                spec,
+                resources=replace(spec.resources, node_index=i // per_shard),
+                allocation=self._launch.allocation,
+                batch=batch,
+                batch_group=None if batch is None else self._name,
+            )  # fmt: skip
             for i, spec in enumerate(specs)
         ]
 
@@ -500,7 +508,10 @@ class Orchestrator(LiveConfig):
                 err_path=directory / f"{name}.err", resources=resources,
                 entity_type=EntityType.DB_NODE,
             )  # fmt: skip
-            specs.append(launch.apply(spec, index, self.num_shards))
+            spec = launch.apply(spec, index, self.num_shards)
+            if spec.batch is not None:  # batch=True: one batch job holds every shard
+                spec = replace(spec, batch_group=self._name)
+            specs.append(spec)
         return specs
 
     def _shard_host_args(self, directory: Path, name: str, config: Path) -> tuple[str, ...]:

@@ -73,10 +73,12 @@ def step_spec(spec: JobSpec) -> JobSpec:
     return spec
 
 
-def check_step(spec: JobSpec) -> None:
-    """Everything a step launch checks, without an allocation at hand (pure but for the
-    environment): the run command, and that every option translates."""
-    allocation_of(spec)
+def check_step(spec: JobSpec, *, in_batch: bool = False) -> None:
+    """Everything a step launch checks (pure but for the environment): the allocation
+    (unless the step will run in a batch job of its own group), the run command, and that
+    every option translates."""
+    if not in_batch:
+        allocation_of(spec)
     run_commands.translate(step_spec(spec), handled=("node_index",))
 
 
@@ -138,10 +140,11 @@ class StepRunner:
     def __contains__(self, job_id: object) -> bool:
         return job_id in self._steps
 
-    def submit(self, spec: JobSpec) -> str:
-        """Start ``spec`` as a step of its allocation; returns the step's name (its id)."""
+    def submit(self, spec: JobSpec, name: str | None = None) -> str:
+        """Start ``spec`` as a step of its allocation; returns the step's name (its id):
+        ``name`` if given (unique: see :func:`unique_name`), else a new one."""
         allocation = allocation_of(spec)
-        name = unique_name(spec.name)
+        name = name or unique_name(spec.name)
         argv = step_argv(spec, allocation, name, self._node_count(allocation, spec.resources))
         log_dir = spec.cwd / LOG_DIR
         log_dir.mkdir(parents=True, exist_ok=True)
