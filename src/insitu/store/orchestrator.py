@@ -460,7 +460,7 @@ class Orchestrator(LiveConfig):
                 allocation=self._launch.allocation,
                 batch=batch,
                 batch_group=None if batch is None else self._name,
-            )  # fmt: skip
+            )
             for i, spec in enumerate(specs)
         ]
 
