@@ -11,11 +11,13 @@ which raises the built-ins in those places, keeps catching them.
     InsituError                              (alias: SmartSimError)
     ├── ConfigurationError                   (alias: SSConfigError)
     │   ├── UnsupportedOptionError           (alias: SSUnsupportedError)
-    │   ├── UnknownLauncherError             (name, known)
-    │   │   └── LauncherNotAvailableError    (+ UnsupportedOptionError; known, not usable yet)
+    │   │   ├── UnknownLauncherError         (name, known)
+    │   │   │   └── LauncherNotAvailableError (known, not usable yet)
+    │   │   └── PreviewFormatError
     │   ├── MissingDependencyError
     │   ├── InvalidArgumentError             (+ ValueError)
     │   │   ├── UserStrategyError            (perm strategy problems)
+    │   │   ├── ExperimentPathError          (+ NotADirectoryError)
     │   │   ├── InvalidDBNodesError
     │   │   ├── InvalidServerOptionError     (key)
     │   │   ├── UnknownInterfaceError        (interface, known)
@@ -30,11 +32,15 @@ which raises the built-ins in those places, keeps catching them.
     ├── EntityExistsError                    (duplicate entity name)
     │   └── DBIDConflictError                (alias: SSDBIDConflictError)
     ├── EntityDirExistsError                 (+ FileExistsError)
-    ├── EntityNotLaunchedError
+    ├── EntityNotLaunchedError               (+ ValueError)
+    ├── CheckpointError                      (+ ValueError; path: a store checkpoint)
+    │   └── CheckpointNotFoundError          (+ FileNotFoundError)
+    ├── SSReservedKeywordError, SSDBFilesNotParseable (SmartSim's names)
     ├── AlreadyRunningError
     ├── LauncherError
     │   ├── ShellError                       (command, stderr)
     │   │   └── CommandTimeoutError          (timeout; transient)
+    │   ├── LauncherUnsupportedFeature
     │   └── AllocationError
     ├── EnsembleError                        (a rules ensemble failed at run time)
     ├── RecordFormatError                    (+ ValueError; path, line: a launch record line)
@@ -51,7 +57,9 @@ which raises the built-ins in those places, keeps catching them.
     │       ├── RedisInternalError
     │       ├── RedisTimeoutError            (transient)
     │       ├── RedisInvalidUseError
+    │       │   └── UnknownNodeError         (+ RedisRuntimeError)
     │       ├── RedisParameterError          (+ ValueError)
+    │       │   ├── BatchingParameterError   (+ RedisRuntimeError)
     │       │   └── ValueTooLargeError       (key, size, limit)
     │       └── InferenceError               (key, reason, backend_message; a model/script run)
     │           ├── ModelLoadError           (corrupt model bytes, a script that won't compile)
@@ -101,14 +109,20 @@ class UnsupportedOptionError(ConfigurationError):
         super().__init__(f"{msg}: {detail}" if detail else msg)
 
 
-class UnknownLauncherError(ConfigurationError):
-    """A launcher name that insitu does not know or cannot use here."""
+class UnknownLauncherError(UnsupportedOptionError):
+    """A launcher name that insitu does not know or cannot use here.
+
+    An ``UnsupportedOptionError`` (``option`` ``"launcher"``), as SmartSim raises
+    ``SSUnsupportedError`` for a launcher it does not support.
+    """
 
     def __init__(self, name: str, known: Sequence[str], detail: str = "") -> None:
         self.name = name
         self.known = tuple(known)
+        self.option = "launcher"
+        self.backend = "insitu"
         msg = f"launcher {name!r} is not available; choose one of {', '.join(self.known)}"
-        super().__init__(f"{msg} ({detail})" if detail else msg)
+        ConfigurationError.__init__(self, f"{msg} ({detail})" if detail else msg)
 
 
 class LauncherNotAvailableError(UnknownLauncherError, UnsupportedOptionError):
@@ -209,8 +223,11 @@ class ExecutableNotFoundError(ConfigurationError, FileNotFoundError):
         super().__init__(f"could not locate executable {exe!r} (not a file on PATH or on disk)")
 
 
-class NotExecutableError(ExecutableNotFoundError):
-    """The executable exists on disk but the current user may not execute it."""
+class NotExecutableError(ExecutableNotFoundError, TypeError):
+    """The executable exists on disk but the current user may not execute it.
+
+    Also a ``TypeError``: SmartSim raises that for a file that is not executable.
+    """
 
     def __init__(self, exe: str) -> None:
         super().__init__(exe)
@@ -281,8 +298,45 @@ class EntityDirExistsError(InsituError, FileExistsError):
     """``generate`` would write into an existing directory and ``overwrite`` is False."""
 
 
-class EntityNotLaunchedError(InsituError):
-    """A query about an entity that this experiment never started."""
+class EntityNotLaunchedError(InsituError, ValueError):
+    """A query about an entity that this experiment never started (a ``ValueError``, as
+    SmartSim raises)."""
+
+
+class ExperimentPathError(InvalidArgumentError, NotADirectoryError):
+    """An experiment path that is not an existing directory (a ``NotADirectoryError``, as
+    SmartSim raises, and a ``ValueError``)."""
+
+
+class SSReservedKeywordError(InsituError):
+    """A reserved keyword was used where a user value was expected (SmartSim's name)."""
+
+
+class SSDBFilesNotParseable(InsituError):  # noqa: N818 (SmartSim's name)
+    """The files a store shard writes could not be read (SmartSim's name)."""
+
+
+class PreviewFormatError(UnsupportedOptionError, InvalidArgumentError):
+    """An output format ``Experiment.preview`` does not support (SmartSim's name; an
+    ``SSUnsupportedError`` as there, and a ``ValueError``)."""
+
+    def __init__(self, output_format: object) -> None:
+        super().__init__(
+            f"output_format={output_format!r}", "Experiment.preview", "only 'plain_text'"
+        )
+
+
+class CheckpointError(InsituError, ValueError):
+    """A store checkpoint file that cannot be used: corrupt, of another format version, or
+    describing a store that is no longer running (``path``)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        super().__init__(f"store checkpoint {path}: {reason}")
+
+
+class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
+    """No store checkpoint at that path (a ``FileNotFoundError``, as SmartSim raises)."""
 
 
 class AlreadyRunningError(InsituError):
@@ -314,6 +368,10 @@ class CommandTimeoutError(ShellError):
     ) -> None:
         self.timeout = timeout
         super().__init__(message, command, stderr)
+
+
+class LauncherUnsupportedFeature(LauncherError):  # noqa: N818 (SmartSim's name)
+    """The launcher lacks a feature the job asks for (SmartSim's name)."""
 
 
 class AllocationError(LauncherError):
@@ -434,6 +492,17 @@ class RedisInvalidUseError(RedisReplyError):
 
 class RedisParameterError(RedisReplyError, ValueError):
     """An argument has the right type but an unusable value (SmartRedis raises ValueError)."""
+
+
+class BatchingParameterError(RedisParameterError, RedisRuntimeError):
+    """Batching arguments that contradict each other (``batch_size=0`` with a minimum
+    batch, a timeout without a minimum batch): a ``RedisRuntimeError``, as SmartRedis
+    raises, and the precise parameter error."""
+
+
+class UnknownNodeError(RedisInvalidUseError, RedisRuntimeError):
+    """An address given to an address-targeted call (``get_ai_info``, ``config_get`` …)
+    that is not a shard of the store: also a ``RedisRuntimeError``, as SmartRedis raises."""
 
 
 class ValueTooLargeError(RedisParameterError):
@@ -568,7 +637,10 @@ __all__ = [
     "AlreadyColocatedError",
     "AlreadyRunningError",
     "AttachedFileNotFoundError",
+    "BatchingParameterError",
     "CPUPinningError",
+    "CheckpointError",
+    "CheckpointNotFoundError",
     "ClientError",
     "ClusterSetupError",
     "ColocationError",
@@ -583,6 +655,7 @@ __all__ = [
     "EntityExistsError",
     "EntityNotLaunchedError",
     "ExecutableNotFoundError",
+    "ExperimentPathError",
     "InferenceError",
     "InferenceInputError",
     "InferenceTimeoutError",
@@ -593,12 +666,14 @@ __all__ = [
     "InvalidServerOptionError",
     "LauncherError",
     "LauncherNotAvailableError",
+    "LauncherUnsupportedFeature",
     "MissingDependencyError",
     "ModelLoadError",
     "NotExecutableError",
     "ParameterTypeError",
     "ParameterWriterError",
     "PortInUseError",
+    "PreviewFormatError",
     "RecordFormatError",
     "RecordVersionError",
     "RedisBadAllocError",
@@ -614,8 +689,10 @@ __all__ = [
     "RedisTimeoutError",
     "RuleSyntaxError",
     "SSConfigError",
+    "SSDBFilesNotParseable",
     "SSDBIDConflictError",
     "SSInternalError",
+    "SSReservedKeywordError",
     "SSUnsupportedError",
     "ScriptFunctionError",
     "ShardStartError",
@@ -625,6 +702,7 @@ __all__ = [
     "StoreError",
     "StoreNotActiveError",
     "UnknownInterfaceError",
+    "UnknownNodeError",
     "UnknownLauncherError",
     "UnknownStrategyError",
     "UnsupportedOptionError",

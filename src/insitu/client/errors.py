@@ -6,6 +6,7 @@ SmartRedis. Type errors raise ``TypeError`` subclasses, bad values ``ValueError`
 """
 
 from insitu.errors import (
+    BatchingParameterError,
     ClientError,
     DeviceUnavailableError,
     InferenceError,
@@ -25,12 +26,15 @@ from insitu.errors import (
     RedisRuntimeError,
     RedisTimeoutError,
     ScriptFunctionError,
+    UnknownNodeError,
     ValueTooLargeError,
     WireFormatError,
     WorkerLostError,
 )
 
 __all__ = [
+    "BatchingParameterError",
+    "UnknownNodeError",
     "ClientError",
     "DeviceUnavailableError",
     "InferenceError",
