@@ -62,7 +62,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy --strict src
 
+# As root, the Debian packages the tests use (redis-server, slurm-wlm, munge, Open MPI) are
+# installed first when missing; otherwise the tests that need them skip saying so.
 test: lint typecheck
+	@bash .ci/debian-packages
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test-latest:

@@ -53,12 +53,16 @@ def queue(cluster: slurm.Cluster) -> list[str]:
     return [line for line in jobs + steps if line.strip()]
 
 
-def wait_queue_empty(cluster: slurm.Cluster, deadline: float = QUEUE_EMPTY_DEADLINE) -> list[str]:
+def wait_queue_empty(
+    cluster: slurm.Cluster, deadline: float = QUEUE_EMPTY_DEADLINE, keep: str | None = None
+) -> list[str]:
     """Poll until nothing is left in the queue (jobs that are *completing* count until
-    they are gone); returns what is left at the deadline."""
+    they are gone) but job ``keep`` itself (its steps count); returns what is left at the
+    deadline."""
     end = time.monotonic() + deadline
     while True:
         left = queue(cluster)  # pending, running and completing jobs, and steps
+        left = [line for line in left if keep is None or line.split()[0] != keep]
         if not left or time.monotonic() >= end:
             return left
         time.sleep(0.2)
