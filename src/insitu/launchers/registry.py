@@ -96,6 +96,42 @@ def _check_slurm(spec: JobSpec) -> None:
     validate_slurm(spec)
 
 
+def _pbs() -> Launcher:
+    from insitu.launchers.pbs.launcher import pbs_launcher
+
+    return pbs_launcher("pbs")
+
+
+def _check_pbs(spec: JobSpec) -> None:
+    from insitu.launchers.pbs.launcher import validate_pbs
+
+    validate_pbs(spec, "pbs")
+
+
+def _pals() -> Launcher:
+    from insitu.launchers.pbs.launcher import pbs_launcher
+
+    return pbs_launcher("pals")
+
+
+def _check_pals(spec: JobSpec) -> None:
+    from insitu.launchers.pbs.launcher import validate_pbs
+
+    validate_pbs(spec, "pals")
+
+
+def _lsf() -> Launcher:
+    from insitu.launchers.lsf.launcher import lsf_launcher
+
+    return lsf_launcher()
+
+
+def _check_lsf(spec: JobSpec) -> None:
+    from insitu.launchers.lsf.launcher import validate_lsf
+
+    validate_lsf(spec)
+
+
 def _sbatch() -> BatchDialect:
     from insitu.launchers.slurm.commands import SBATCH
 
@@ -123,16 +159,18 @@ LAUNCHERS: tuple[LauncherInfo, ...] = (
         batch_settings="SbatchSettings",
     ),
     LauncherInfo(
-        "pbs", detect=("qsub", "qstat", "qdel"), run_commands=("aprun", "mpirun", "mpiexec"),
-        batch_command="qsub", batch_dialect=_qsub, batch_settings="QsubBatchSettings",
+        "pbs", _pbs, _check_pbs, detect=("qsub", "qstat", "qdel"),
+        run_commands=("aprun", "mpirun", "mpiexec"), batch_command="qsub", batch_dialect=_qsub,
+        rules_executor=True, multi_host=True, batch_settings="QsubBatchSettings",
     ),
     LauncherInfo(
-        "pals", run_commands=("pals",), batch_command="qsub", batch_dialect=_qsub,
-        batch_settings="QsubBatchSettings",
+        "pals", _pals, _check_pals, run_commands=("pals",), batch_command="qsub",
+        batch_dialect=_qsub, multi_host=True, batch_settings="QsubBatchSettings",
     ),
     LauncherInfo(
-        "lsf", detect=("bsub", "bjobs", "bkill"), run_commands=("jsrun", "mpirun", "mpiexec"),
-        batch_command="bsub", batch_dialect=_bsub, batch_settings="BsubBatchSettings",
+        "lsf", _lsf, _check_lsf, detect=("bsub", "bjobs", "bkill"),
+        run_commands=("jsrun", "mpirun", "mpiexec"), batch_command="bsub", batch_dialect=_bsub,
+        rules_executor=True, multi_host=True, batch_settings="BsubBatchSettings",
     ),
     # Flux and Dragon place processes themselves; rules files reach Flux through its own
     # Python bindings (insitu.rules.members.flux), not through an insitu launcher.

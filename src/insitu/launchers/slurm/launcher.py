@@ -17,28 +17,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 
-from insitu.jobs.resources import Resources
 from insitu.jobs.spec import JobSpec
-from insitu.launchers import run_commands
 from insitu.launchers.base import JobStatus
-from insitu.launchers.batch import BatchLauncher
+from insitu.launchers.batch import BatchLauncher, inline_run_command
 from insitu.launchers.slurm.groups import BatchGroups
 from insitu.launchers.slurm.scheduler import SlurmScheduler
 from insitu.launchers.slurm.steps import StepRunner, check_step
 from insitu.launchers.subprocesses import DEFAULT_TIMEOUT
 
-
-def batch_program(spec: JobSpec) -> JobSpec:
-    """A batch ``spec`` whose run command (``srun -n 4 …``) becomes the script's program."""
-    if spec.run_command is None:
-        return spec
-    argv = run_commands.translate(spec, handled=("walltime",))
-    return replace(
-        spec, exe=argv[0], args=tuple(argv[1:]), run_command=None, run_args=(), mpmd=(),
-        resources=Resources(walltime=spec.resources.walltime),
-    )  # fmt: skip
+batch_program = inline_run_command
+"""A batch ``spec`` whose ``srun …`` becomes the script's program."""
 
 
 def validate_slurm(spec: JobSpec) -> None:
