@@ -164,3 +164,24 @@ def test_a_hanging_or_missing_scheduler_cli_is_a_typed_error(
     with pytest.raises(ShellError, match=r"qsub|bsub"):
         _launcher(sim).submit(spec)
     assert sim.jobs() == []
+
+
+def test_a_rules_file_runs_on_the_scheduler(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from insitu.rules.api import run_file
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "jobs:\n"
+        "  - {name: ok, command: 'true', count: 3, nodes: 1}\n"
+        "  - {name: bad, command: 'false', count: 1, nodes: 1}\n"
+        "rules:\n"
+        "  - {trigger: start, action: {name: submit, label: ok}}\n"
+        "  - {trigger: start, action: {name: submit, label: bad}}\n"
+    )
+    monkeypatch.setenv(sim.allocation_var, "99")
+    result = run_file(rules, executor=sim.launcher, timeout=120)
+    assert result.errors == ()
+    assert dict(result.metrics.counts["ok"])["success"] == 3
+    assert dict(result.metrics.counts["bad"])["failed"] == 1
