@@ -161,17 +161,20 @@ LAUNCHERS: tuple[LauncherInfo, ...] = (
     LauncherInfo(
         "pbs", _pbs, _check_pbs, detect=("qsub", "qstat", "qdel"),
         run_commands=("aprun", "mpirun", "mpiexec"), batch_command="qsub", batch_dialect=_qsub,
-        rules_executor=True, multi_host=True, batch_settings="QsubBatchSettings",
+        rules_executor=True, batch_settings="QsubBatchSettings",
     ),
     LauncherInfo(
         "pals", _pals, _check_pals, run_commands=("pals",), batch_command="qsub",
-        batch_dialect=_qsub, multi_host=True, batch_settings="QsubBatchSettings",
+        batch_dialect=_qsub, batch_settings="QsubBatchSettings",
     ),
     LauncherInfo(
         "lsf", _lsf, _check_lsf, detect=("bsub", "bjobs", "bkill"),
         run_commands=("jsrun", "mpirun", "mpiexec"), batch_command="bsub", batch_dialect=_bsub,
-        rules_executor=True, multi_host=True, batch_settings="BsubBatchSettings",
+        rules_executor=True, batch_settings="BsubBatchSettings",
     ),
+    # PBS and LSF steps (and store shards) are processes of the driver, on its node of the
+    # allocation; their MPI ranks spread through mpiexec/jsrun (not multi_host: a store's
+    # shards are not yet placed one per node there, see docs/hpc.md).
     # Flux and Dragon place processes themselves; rules files reach Flux through its own
     # Python bindings (insitu.rules.members.flux), not through an insitu launcher.
     LauncherInfo("flux", detect=("flux",), rules_executor=True),

@@ -185,3 +185,29 @@ def test_a_rules_file_runs_on_the_scheduler(
     assert result.errors == ()
     assert dict(result.metrics.counts["ok"])["success"] == 3
     assert dict(result.metrics.counts["bad"])["failed"] == 1
+
+
+def test_a_store_and_a_model_run_as_steps_of_the_allocation(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from insitu.store.readiness import find_free_port_block
+
+    monkeypatch.setenv(sim.allocation_var, "7")
+    exp = Experiment("store", exp_path=str(tmp_path), launcher=sim.launcher)
+    db = exp.create_database(db_nodes=1, port=find_free_port_block(1), run_command=None)
+    exp.start(db)
+    try:
+        code = "from insitu.client import Client; import numpy as np; " \
+               "Client().put_tensor('x', np.arange(3))"  # fmt: skip
+        rs = exp.create_run_settings(sys.executable, ["-c", code], run_command=None)
+        model = exp.create_model("writer", rs)
+        exp.start(model, block=True)
+        assert exp.get_status(model) == [JobState.COMPLETED], Path(model.path, "writer.err")
+        from insitu.client import Client
+
+        assert Client(address=db.get_address()[0], cluster=False).get_tensor("x").tolist() == [
+            0, 1, 2
+        ]  # fmt: skip
+    finally:
+        exp.stop(db)
+    assert exp.get_status(db)[0] is JobState.CANCELLED
