@@ -74,8 +74,9 @@ class Experiment(EntityFactory):
     """A workflow of Models, Ensembles and Orchestrators run through one launcher.
 
     ``exp_path`` (default ``./<name>``) must be an existing directory when given, as in
-    SmartSim. ``launcher`` is ``"local"`` (default) or ``"auto"``; other names raise
-    ``UnknownLauncherError`` until their launcher is available.
+    SmartSim. ``launcher`` is ``"local"`` (default), ``"slurm"``, ``"pbs"``, ``"pals"``,
+    ``"lsf"`` or ``"auto"``; other known names raise ``UnknownLauncherError`` until their
+    launcher is available.
 
     Used as a context manager (``with Experiment(...) as exp:``), it stops everything it
     started when the block ends, normally or by an exception (which propagates), and closes
@@ -193,8 +194,9 @@ class Experiment(EntityFactory):
             specs[model.name] = spec
             self._control.launcher.validate(spec)
         colocated = plan_colocated(
-            selection.colocated_models, selection.orchestrators, self._shared_stores()
-        )
+            selection.colocated_models, selection.orchestrators, self._shared_stores(),
+            launcher=self._launcher_name,
+        )  # fmt: skip
         shared = {s.name: s for s in [*selection.orchestrators, *self._shared_stores()]}
         loads = plan_loads([m for m in selection.all_models if not m.colocated], [*shared.values()])
         return colocated, loads, specs

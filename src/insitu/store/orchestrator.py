@@ -25,6 +25,7 @@ from insitu._files import write_private
 from insitu.connection.redis_clients import ping_error
 from insitu.errors import (
     AlreadyRunningError,
+    ClusterSetupError,
     CPUPinningError,
     InternalError,
     InvalidArgumentError,
@@ -192,7 +193,12 @@ class Orchestrator(LiveConfig, SmartSimFace):
         self._active = False
         self._server_binary = plan.server_binary
         self._launch = ShardLaunch()
-        self._remote = runs_on_other_hosts(plan.launcher) and plan.topology.unix_socket is None
+        self._multi_host = runs_on_other_hosts(plan.launcher)
+        self._remote = self._multi_host and plan.topology.unix_socket is None
+        # Shards on other hosts bound to those hosts' loopback (a colocated store): only
+        # their own host can reach them, so each says when it listens (shard_host).
+        self._node_local = self._remote and all(i == "lo" for i in plan.interfaces)
+        self._shard_nodes: tuple[str, ...] = ()
         self._local_topology = plan.topology
 
     # ----------------------------------------------------------------- identity, layout
@@ -409,6 +415,15 @@ class Orchestrator(LiveConfig, SmartSimFace):
         deadline = monotonic() + timeout
         if self._remote:
             self._adopt_shard_hosts(is_running, deadline)
+        if self._node_local:
+            if self.is_clustered:
+                raise ClusterSetupError(
+                    f"orchestrator {self._name}: shards on other hosts' loopback cannot form "
+                    "a cluster; name the hosts' network interface (interface=...)"
+                )
+            self._active = True
+            logger.info("orchestrator %s ready on %s", self._name, ", ".join(self._shard_nodes))
+            return
         wait_for_shards(self._probes, self._password, is_running, deadline)
         if self.is_clustered:
             form_cluster(shard_endpoints(self._topology.addresses, self._password), deadline)
@@ -421,6 +436,7 @@ class Orchestrator(LiveConfig, SmartSimFace):
         directory = self._path.resolve()
         files = [self._address_file(directory, name) for name in self.shard_names]
         found = wait_for_addresses(self._probes, files, is_running, deadline)
+        self._shard_nodes = tuple(host for host, _ in found)
         self._topology = replace(self._topology, shard_hosts=tuple(a[0] for _, a in found))
         self._probes = tuple(
             replace(probe, address=address)
@@ -448,7 +464,7 @@ class Orchestrator(LiveConfig, SmartSimFace):
         specs = workers.worker_specs(
             shards, self.worker_layout, self._password, self._db_identifier
         )
-        if not self._remote:
+        if not self._multi_host:
             return specs
         # Beside their shard: shard i is on node i of the allocation (see _shard_specs),
         # in the shards' batch job when there is one.
@@ -464,6 +480,24 @@ class Orchestrator(LiveConfig, SmartSimFace):
             )
             for i, spec in enumerate(specs)
         ]
+
+    @property
+    def shard_nodes(self) -> tuple[str, ...]:
+        """Host names the shards run on, once ready, when they run on other hosts than
+        the driver's (empty otherwise)."""
+        return self._shard_nodes
+
+    def place_beside(self, spec: JobSpec) -> JobSpec:
+        """``spec`` placed on the host of this store's first shard when the launcher runs
+        jobs on other hosts than the driver's: a colocated application must run beside its
+        store, which listens on that host's loopback or Unix socket. Unchanged when the
+        job names its hosts or node itself, or when everything runs on this host."""
+        res = spec.resources
+        if not self._multi_host or res.hosts or res.node_index is not None:
+            return spec
+        if self._shard_nodes:
+            return replace(spec, resources=replace(res, hosts=(self._shard_nodes[0],)))
+        return replace(spec, resources=replace(res, node_index=0))  # shard 0's node
 
     def mark_stopped(self) -> None:
         """Record that the shards are stopped. Idempotent."""
@@ -503,6 +537,8 @@ class Orchestrator(LiveConfig, SmartSimFace):
                 # One shard per node of the allocation, started through shard_host there.
                 resources = Resources(cpus_per_task=self._cpus_per_shard, node_index=index)
                 exe, args_t = sys.executable, self._shard_host_args(directory, name, config_path)
+            elif self._multi_host:  # a Unix socket: shard i on node i, no interface
+                resources = Resources(cpus_per_task=self._cpus_per_shard, node_index=index)
             spec = JobSpec(
                 name=name, exe=exe, args=args_t,
                 cwd=directory, out_path=directory / f"{name}.out",
@@ -518,6 +554,9 @@ class Orchestrator(LiveConfig, SmartSimFace):
     def _shard_host_args(self, directory: Path, name: str, config: Path) -> tuple[str, ...]:
         """Arguments of ``python -m insitu.store.shard_host`` for one shard."""
         interfaces = [token for i in self._interfaces for token in ("--interface", i)]
+        if self._node_local:
+            port = self._topology.ports[self.shard_names.index(name)]
+            interfaces += ["--wait-listening", str(port)]
         return (
             "-m", "insitu.store.shard_host", *interfaces,
             "--address-file", str(self._address_file(directory, name)),
