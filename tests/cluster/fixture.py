@@ -74,7 +74,9 @@ def allocation(slurm_cluster: slurm.Cluster, monkeypatch: pytest.MonkeyPatch) ->
     released afterwards, and the test fails if anything of it is left in the queue."""
     from insitu.wlm import slurm as wlm
 
-    alloc = wlm.get_allocation(nodes=3, time="00:30:00")
+    # Half of each node's CPUs: room for MPI steps of several ranks per node, and for the
+    # tests' batch jobs beside the allocation (a whole-node allocation would keep them pending).
+    alloc = wlm.get_allocation(nodes=3, time="00:30:00", options={"ntasks-per-node": "4"})
     monkeypatch.setenv("SLURM_JOB_ID", alloc)
     try:
         yield alloc

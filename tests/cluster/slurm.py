@@ -57,6 +57,7 @@ class Cluster:
     nodes: list[dict[str, object]] = field(default_factory=list)
     daemons: list[int] = field(default_factory=list)
     veths: list[str] = field(default_factory=list)
+    slurmd_timeout: int = 30
 
     @property
     def path(self) -> Path:
@@ -174,7 +175,7 @@ def render_conf(cluster: Cluster, munge_socket: Path) -> str:
         "KillWait=5",
         "MinJobAge=60",
         "MessageTimeout=20",
-        "SlurmdTimeout=30",
+        f"SlurmdTimeout={cluster.slurmd_timeout}",
         "SlurmctldTimeout=30",
         "UnkillableStepTimeout=30",
     ]
@@ -197,10 +198,13 @@ def _spawn(argv: list[str], log: Path, env: Mapping[str, str] | None = None) -> 
     return proc.pid
 
 
-def up(directory: Path, n_nodes: int = 3, timeout: float = START_TIMEOUT) -> Cluster:
+def up(
+    directory: Path, n_nodes: int = 3, timeout: float = START_TIMEOUT, slurmd_timeout: int = 30
+) -> Cluster:
     """Start a cluster of ``n_nodes`` compute hosts in ``directory`` (made empty first) and
-    wait until ``sinfo`` shows every node idle. On any failure everything started is torn
-    down and the error propagates."""
+    wait until ``sinfo`` shows every node idle. ``slurmd_timeout``: seconds without an
+    answer before the controller sets a node DOWN. On any failure everything started is
+    torn down and the error propagates."""
     reason = why_unavailable()
     if reason:
         raise RuntimeError(reason)
@@ -211,7 +215,10 @@ def up(directory: Path, n_nodes: int = 3, timeout: float = START_TIMEOUT) -> Clu
     for sub in ("state", "spool", "logs"):
         (directory / sub).mkdir()
     tag = secrets.token_hex(3)
-    cluster = Cluster(str(directory), bridge=f"isbr{tag}", subnet="", owner=os.getpid())
+    cluster = Cluster(
+        str(directory), bridge=f"isbr{tag}", subnet="", owner=os.getpid(),
+        slurmd_timeout=slurmd_timeout,
+    )  # fmt: skip
     try:
         _start(cluster, n_nodes, timeout)
     except BaseException:
@@ -285,6 +292,38 @@ def _start(cluster: Cluster, n_nodes: int, timeout: float) -> None:
         cluster.save()
     _wait(lambda: _all_idle(cluster), timeout,
           f"nodes not idle within {timeout:g} s (see {d}/*.log)")  # fmt: skip
+
+
+def kill_node(cluster: Cluster, name: str) -> list[int]:
+    """Make compute host ``name`` die: SIGKILL every process in its namespaces (its
+    ``slurmd``, step daemons and tasks) but the namespace holder; returns their PIDs."""
+    host = next(h for h in cluster.hosts() if h.name == name)
+    namespace = netns.net_ns(host.holder)
+    victims = [p for p in netns.pids_in([namespace] if namespace else []) if p != host.holder]
+    for pid in victims:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    for pid in victims:
+        _reap(pid)
+    cluster.daemons = [p for p in cluster.daemons if p not in victims]
+    cluster.save()
+    return victims
+
+
+def restart_node(cluster: Cluster, name: str, timeout: float = START_TIMEOUT) -> None:
+    """Start ``slurmd`` of host ``name`` again and wait until every node is idle (the
+    controller returns a DOWN node to service when it registers: ReturnToService=2)."""
+    host = next(h for h in cluster.hosts() if h.name == name)
+    env = {**os.environ, "SLURM_CONF": str(cluster.conf)}
+    cluster.daemons.append(
+        _spawn(
+            [*host.nsenter(), "slurmd", "-D", "-N", name, "-f", str(cluster.conf)],
+            cluster.path / "logs" / f"slurmd-{name}.out",
+            env,
+        )
+    )
+    cluster.save()
+    _wait(lambda: _all_idle(cluster), timeout, f"{name} not idle again within {timeout:g} s")
 
 
 def _all_idle(cluster: Cluster) -> bool:

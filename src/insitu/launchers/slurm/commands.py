@@ -58,6 +58,15 @@ def squeue_steps_argv(job_ids: list[str]) -> list[str]:
             f"--Format={STEP_FORMAT}"]  # fmt: skip
 
 
+DEAD_NODE_STATES = "down,fail"
+"""Node states in which a step's tasks are gone for good (the controller decided)."""
+
+
+def sinfo_dead_nodes_argv() -> list[str]:
+    """One query for every node the controller holds dead (one name per line)."""
+    return ["sinfo", "--noheader", "--Node", f"--states={DEAD_NODE_STATES}", "--format=%N"]
+
+
 def scancel_argv(ids: list[str]) -> list[str]:
     """Cancel jobs or steps (``123`` or ``123.4``)."""
     return ["scancel", *ids]

@@ -6,6 +6,11 @@ already forgotten the step. ``squeue --steps`` adds, in **one** call for every l
 every allocation (at most once per ``poll_interval``), whether a step waits for resources
 (Queued) or runs (Running), and on which nodes. Every step gets a unique name
 (``--job-name``) by which it is found there, and cancelled with ``scancel <job>.<step>``.
+
+A node that dies while a step runs leaves that step's ``srun`` waiting for tasks that are
+gone (the controller lists the step until the node returns). So one ``sinfo`` per query
+(again for every step at once) names the nodes the controller holds DOWN or FAILed; a
+running step on one of them is Failed, its ``srun`` killed; the other steps are unaffected.
 """
 
 from __future__ import annotations
@@ -118,6 +123,8 @@ class _Step:
     end_time: float | None = None
     returncode: int | None = None
     cancelled: bool = False
+    nodes: tuple[str, ...] = ()
+    node_failed: bool = False
 
 
 class StepRunner:
@@ -125,17 +132,20 @@ class StepRunner:
 
     def __init__(
         self, *, tool_timeout: float = DEFAULT_TIMEOUT, poll_interval: float = 1.0,
-        cancel_grace: float = 30.0,
+        cancel_grace: float = 30.0, term_grace: float = 5.0,
     ) -> None:  # fmt: skip
         self.tool_timeout = tool_timeout
         self.poll_interval = poll_interval
         self.cancel_grace = cancel_grace
+        self.term_grace = term_grace
         self._steps: dict[str, _Step] = {}
         self._lock = threading.RLock()
         self._last_query = 0.0
         self._node_counts: dict[str, int] = {}
         self.status_calls = 0
         """How many ``squeue`` status calls were made (for tests and benchmarks)."""
+        self.node_calls = 0
+        """How many ``sinfo`` calls for dead nodes were made (one per status query)."""
 
     def __contains__(self, job_id: object) -> bool:
         return job_id in self._steps
@@ -174,8 +184,10 @@ class StepRunner:
             return {s.name: self._status(s) for s in steps}
 
     def cancel(self, job_ids: Sequence[str]) -> None:
-        """``scancel`` the steps (SIGTERM to a step not yet placed), wait for their srun to
-        exit, at most ``cancel_grace`` seconds, then kill what is left."""
+        """Stop the steps: SIGTERM to their tasks (``scancel --signal=TERM``; to the srun of
+        a step not yet placed), ``term_grace`` seconds for them to end (a store shard saves
+        and exits cleanly), then ``scancel`` (SIGKILL); wait for their srun to exit, at most
+        ``cancel_grace`` seconds, then kill what is left."""
         with self._lock:
             unknown = [j for j in job_ids if j not in self._steps]
             if unknown:
@@ -188,12 +200,14 @@ class StepRunner:
                 self._query(live)
         placed = [s.step_id for s in live if s.step_id]
         if placed:
-            output = run_tool(commands.scancel_argv(placed), timeout=self.tool_timeout, check=False)
-            if not output.ok:
-                logger.warning("scancel %s: %s", " ".join(placed), output.stderr.strip())
+            self._scancel(placed, "--signal=TERM")
         for step in live:
             if not step.step_id:
                 _signal(step.proc, signal.SIGTERM)
+        _wait_all([s.proc for s in live], time.monotonic() + self.term_grace)
+        left = [s.step_id for s in live if s.step_id and s.proc.poll() is None]
+        if left:
+            self._scancel(left)
         deadline = time.monotonic() + self.cancel_grace
         for step in live:
             try:
@@ -205,6 +219,12 @@ class StepRunner:
         with self._lock:
             for step in steps:
                 self._check_exit(step)
+
+    def _scancel(self, step_ids: list[str], *options: str) -> None:
+        argv = commands.scancel_argv(step_ids)
+        output = run_tool([argv[0], *options, *argv[1:]], timeout=self.tool_timeout, check=False)
+        if not output.ok:  # often a step that ended meanwhile; the waits tell
+            logger.warning("scancel %s: %s", " ".join(step_ids), output.stderr.strip())
 
     def live(self) -> list[str]:
         """Steps whose srun still runs."""
@@ -250,6 +270,32 @@ class StepRunner:
                 step.start_time = row.start_time or time.time()
             hosts = parse.expand_hostlist(row.nodes) if row.nodes else []
             step.host = hosts[0] if hosts else step.host
+            step.nodes = tuple(hosts) or step.nodes
+        running = [s for s in live if s.state is JobState.RUNNING and s.nodes]
+        if running:
+            self._fail_steps_on_dead_nodes(running)
+
+    def _fail_steps_on_dead_nodes(self, running: Sequence[_Step]) -> None:
+        """Fail (and end) the running steps on a node the controller holds dead."""
+        self.node_calls += 1
+        try:
+            out = run_tool(commands.sinfo_dead_nodes_argv(), timeout=self.tool_timeout)
+        except ShellError as err:
+            logger.warning("sinfo failed: %s", err)
+            return
+        dead = {name.strip() for name in out.stdout.split()}
+        for step in running:
+            lost = sorted(dead.intersection(step.nodes))
+            if not lost or step.proc.poll() is not None:
+                continue
+            logger.warning("step %s: node %s died; the step failed", step.name, ", ".join(lost))
+            step.node_failed = True
+            if step.step_id:
+                run_tool(commands.scancel_argv([step.step_id]), timeout=self.tool_timeout,
+                         check=False)  # fmt: skip
+            _signal(step.proc, signal.SIGKILL)  # its tasks are gone; srun would wait on
+            step.proc.wait()
+            self._check_exit(step)
 
     def _check_exit(self, step: _Step) -> None:
         if step.state.is_terminal:
@@ -262,6 +308,8 @@ class StepRunner:
         step.end_time = time.time()
         if step.cancelled:
             step.state = JobState.CANCELLED
+        elif step.node_failed:
+            step.state = JobState.FAILED
         else:
             step.state = JobState.COMPLETED if code == 0 else JobState.FAILED
 
@@ -269,6 +317,13 @@ class StepRunner:
         return JobStatus(
             step.name, step.state, step.returncode, step.start_time, step.end_time, step.host
         )
+
+
+def _wait_all(procs: Sequence[subprocess.Popen[bytes]], deadline: float) -> None:
+    """Wait until every process has exited or ``deadline`` (monotonic) has passed."""
+    for proc in procs:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
 
 
 def _signal(proc: subprocess.Popen[bytes], sig: int) -> None:
