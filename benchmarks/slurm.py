@@ -91,8 +91,8 @@ def counting_tools() -> Iterator[list[str]]:
         batch_module.run_tool = real
 
 
-def batch_ticks(root: Path, n: int) -> tuple[float, float]:
-    """(squeue calls per tick, seconds per tick) with ``n`` held batch jobs watched."""
+def batch_ticks(root: Path, n: int) -> tuple[float, float, float]:
+    """(squeue, sinfo calls per tick, seconds per tick) with ``n`` held batch jobs."""
     launcher = SlurmLauncher(poll_interval=0.0)
     hold = BatchSpec("sbatch", nodes=1, walltime=300.0, batch_args=(("hold", None),))
     specs = [JobSpec(f"b{i}", "/bin/true", cwd=root, batch=hold) for i in range(n)]
@@ -105,13 +105,13 @@ def batch_ticks(root: Path, n: int) -> tuple[float, float]:
                 states = launcher.poll(ids)
             elapsed = time.perf_counter() - start
         assert all(s.state is JobState.QUEUED for s in states.values())
-        return calls.count("squeue") / ticks, elapsed / ticks
+        return calls.count("squeue") / ticks, calls.count("sinfo") / ticks, elapsed / ticks
     finally:
         launcher.shutdown()
 
 
-def step_ticks(root: Path, alloc: str, n: int) -> tuple[float, float]:
-    """(squeue calls per tick, seconds per tick) with ``n`` running steps watched."""
+def step_ticks(root: Path, alloc: str, n: int) -> tuple[float, float, float]:
+    """(squeue, sinfo calls per tick, seconds per tick) with ``n`` running steps."""
     launcher = SlurmLauncher(poll_interval=0.0)
     specs = [
         JobSpec(f"s{i}", "/bin/sleep", ("60",), root, allocation=alloc,
@@ -124,12 +124,13 @@ def step_ticks(root: Path, alloc: str, n: int) -> tuple[float, float]:
         while not all(s.state is JobState.RUNNING for s in launcher.poll(ids).values()):
             assert time.monotonic() < deadline
             time.sleep(0.2)
-        before, ticks = launcher.status_calls, 5
+        before, nodes, ticks = launcher.status_calls, launcher.steps.node_calls, 5
         start = time.perf_counter()
         for _ in range(ticks):
             launcher.poll(ids)
         elapsed = time.perf_counter() - start
-        return (launcher.status_calls - before) / ticks, elapsed / ticks
+        squeue = (launcher.status_calls - before) / ticks
+        return squeue, (launcher.steps.node_calls - nodes) / ticks, elapsed / ticks
     finally:
         launcher.shutdown()
 
@@ -184,18 +185,20 @@ def main() -> None:
         f"| {three / one:.2f} | — |",
     ]
     ticks = [
-        "| jobs watched | kind | squeue calls per tick | ms per tick |",
-        "|---|---|---|---|",
+        "| jobs watched | kind | squeue calls per tick | sinfo calls per tick | ms per tick |",
+        "|---|---|---|---|---|",
     ]
-    ticks += [f"| {n} | held batch jobs | {c:g} | {t * 1000:.0f} |" for n, (c, t) in batch.items()]
-    ticks += [f"| {n} | running steps | {c:g} | {t * 1000:.0f} |" for n, (c, t) in steps.items()]
+    for kind, rows in (("held batch jobs", batch), ("running steps", steps)):
+        ticks += [f"| {n} | {kind} | {q:g} | {i:g} | {t * 1000:.0f} |"
+                  for n, (q, i, t) in rows.items()]  # fmt: skip
     text = "\n".join(launch) + "\n\n" + "\n".join(ticks)
     print(text)
     note = (
         f"On the 3-host namespace test cluster (tests/cluster: Slurm 22.05, one slurmd per "
         f"host, all on this 2-core machine). Medians of {REPEATS} runs. Status is one `squeue` "
-        "call per monitor tick whatever the number of jobs; its cost grows with the size of "
-        "its answer only. The 3-shard store is a Redis Cluster, which reports "
+        "call per monitor tick whatever the number of jobs (and, while steps run, one "
+        "`sinfo` for nodes that died); its cost grows with the size of its answer only. "
+        "The 3-shard store is a Redis Cluster, which reports "
         "`cluster_state:ok` no sooner than 2 s after its masters start (see Launch); the "
         "1-shard store is not. `python benchmarks/slurm.py` (as root) reproduces these."
     )
