@@ -18,7 +18,6 @@ whose members are steps). Step ids are ``step-<pid>``, never a scheduler's job i
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
@@ -118,15 +117,12 @@ class AllocatedLauncher:
         return out
 
     def wait_for_change(self, timeout: float) -> Sequence[str] | None:
-        """Wait for a step to exit, or ``timeout`` (less while batch jobs are watched)."""
-        if self._step_ids:
-            start = time.monotonic()
-            changed = self.steps.wait_for_change(min(timeout, self.batch.poll_interval))
-            if changed:
-                return None
-            self.batch.wait_for_change(max(0.0, min(timeout, 0.05) - (time.monotonic() - start)))
-            return None
-        return self.batch.wait_for_change(timeout)
+        """Wait for a step to exit (at most the batch poll interval while steps exist, so
+        batch jobs are still asked about), or for a batch submit/cancel; poll everything."""
+        if not self._step_ids:
+            return self.batch.wait_for_change(timeout)
+        self.steps.wait_for_change(min(timeout, self.batch.poll_interval))
+        return None
 
     def cancel(self, job_ids: Sequence[str]) -> None:
         """Stop steps (SIGTERM, then SIGKILL) and cancel batch jobs; returns once ended."""

@@ -133,7 +133,7 @@ class PbsScheduler:
 
     def parse_status(self, output: ToolOutput) -> Mapping[str, NativeStatus]:
         listed = parse_qstat_json(output)
-        asked = [word for word in output.command[5:]]
+        asked = [w for w in output.command[1:] if not w.startswith("-") and w != "json"]
         found = {job_id: same_job(job_id, listed) for job_id in asked}
         return {job_id: status for job_id, status in found.items() if status is not None}
 
