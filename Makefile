@@ -65,8 +65,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy --strict src
 
-# As root, the Debian packages the tests use (redis-server, chromium) are installed first when
-# missing (.ci/debian-packages; a no-op otherwise).
+# As root, the Debian packages the tests use (redis-server, chromium, slurm-wlm, munge, Open MPI,
+# libhiredis-dev) are installed first when missing (.ci/debian-packages); otherwise the tests
+# that need them skip, saying so.
 test: lint typecheck $(MODULE_SO)
 	@bash .ci/debian-packages
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

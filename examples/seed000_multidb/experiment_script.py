@@ -1,7 +1,8 @@
 """Seed 000, multiple-orchestrator example: the driver, ported to insitu.
 
-Changes from the seed: the imports; ``interface="lo"`` (this machine has no Infiniband
-``ib0``); the application path. INSITU_EXAMPLE_PORT moves the base port (seed: 6379, with
+Changes from the seed: the imports; the interface is ``lo`` (this machine has no Infiniband
+``ib0``) unless INSITU_EXAMPLE_INTERFACE names another (``hsn0`` on the Slurm test
+cluster); the application path. INSITU_EXAMPLE_PORT moves the base port (seed: 6379, with
 the 3-shard store on the next ports). The colocated store asks for 6379 as in the seed; on
 one host that port is the single-shard store's, so insitu gives the colocated store the next
 free port and hands it to the application through its environment.
@@ -20,18 +21,19 @@ from insitu.log import get_logger
 exe_ex = sys.executable
 logger = get_logger("Multidb Experiment Log")
 base = int(os.environ.get("INSITU_EXAMPLE_PORT", "6379"))
+interface = os.environ.get("INSITU_EXAMPLE_INTERFACE", "lo")
 # Initialize the Experiment
 exp = Experiment("getting-started-multidb", launcher="auto")
 
 # Initialize a single sharded database
 single_shard_db = exp.create_database(
-    port=base, db_nodes=1, interface="lo", db_identifier="single_shard_db_identifier"
+    port=base, db_nodes=1, interface=interface, db_identifier="single_shard_db_identifier"
 )
 exp.generate(single_shard_db, overwrite=True)
 
 # Initialize a multi sharded database
 multi_shard_db = exp.create_database(
-    port=base + 1, db_nodes=3, interface="lo", db_identifier="multi_shard_db_identifier"
+    port=base + 1, db_nodes=3, interface=interface, db_identifier="multi_shard_db_identifier"
 )
 exp.generate(multi_shard_db, overwrite=True)
 

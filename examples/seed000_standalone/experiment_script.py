@@ -2,7 +2,9 @@
 
 Changes from the seed: the imports; the executable is this directory's application script
 run by the current Python; the store's base port can be moved with INSITU_EXAMPLE_PORT
-(the seed lets SmartSim pick 6379).
+(the seed lets SmartSim pick 6379); INSITU_EXAMPLE_INTERFACE names the store's network
+interface (default ``lo``, SmartSim's default; ``hsn0`` on the Slurm test cluster, whose
+shards run on other hosts than the driver).
 """
 
 import os
@@ -21,7 +23,8 @@ logger = get_logger("Example Experiment Log")
 exp = Experiment("getting-started", launcher="auto")
 # Initialize a multi-sharded Orchestrator
 port = int(os.environ.get("INSITU_EXAMPLE_PORT", "6379"))
-standalone_orchestrator = exp.create_database(db_nodes=3, port=port)
+interface = os.environ.get("INSITU_EXAMPLE_INTERFACE", "lo")
+standalone_orchestrator = exp.create_database(db_nodes=3, port=port, interface=interface)
 exp.start(standalone_orchestrator)  # the seed connects before starting; a store must run first
 # Initialize a SmartRedis client for multi-sharded Orchestrator
 driver_client = Client(cluster=True, address=standalone_orchestrator.get_address()[0])

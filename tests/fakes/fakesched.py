@@ -131,16 +131,32 @@ def submit(args: list[str]) -> None:
     if nodes > int(os.environ.get("FAKESCHED_NODES", "2")):
         fail("Batch job submission failed: Requested node configuration is not available")
     cwd = options.get("chdir") or os.getcwd()
+    job_id = enqueue(
+        options.get("job-name", script.name), script, cwd,
+        options.get("output", os.path.join(cwd, "fake-%j.out")),
+        options.get("error", os.path.join(cwd, "fake-%j.out")),
+        hold=bool(options.get("hold")),
+    )  # fmt: skip
+    print(f"Submitted batch job {job_id}")
+
+
+def enqueue(
+    name: str, script: Path, cwd: str, output: str, error: str, *, hold: bool = False,
+    env: dict[str, str] | None = None,
+) -> int:  # fmt: skip
+    """Queue a job and start its runner; returns its number. ``%j`` in the output paths is
+    the number; ``env`` is added to the job's environment (``%j`` in values too)."""
     with locked() as root:
         counter = root / "next_id"
         job_id = int(counter.read_text()) if counter.exists() else 1000
         counter.write_text(str(job_id + 1))
+        number = str(job_id)
         save(root, {
-            "id": job_id, "name": options.get("job-name", script.name), "script": str(script),
-            "cwd": cwd, "output": options.get("output", os.path.join(cwd, f"fake-{job_id}.out")),
-            "error": options.get("error", os.path.join(cwd, f"fake-{job_id}.out")),
-            "hold": bool(options.get("hold")), "state": "PENDING", "cancel": False,
-            "exit_code": None, "end_time": None, "finished": False, "runner": None,
+            "id": job_id, "name": name, "script": str(script), "cwd": cwd,
+            "output": output.replace("%j", number), "error": error.replace("%j", number),
+            "hold": hold, "state": "PENDING", "cancel": False, "exit_code": None,
+            "end_time": None, "start_time": None, "finished": False, "runner": None,
+            "env": {k: v.replace("%j", number) for k, v in (env or {}).items()},
         })  # fmt: skip
     runner = subprocess.Popen(
         [sys.executable, __file__, "run", str(job_id)],
@@ -148,7 +164,7 @@ def submit(args: list[str]) -> None:
         start_new_session=True, close_fds=True,
     )  # fmt: skip
     update(str(job_id), runner=runner.pid)
-    print(f"Submitted batch job {job_id}")
+    return job_id
 
 
 def run(job_id: str) -> None:
@@ -165,8 +181,9 @@ def run(job_id: str) -> None:
         child = subprocess.Popen(
             ["/bin/sh", job["script"]], cwd=job["cwd"], stdin=subprocess.DEVNULL,
             stdout=out, stderr=err, start_new_session=True,
+            env={**os.environ, **job.get("env", {})},
         )  # fmt: skip
-    update(job_id, state="RUNNING", pid=child.pid)
+    update(job_id, state="RUNNING", pid=child.pid, start_time=time.time())
     signalled: float | None = None
     while child.poll() is None:
         if signalled is None and read(job_id)["cancel"]:

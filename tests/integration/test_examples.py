@@ -16,13 +16,15 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def run_example(name: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run an example; its ``launcher="auto"`` means the local launcher (``INSITU_LAUNCHER``)
+    unless ``env`` says otherwise (the Slurm tests run the same examples there)."""
     return subprocess.run(
         [sys.executable, str(EXAMPLES / name)],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=240,
-        env={**os.environ, **env},
+        env={**os.environ, "INSITU_LAUNCHER": "local", **env},
         check=False,
     )
 

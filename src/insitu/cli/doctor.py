@@ -87,15 +87,14 @@ def backend_checks() -> list[Check]:
 
 
 def launcher_checks() -> list[Check]:
-    """The usable launchers, and which one ``launcher="auto"`` picks here."""
-    from insitu.launchers.registry import LAUNCHERS, available_launchers, resolve_launcher_name
+    """The usable launchers, which one ``launcher="auto"`` picks here, and why."""
+    from insitu.launchers.registry import available_launchers, detect_launcher
 
-    detected = [i.name for i in LAUNCHERS if i.usable and i.detect and shutil.which(i.detect)]
+    chosen, why = detect_launcher()
     return [
         Check("launchers", None, ", ".join(available_launchers())),
-        Check("auto launcher", None, f"{resolve_launcher_name('auto')}"
-              + (f" (detected: {', '.join(detected)})" if detected else " (no scheduler found)")),
-    ]  # fmt: skip
+        Check("auto launcher", None, f"{chosen} ({why})"),
+    ]
 
 
 def gpu_check() -> Check:

@@ -26,13 +26,16 @@ from insitu.errors import InsituError
 
 
 def _info(args: argparse.Namespace) -> int:
-    from insitu.launchers.registry import available_launchers, resolve_launcher_name
+    """What this machine offers: launchers (and why auto picks one), the store server."""
+    del args  # no options
+    from insitu.launchers.registry import available_launchers, detect_launcher, detection_report
     from insitu.store.server_binary import find_server_binary
 
     print(f"insitu {__version__}")
-    print(
-        f"launchers: {', '.join(available_launchers())} (auto -> {resolve_launcher_name('auto')})"
-    )
+    chosen, why = detect_launcher()
+    print(f"launchers: {', '.join(available_launchers())} (auto -> {chosen}: {why})")
+    for name, found, detail in detection_report():
+        print(f"  {name:<6} {'yes' if found else 'no ':<3} {detail}")
     try:
         binary = find_server_binary()
     except InsituError as err:

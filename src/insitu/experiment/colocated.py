@@ -144,9 +144,15 @@ def check_identifiers(
 
 
 def plan_colocated(
-    models: Sequence[Model], planned: Sequence[Orchestrator], running: Sequence[Orchestrator]
+    models: Sequence[Model],
+    planned: Sequence[Orchestrator],
+    running: Sequence[Orchestrator],
+    *,
+    launcher: str = "local",
 ) -> dict[str, Orchestrator]:
-    """The colocated store of each colocated Model in ``models``, by model name.
+    """The colocated store of each colocated Model in ``models``, by model name, launched
+    by ``launcher`` (on a launcher whose jobs run on other hosts, the store starts on the
+    application's node and the application is placed beside it).
 
     ``planned`` are the shared stores this start launches first, ``running`` the shared
     stores already up: both are visible to every application. Raises before anything
@@ -167,12 +173,14 @@ def plan_colocated(
     cpus = available_cpus()
     by_name = {m.name: m for m in models}
     return {
-        name: build_store(by_name[name], spec, cpus)
+        name: build_store(by_name[name], spec, cpus, launcher)
         for (name, _), spec in zip(requests, specs, strict=True)
     }
 
 
-def build_store(model: Model, spec: ColocationSpec, cpus: Sequence[int]) -> Orchestrator:
+def build_store(
+    model: Model, spec: ColocationSpec, cpus: Sequence[int], launcher: str = "local"
+) -> Orchestrator:
     """The Orchestrator that runs ``model``'s colocated store as ``spec`` says, in the
     model's directory, pinned per ``spec`` among ``cpus``. ``spec`` was checked when the
     Model was colocated; it is not validated again here."""
@@ -184,6 +192,7 @@ def build_store(model: Model, spec: ColocationSpec, cpus: Sequence[int]) -> Orch
     threads = spec.threads
     plan = StorePlan(
         name=colocated_store_name(model.name),
+        launcher=launcher,
         db_identifier=spec.db_identifier,
         path=Path(model.path),
         topology=layout,

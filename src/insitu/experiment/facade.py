@@ -79,8 +79,9 @@ class Experiment(EntityFactory):
     """A workflow of Models, Ensembles and Orchestrators run through one launcher.
 
     ``exp_path`` (default ``./<name>``) must be an existing directory when given, as in
-    SmartSim. ``launcher`` is ``"local"`` (default) or ``"auto"``; other names raise
-    ``UnknownLauncherError`` until their launcher is available.
+    SmartSim. ``launcher`` is ``"local"`` (default), ``"slurm"``, ``"pbs"``, ``"pals"``,
+    ``"lsf"`` or ``"auto"``; other known names raise ``UnknownLauncherError`` until their
+    launcher is available.
 
     Used as a context manager (``with Experiment(...) as exp:``), it stops everything it
     started when the block ends, normally or by an exception (which propagates), and closes
@@ -211,13 +212,23 @@ class Experiment(EntityFactory):
         # now instead of racing the teardown thread for the store names.
         self._stop_colocated([m.name for m in selection.colocated_models])
         specs: dict[str, JobSpec] = {}
+        groups = {m.name: e for e in selection.ensembles for m in e.models if e.batch_settings}
         for model in selection.all_models:
             self._check_batch(model.batch_settings)
-            specs[model.name] = _model_spec(model, {})
-            self._control.launcher.validate(specs[model.name])
+            spec = _model_spec(model, {})
+            ensemble = groups.get(model.name)
+            if ensemble is not None and ensemble.batch_settings is not None:
+                # An Ensemble with batch settings is one batch job; its members are steps.
+                batch = ensemble.batch_settings.to_batch_spec()
+                spec = replace(spec, batch=batch, batch_group=ensemble.name)
+            elif model.batch_settings is not None:
+                spec = replace(spec, batch=model.batch_settings.to_batch_spec())
+            specs[model.name] = spec
+            self._control.launcher.validate(spec)
         colocated = plan_colocated(
-            selection.colocated_models, selection.orchestrators, self._shared_stores()
-        )
+            selection.colocated_models, selection.orchestrators, self._shared_stores(),
+            launcher=self._launcher_name,
+        )  # fmt: skip
         shared = {s.name: s for s in [*selection.orchestrators, *self._shared_stores()]}
         loads = plan_loads([m for m in selection.all_models if not m.colocated], [*shared.values()])
         return colocated, loads, specs

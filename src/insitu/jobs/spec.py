@@ -46,7 +46,10 @@ class JobSpec:
     ``entity_type`` is the SmartSim entity type shown in summaries (``Model``, ``DBNode`` …).
     ``batch`` asks for the job to run as a batch job with those options; ``allocation`` for it
     to run inside that existing allocation (a scheduler's job id). A launcher that cannot
-    honour either refuses the spec in ``validate``.
+    honour either refuses the spec in ``validate``. Jobs with the same ``batch_group`` (and the
+    same ``batch``) are meant to share **one** batch job, each a step of it (an Ensemble's
+    members, a batch store's shards); a scheduler launcher that cannot do that submits each
+    as its own batch job.
     """
 
     name: str
@@ -63,6 +66,7 @@ class JobSpec:
     entity_type: EntityType = EntityType.MODEL
     batch: BatchSpec | None = None
     allocation: str | None = None
+    batch_group: str | None = None
 
     @property
     def argv(self) -> tuple[str, ...]:

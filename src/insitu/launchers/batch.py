@@ -24,12 +24,13 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
 from insitu._files import write_private
 from insitu.errors import LauncherError, ShellError, UnsupportedOptionError
+from insitu.jobs.resources import Resources
 from insitu.jobs.spec import BatchSpec, JobSpec
 from insitu.jobs.status import JobState
 from insitu.launchers.base import JobStatus
@@ -94,6 +95,21 @@ class Scheduler(Protocol):
 
 
 # ------------------------------------------------------------------------------ pure core
+def inline_run_command(spec: JobSpec) -> JobSpec:
+    """A batch ``spec`` whose run command (``srun -n 4 …``, ``mpiexec …``) becomes the job
+    script's program, so the job runs it once on its first node (walltime stays a batch
+    option)."""
+    from insitu.launchers import run_commands  # the translators import the registry
+
+    if spec.run_command is None:
+        return spec
+    argv = run_commands.translate(spec, handled=("walltime",))
+    return replace(
+        spec, exe=argv[0], args=tuple(argv[1:]), run_command=None, run_args=(), mpmd=(),
+        resources=Resources(walltime=spec.resources.walltime),
+    )  # fmt: skip
+
+
 def check_spec(spec: JobSpec, scheduler: Scheduler) -> None:
     """Raise ``UnsupportedOptionError`` for anything a batch job of ``scheduler`` running
     ``spec``'s program once could not honour (placement belongs on the batch options)."""

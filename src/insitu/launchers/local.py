@@ -13,7 +13,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -146,8 +146,13 @@ class LocalLauncher:
 
     name = "local"
 
-    def __init__(self, grace: float = DEFAULT_GRACE) -> None:
+    def __init__(
+        self, grace: float = DEFAULT_GRACE, argv: Callable[[JobSpec], list[str]] | None = None
+    ) -> None:
         self.grace = grace
+        # Another launcher may run its in-allocation steps as local processes with its own
+        # command lines (PBS's mpiexec, LSF's jsrun): see insitu.launchers.allocated.
+        self._argv = argv or local_argv
         self._jobs: dict[str, _LocalJob] = {}
         self._lock = threading.Lock()
         self._selector = selectors.DefaultSelector()
@@ -171,7 +176,7 @@ class LocalLauncher:
         files = [_open_log(spec.out_path), _open_log(spec.err_path)]
         try:
             proc = subprocess.Popen(
-                local_argv(spec),
+                self._argv(spec),
                 cwd=spec.cwd,
                 env=local_env(spec, os.environ),
                 stdin=subprocess.DEVNULL,

@@ -15,6 +15,7 @@ factory). Factories and dialects are imported lazily, only when that launcher is
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +31,10 @@ if TYPE_CHECKING:
 AUTO = "auto"
 """The pseudo-name that picks a launcher (or a run command) from what is on ``PATH``."""
 
+LAUNCHER_ENV = "INSITU_LAUNCHER"
+"""A site's (or a test's) choice for ``auto``: when set to a launcher name, ``auto`` means
+that launcher instead of detecting one."""
+
 
 @dataclass(frozen=True)
 class LauncherInfo:
@@ -37,11 +42,13 @@ class LauncherInfo:
 
     ``factory`` makes the launcher and ``check`` validates a job for it without making one
     (both ``None``: known, not usable in this version). ``detect`` is the command whose
-    presence on ``PATH`` makes ``auto`` pick it. ``run_commands`` are the run commands
+    presence on ``PATH`` (all of them) makes ``auto`` pick it. ``run_commands`` are the run commands
     ``run_command="auto"`` tries, in SmartSim's order (``None``: the launcher places
     processes itself and runs programs directly). ``batch_command`` is its scheduler's
     submit command and ``batch_dialect`` that command's directive spelling.
-    ``rules_executor``: ``insitu ensemble`` may run rules files on it.
+    ``rules_executor``: ``insitu ensemble`` may run rules files on it. ``multi_host``: its
+    jobs may run on other hosts than the driver's (a store then resolves its interface on
+    each shard's host, and spreads its shards one per node).
     ``run_settings`` names the :mod:`insitu.settings` class every job of this launcher uses
     whatever the run command (Dragon's), ``batch_settings`` the class of its batch jobs
     (SmartSim's ``create_batch_settings``); names, so that this module imports no settings.
@@ -50,11 +57,12 @@ class LauncherInfo:
     name: str
     factory: Callable[[], Launcher] | None = None
     check: Callable[[JobSpec], None] | None = None
-    detect: str | None = None
+    detect: tuple[str, ...] = ()
     run_commands: tuple[str, ...] | None = None
     batch_command: str | None = None
     batch_dialect: Callable[[], BatchDialect] | None = None
     rules_executor: bool = False
+    multi_host: bool = False
     run_settings: str | None = None
     batch_settings: str | None = None
 
@@ -74,6 +82,54 @@ def _check_local(spec: JobSpec) -> None:
     from insitu.launchers.local import validate_local
 
     validate_local(spec)
+
+
+def _slurm() -> Launcher:
+    from insitu.launchers.slurm.launcher import SlurmLauncher
+
+    return SlurmLauncher()
+
+
+def _check_slurm(spec: JobSpec) -> None:
+    from insitu.launchers.slurm.launcher import validate_slurm
+
+    validate_slurm(spec)
+
+
+def _pbs() -> Launcher:
+    from insitu.launchers.pbs.launcher import pbs_launcher
+
+    return pbs_launcher("pbs")
+
+
+def _check_pbs(spec: JobSpec) -> None:
+    from insitu.launchers.pbs.launcher import validate_pbs
+
+    validate_pbs(spec, "pbs")
+
+
+def _pals() -> Launcher:
+    from insitu.launchers.pbs.launcher import pbs_launcher
+
+    return pbs_launcher("pals")
+
+
+def _check_pals(spec: JobSpec) -> None:
+    from insitu.launchers.pbs.launcher import validate_pbs
+
+    validate_pbs(spec, "pals")
+
+
+def _lsf() -> Launcher:
+    from insitu.launchers.lsf.launcher import lsf_launcher
+
+    return lsf_launcher()
+
+
+def _check_lsf(spec: JobSpec) -> None:
+    from insitu.launchers.lsf.launcher import validate_lsf
+
+    validate_lsf(spec)
 
 
 def _sbatch() -> BatchDialect:
@@ -97,25 +153,31 @@ def _bsub() -> BatchDialect:
 LAUNCHERS: tuple[LauncherInfo, ...] = (
     LauncherInfo("local", _local, _check_local, rules_executor=True),
     LauncherInfo(
-        "slurm", detect="sbatch", run_commands=("srun", "mpirun", "mpiexec"),
-        batch_command="sbatch", batch_dialect=_sbatch, rules_executor=True,
+        "slurm", _slurm, _check_slurm, detect=("sbatch", "squeue", "srun", "scancel"),
+        run_commands=("srun", "mpirun", "mpiexec"),
+        batch_command="sbatch", batch_dialect=_sbatch, rules_executor=True, multi_host=True,
         batch_settings="SbatchSettings",
     ),
     LauncherInfo(
-        "pbs", detect="qsub", run_commands=("aprun", "mpirun", "mpiexec"),
-        batch_command="qsub", batch_dialect=_qsub, batch_settings="QsubBatchSettings",
+        "pbs", _pbs, _check_pbs, detect=("qsub", "qstat", "qdel"),
+        run_commands=("aprun", "mpirun", "mpiexec"), batch_command="qsub", batch_dialect=_qsub,
+        rules_executor=True, batch_settings="QsubBatchSettings",
     ),
     LauncherInfo(
-        "pals", run_commands=("pals",), batch_command="qsub", batch_dialect=_qsub,
-        batch_settings="QsubBatchSettings",
+        "pals", _pals, _check_pals, run_commands=("pals",), batch_command="qsub",
+        batch_dialect=_qsub, batch_settings="QsubBatchSettings",
     ),
     LauncherInfo(
-        "lsf", detect="bsub", run_commands=("jsrun", "mpirun", "mpiexec"),
-        batch_command="bsub", batch_dialect=_bsub, batch_settings="BsubBatchSettings",
+        "lsf", _lsf, _check_lsf, detect=("bsub", "bjobs", "bkill"),
+        run_commands=("jsrun", "mpirun", "mpiexec"), batch_command="bsub", batch_dialect=_bsub,
+        rules_executor=True, batch_settings="BsubBatchSettings",
     ),
+    # PBS and LSF steps (and store shards) are processes of the driver, on its node of the
+    # allocation; their MPI ranks spread through mpiexec/jsrun (not multi_host: a store's
+    # shards are not yet placed one per node there, see docs/hpc.md).
     # Flux and Dragon place processes themselves; rules files reach Flux through its own
     # Python bindings (insitu.rules.members.flux), not through an insitu launcher.
-    LauncherInfo("flux", detect="flux", rules_executor=True),
+    LauncherInfo("flux", detect=("flux",), rules_executor=True),
     LauncherInfo("dragon", run_settings="DragonRunSettings"),
     # Grid Engine: SmartSim 0.8 has its settings; insitu has the settings, no launcher.
     LauncherInfo(
@@ -161,16 +223,44 @@ def resolve_launcher_name(name: str) -> str:
     key = name.strip().lower()
     choices = (*available_launchers(), AUTO)
     if key == AUTO:
-        for info in LAUNCHERS:
-            if info.usable and info.detect is not None and shutil.which(info.detect):
-                return info.name
-        return "local"
+        return detect_launcher()[0]
     entry = _BY_NAME.get(key)
     if entry is None:
         raise UnknownLauncherError(name, choices, "unknown name")
     if not entry.usable:
         raise LauncherNotAvailableError(name, choices, "not supported yet in this version")
     return key
+
+
+def detect_launcher() -> tuple[str, str]:
+    """What ``auto`` picks, and why: ``$INSITU_LAUNCHER`` when set, else the first usable
+    workload manager (registry order) whose commands are all on ``PATH``, else ``local``."""
+    chosen = os.environ.get(LAUNCHER_ENV, "").strip().lower()
+    if chosen and chosen != AUTO:
+        return resolve_launcher_name(chosen), f"{LAUNCHER_ENV}={chosen}"
+    for info in LAUNCHERS:
+        if info.usable and info.detect and all(shutil.which(c) for c in info.detect):
+            return info.name, f"{', '.join(info.detect)} found on PATH"
+    return "local", "no workload manager's commands found on PATH"
+
+
+def detection_report() -> list[tuple[str, bool, str]]:
+    """For ``insitu info``: every launcher with commands to detect, whether all are on
+    ``PATH``, and which are found or missing."""
+    rows = []
+    for info in LAUNCHERS:
+        if not info.detect:
+            continue
+        missing = [c for c in info.detect if shutil.which(c) is None]
+        found = not missing
+        detail = (
+            f"found {', '.join(str(shutil.which(c)) for c in info.detect)}"
+            if found else f"missing {', '.join(missing)}"
+        )  # fmt: skip
+        if not info.usable:
+            detail += " (not usable in this version)"
+        rows.append((info.name, found and info.usable, detail))
+    return rows
 
 
 def create_launcher(name: str) -> Launcher:
@@ -190,6 +280,12 @@ def check_spec(name: str, spec: JobSpec) -> None:
     check = _BY_NAME[resolve_launcher_name(name)].check
     if check is not None:
         check(spec)
+
+
+def runs_on_other_hosts(name: str) -> bool:
+    """Whether jobs of launcher ``name`` (resolved as in :func:`resolve_launcher_name`) may
+    run on hosts other than the driver's."""
+    return _BY_NAME[resolve_launcher_name(name)].multi_host
 
 
 def run_command_candidates(name: str) -> tuple[str, ...] | None:
@@ -248,6 +344,7 @@ def rules_executors() -> tuple[str, ...]:
 
 __all__ = [
     "AUTO",
+    "LAUNCHER_ENV",
     "KNOWN_LAUNCHERS",
     "LAUNCHERS",
     "LauncherInfo",
@@ -257,9 +354,12 @@ __all__ = [
     "batch_dialect",
     "check_spec",
     "create_launcher",
+    "detect_launcher",
+    "detection_report",
     "launcher_info",
     "resolve_launcher_name",
     "rules_executors",
     "run_command_candidates",
     "run_command_name",
+    "runs_on_other_hosts",
 ]

@@ -85,6 +85,8 @@ def srun(res: Resources, backend: str) -> list[str]:
         out.append(f"--time={hms(res.walltime)}")
     if res.cpu_pinning:
         out.append(f"--cpu-bind=map_cpu:{','.join(map(str, res.cpu_pinning))}")
+    if res.node_index is not None:
+        out.append(f"--relative={res.node_index}")
     return out
 
 
@@ -161,7 +163,7 @@ def _names(**by_field: str) -> Mapping[str, frozenset[str]]:
 SRUN_CONFLICTS = _names(
     nodes="nodes N", tasks="ntasks n", tasks_per_node="ntasks-per-node",
     cpus_per_task="cpus-per-task c", hosts="nodelist w", walltime="time t",
-    cpu_pinning="cpu-bind cpu_bind", gpus_per_task="gpus-per-task",
+    cpu_pinning="cpu-bind cpu_bind", gpus_per_task="gpus-per-task", node_index="relative r",
 )  # fmt: skip
 MPI_CONFLICTS = _names(
     nodes="map-by npernode", tasks="n np", tasks_per_node="map-by npernode",

@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 from insitu.errors import AlreadyRunningError, EntityNotLaunchedError
 from insitu.jobs.events import JobEvent
@@ -199,7 +199,7 @@ class Controller:
         try:
             if prepare is not None:
                 prepare()
-            record = self.submit(spec, owner)
+            record = self.submit(_beside(store, spec), owner)
         except BaseException:
             self.stop_store(store.name)
             raise
@@ -389,3 +389,10 @@ def merge_env(*parts: Mapping[str, str]) -> dict[str, str]:
     for part in parts:
         out.update(part)
     return out
+
+
+def _beside(store: Store, spec: JobSpec) -> JobSpec:
+    """``spec`` placed beside ``store`` when the store knows how (an Orchestrator on a
+    launcher whose jobs run on other hosts: see ``Orchestrator.place_beside``)."""
+    place = getattr(store, "place_beside", None)
+    return spec if place is None else cast(JobSpec, place(spec))

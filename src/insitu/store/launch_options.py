@@ -150,13 +150,15 @@ def _with_keyword(launch: ShardLaunch, key: str, value: object) -> ShardLaunch:
 
 
 def resolve_run_command(launcher: str, run_command: str | None) -> str | None:
-    """The shards' run command: ``None`` (none) for ``""``/``None``, and for ``"auto"`` on a
-    launcher that runs programs directly; any other name as given."""
+    """The shards' run command: ``None`` (none) for ``""``/``None``, and for ``"auto"``: the
+    launcher then starts each shard its own way (directly, or as a one-task step of its
+    allocation); any other name as given."""
     if run_command is None:
         return None
     check_any("run_command", run_command, str)
     name = run_command.strip()
-    if name == "" or (name == "auto" and run_command_candidates(launcher) is None):
+    if name in ("", "auto"):
+        run_command_candidates(launcher)  # an unknown launcher name still raises
         return None
     return name
 

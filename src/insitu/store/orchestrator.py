@@ -14,6 +14,7 @@ runtime drives it through four calls (names are part of the contract):
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -24,15 +25,16 @@ from insitu._files import write_private
 from insitu.connection.redis_clients import ping_error
 from insitu.errors import (
     AlreadyRunningError,
+    ClusterSetupError,
     CPUPinningError,
     InternalError,
     InvalidArgumentError,
     StoreNotActiveError,
 )
-from insitu.hosts import available_cpus, interface_addresses
+from insitu.hosts import LOOPBACK, available_cpus, interface_addresses
 from insitu.jobs import JobSpec, Resources
 from insitu.jobs.entity_types import EntityType
-from insitu.launchers.registry import check_spec, resolve_launcher_name
+from insitu.launchers.registry import check_spec, resolve_launcher_name, runs_on_other_hosts
 from insitu.log import get_logger
 from insitu.store import credentials, options, topology, workers
 from insitu.store.cluster_setup import form_cluster
@@ -48,6 +50,7 @@ from insitu.store.launch_options import (
 from insitu.store.live_config import LiveConfig
 from insitu.store.plan import StorePlan
 from insitu.store.readiness import ShardProbe, check_ports_free, wait_for_shards
+from insitu.store.remote_shards import wait_for_addresses
 from insitu.store.server_binary import ServerBinary, find_server_binary
 from insitu.store.server_config import (
     OWNER_SOCKET,
@@ -127,7 +130,12 @@ class Orchestrator(LiveConfig, SmartSimFace):
         check_any("db_identifier", db_identifier, str)
         db_id = validate_db_identifier(db_identifier) or "orchestrator"
         interfaces = topology.normalize_interfaces(interface)
-        bind = topology.bind_addresses(interfaces, interface_addresses())
+        if runs_on_other_hosts(launcher_name):
+            # Resolved on each shard's host when it starts (insitu.store.shard_host): the
+            # driver's host may well lack the compute nodes' interface.
+            bind: tuple[str, ...] = (LOOPBACK,)
+        else:
+            bind = topology.bind_addresses(interfaces, interface_addresses())
         if hosts is not None:
             launch = replace(launch, hosts=parse_hosts(hosts))
         threads = WorkerThreads(
@@ -193,6 +201,13 @@ class Orchestrator(LiveConfig, SmartSimFace):
         self._active = False
         self._server_binary = plan.server_binary
         self._launch = ShardLaunch()
+        self._multi_host = runs_on_other_hosts(plan.launcher)
+        self._remote = self._multi_host and plan.topology.unix_socket is None
+        # Shards on other hosts bound to those hosts' loopback (a colocated store): only
+        # their own host can reach them, so each says when it listens (shard_host).
+        self._node_local = self._remote and all(i == "lo" for i in plan.interfaces)
+        self._shard_nodes: tuple[str, ...] = ()
+        self._local_topology = plan.topology
 
     # ----------------------------------------------------------------- identity, layout
     @property
@@ -401,7 +416,9 @@ class Orchestrator(LiveConfig, SmartSimFace):
             worker_spin_us(os.environ)
         if path is not None:
             self.path = path
-        check_ports_free(self._topology.bind, self._topology.needed_ports())
+        self._topology = self._local_topology  # shards on other hosts report anew
+        if not self._remote:  # other hosts' ports cannot be checked from here
+            check_ports_free(self._topology.bind, self._topology.needed_ports())
         if self._topology.unix_socket is not None:
             check_socket_free(self._topology.unix_socket)
             self._topology.unix_socket.parent.mkdir(parents=True, exist_ok=True)
@@ -410,6 +427,7 @@ class Orchestrator(LiveConfig, SmartSimFace):
         specs = self._shard_specs(directory, self._launch)
         for index, name in enumerate(self.shard_names):
             self._write_shard_config(directory, index, name)
+            self._address_file(directory, name).unlink(missing_ok=True)
         self._probes = tuple(
             ShardProbe(name, address, directory / f"{name}.out", directory / f"{name}.err")
             for name, address in zip(self.shard_names, self._topology.addresses, strict=True)
@@ -428,11 +446,42 @@ class Orchestrator(LiveConfig, SmartSimFace):
         if not self._probes:
             raise InternalError("Orchestrator.wait_ready() called before prepare()")
         deadline = monotonic() + timeout
+        if self._remote:
+            self._adopt_shard_hosts(is_running, deadline)
+        if self._node_local:
+            if self.is_clustered:
+                raise ClusterSetupError(
+                    f"orchestrator {self._name}: shards on other hosts' loopback cannot form "
+                    "a cluster; name the hosts' network interface (interface=...)"
+                )
+            self._active = True
+            logger.info("orchestrator %s ready on %s", self._name, ", ".join(self._shard_nodes))
+            return
         wait_for_shards(self._probes, self._password, is_running, deadline)
         if self.is_clustered:
             form_cluster(shard_endpoints(self._topology.addresses, self._password), deadline)
         self._active = True
         logger.info("orchestrator %s ready at %s", self._name, ", ".join(self._topology.addresses))
+
+    def _adopt_shard_hosts(self, is_running: Callable[[int], bool], deadline: float) -> None:
+        """Wait until every shard on another host wrote where it listens, then take those
+        addresses as the store's (each shard's first address on the interfaces)."""
+        directory = self._path.resolve()
+        files = [self._address_file(directory, name) for name in self.shard_names]
+        found = wait_for_addresses(self._probes, files, is_running, deadline)
+        self._shard_nodes = tuple(host for host, _ in found)
+        self._topology = replace(self._topology, shard_hosts=tuple(a[0] for _, a in found))
+        self._probes = tuple(
+            replace(probe, address=address)
+            for probe, address in zip(self._probes, self._topology.addresses, strict=True)
+        )
+        logger.info(
+            "orchestrator %s shards on %s", self._name, ", ".join(host for host, _ in found)
+        )
+
+    @staticmethod
+    def _address_file(directory: Path, name: str) -> Path:
+        return directory / name / f"{name}.address"
 
     def worker_specs(self) -> list[JobSpec]:
         """One JobSpec per inference worker of every shard (none with
@@ -445,7 +494,43 @@ class Orchestrator(LiveConfig, SmartSimFace):
                 self.shard_names, self._topology.addresses, self._pinning(), strict=True
             )
         ]
-        return workers.worker_specs(shards, self.worker_layout, self._password, self._db_identifier)
+        specs = workers.worker_specs(
+            shards, self.worker_layout, self._password, self._db_identifier
+        )
+        if not self._multi_host:
+            return specs
+        # Beside their shard: shard i is on node i of the allocation (see _shard_specs),
+        # in the shards' batch job when there is one.
+        per_shard = max(1, len(specs) // max(1, self.num_shards))
+        batch = self._launch.batch_spec(self.num_shards)
+        return [
+            replace(
+                spec,
+                resources=replace(spec.resources, node_index=i // per_shard),
+                allocation=self._launch.allocation,
+                batch=batch,
+                batch_group=None if batch is None else self._name,
+            )
+            for i, spec in enumerate(specs)
+        ]
+
+    @property
+    def shard_nodes(self) -> tuple[str, ...]:
+        """Host names the shards run on, once ready, when they run on other hosts than
+        the driver's (empty otherwise)."""
+        return self._shard_nodes
+
+    def place_beside(self, spec: JobSpec) -> JobSpec:
+        """``spec`` placed on the host of this store's first shard when the launcher runs
+        jobs on other hosts than the driver's: a colocated application must run beside its
+        store, which listens on that host's loopback or Unix socket. Unchanged when the
+        job names its hosts or node itself, or when everything runs on this host."""
+        res = spec.resources
+        if not self._multi_host or res.hosts or res.node_index is not None:
+            return spec
+        if self._shard_nodes:
+            return replace(spec, resources=replace(res, hosts=(self._shard_nodes[0],)))
+        return replace(spec, resources=replace(res, node_index=0))  # shard 0's node
 
     def mark_stopped(self) -> None:
         """Record that the shards are stopped. Idempotent."""
@@ -479,14 +564,37 @@ class Orchestrator(LiveConfig, SmartSimFace):
         for index, name in enumerate(self.shard_names):
             config_path = directory / name / f"{name}.conf"
             resources = Resources(cpus_per_task=self._cpus_per_shard, cpu_pinning=pins[index])
+            exe = self._server_binary.path
+            args_t: tuple[str, ...] = (str(config_path),)
+            if self._remote:
+                # One shard per node of the allocation, started through shard_host there.
+                resources = Resources(cpus_per_task=self._cpus_per_shard, node_index=index)
+                exe, args_t = sys.executable, self._shard_host_args(directory, name, config_path)
+            elif self._multi_host:  # a Unix socket: shard i on node i, no interface
+                resources = Resources(cpus_per_task=self._cpus_per_shard, node_index=index)
             spec = JobSpec(
-                name=name, exe=self._server_binary.path, args=(str(config_path),),
+                name=name, exe=exe, args=args_t,
                 cwd=directory, out_path=directory / f"{name}.out",
                 err_path=directory / f"{name}.err", resources=resources,
                 entity_type=EntityType.DB_NODE,
             )  # fmt: skip
-            specs.append(launch.apply(spec, index, self.num_shards))
+            spec = launch.apply(spec, index, self.num_shards)
+            if spec.batch is not None:  # batch=True: one batch job holds every shard
+                spec = replace(spec, batch_group=self._name)
+            specs.append(spec)
         return specs
+
+    def _shard_host_args(self, directory: Path, name: str, config: Path) -> tuple[str, ...]:
+        """Arguments of ``python -m insitu.store.shard_host`` for one shard."""
+        interfaces = [token for i in self._interfaces for token in ("--interface", i)]
+        if self._node_local:
+            port = self._topology.ports[self.shard_names.index(name)]
+            interfaces += ["--wait-listening", str(port)]
+        return (
+            "-m", "insitu.store.shard_host", *interfaces,
+            "--address-file", str(self._address_file(directory, name)),
+            "--", self._server_binary.path, str(config),
+        )  # fmt: skip
 
     def _write_shard_config(self, directory: Path, index: int, name: str) -> Path:
         shard_dir = directory / name
@@ -526,7 +634,7 @@ class Orchestrator(LiveConfig, SmartSimFace):
     def client_addresses(self) -> list[Address]:
         """Every address a client on this host may use to reach the store: each shard on
         each interface it binds (the driver's password registry holds them all)."""
-        if self._topology.unix_socket is not None:
+        if self._topology.unix_socket is not None or self._topology.shard_hosts:
             return [parse_address(a) for a in self._topology.addresses]
         return [
             Address(host, port) for port in self._topology.ports for host in self._topology.bind

@@ -33,12 +33,15 @@ class Topology:
     on ``ports[i]`` on every address in ``bind``. With ``unix_socket`` (a single shard only)
     the shard listens on that socket file and on no TCP port (``ports == (0,)``), or also
     on ``ports[0]`` on ``bind`` (``colocate_db_uds(port=...)``).
+    ``shard_hosts`` (shards on other hosts, once they reported where they run) gives each
+    shard's own address instead.
     """
 
     db_nodes: int
     ports: tuple[int, ...]
     bind: tuple[str, ...]
     unix_socket: Path | None = None
+    shard_hosts: tuple[str, ...] = ()
 
     @property
     def clustered(self) -> bool:
@@ -47,14 +50,17 @@ class Topology:
 
     @property
     def host(self) -> str:
-        """The address clients use to reach every shard."""
-        return self.bind[0]
+        """The address clients use to reach every shard (the first shard's, for shards on
+        other hosts)."""
+        return self.shard_hosts[0] if self.shard_hosts else self.bind[0]
 
     @property
     def addresses(self) -> tuple[str, ...]:
         """``"host:port"`` (or ``"unix://<path>"``) of each shard, in shard order."""
         if self.unix_socket is not None:
             return (f"unix://{self.unix_socket}",)
+        if self.shard_hosts:
+            return tuple(f"{h}:{p}" for h, p in zip(self.shard_hosts, self.ports, strict=True))
         return tuple(f"{self.host}:{port}" for port in self.ports)
 
     def needed_ports(self) -> tuple[int, ...]:

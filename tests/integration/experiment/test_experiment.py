@@ -184,8 +184,8 @@ def test_preview_plain_text(
 
 
 def test_bad_input_errors(exp: Experiment, tmp_path: Path) -> None:
-    with pytest.raises(UnknownLauncherError, match="pbs"):
-        Experiment("x", exp_path=str(tmp_path), launcher="pbs")
+    with pytest.raises(UnknownLauncherError, match="dragon"):
+        Experiment("x", exp_path=str(tmp_path), launcher="dragon")
     with pytest.raises(UnknownLauncherError, match="warp"):
         Experiment("x", exp_path=str(tmp_path), launcher="warp")
     with pytest.raises(ExecutableNotFoundError, match="no-such-exe"):

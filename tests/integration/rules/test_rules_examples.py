@@ -314,10 +314,15 @@ def test_cli_run_json_and_errors(tmp_path: Path) -> None:
     assert failed.returncode == 2 and "rules[0].name" in failed.stderr
 
 
-@pytest.mark.parametrize("executor", ["flux", "slurm"])
-def test_unavailable_executors_fail_before_anything_starts(tmp_path: Path, executor: str) -> None:
-    from insitu.errors import ConfigurationError
+@pytest.mark.parametrize("executor", ["flux", "slurm", "pbs", "lsf"])
+def test_unavailable_executors_fail_before_anything_starts(
+    tmp_path: Path, executor: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from insitu.errors import AllocationError, ConfigurationError
 
+    for name in ("SLURM_JOB_ID", "PBS_JOBID", "LSB_JOBID"):
+        monkeypatch.delenv(name, raising=False)
     path = write(tmp_path, "jobs: [{name: a, command: 'true'}]\nrules: []\n")
-    with pytest.raises(ConfigurationError):
+    # Flux without its bindings; a scheduler's steps outside an allocation.
+    with pytest.raises(ConfigurationError if executor == "flux" else AllocationError):
         run_file(path, executor=executor)

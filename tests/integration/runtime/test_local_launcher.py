@@ -169,9 +169,9 @@ def test_unknown_launcher_and_auto() -> None:
     from insitu.errors import UnknownLauncherError
     from insitu.launchers.registry import resolve_launcher_name
 
-    assert resolve_launcher_name("auto") in ("local", "slurm")
-    with pytest.raises(UnknownLauncherError, match="pbs"):
-        resolve_launcher_name("pbs")
+    assert resolve_launcher_name("auto") in ("local", "slurm", "pbs", "lsf")
+    with pytest.raises(UnknownLauncherError, match="dragon"):
+        resolve_launcher_name("dragon")
     with pytest.raises(UnknownLauncherError, match="nonsense"):
         resolve_launcher_name("nonsense")
     assert os.cpu_count()

@@ -11,6 +11,7 @@ import pytest
 
 import insitu
 from insitu.errors import (
+    AllocationError,
     LauncherNotAvailableError,
     UnknownLauncherError,
     UnsupportedOptionError,
@@ -22,7 +23,10 @@ from insitu.launchers.local import LocalLauncher
 SRC = Path(insitu.__file__).parent
 
 
-def test_every_smartsim_name_is_known_and_only_local_is_usable() -> None:
+USABLE = ("local", "slurm", "pbs", "pals", "lsf")
+
+
+def test_every_smartsim_name_is_known_and_the_schedulers_are_usable() -> None:
     assert registry.KNOWN_LAUNCHERS == (
         "local",
         "slurm",
@@ -33,8 +37,8 @@ def test_every_smartsim_name_is_known_and_only_local_is_usable() -> None:
         "dragon",
         "sge",
     )
-    assert registry.available_launchers() == ("local",)
-    assert [i.name for i in registry.LAUNCHERS if i.usable] == ["local"]
+    assert registry.available_launchers() == USABLE
+    assert tuple(i.name for i in registry.LAUNCHERS if i.usable) == USABLE
 
 
 @pytest.mark.parametrize("name", ["local", "LOCAL", " Local "])
@@ -42,14 +46,14 @@ def test_names_are_case_and_space_insensitive(name: str) -> None:
     assert registry.resolve_launcher_name(name) == "local"
 
 
-@pytest.mark.parametrize("name", ["slurm", "pbs", "pals", "lsf", "flux", "dragon"])
+@pytest.mark.parametrize("name", ["flux", "dragon", "sge"])
 def test_known_names_are_not_available_yet(name: str) -> None:
     with pytest.raises(LauncherNotAvailableError, match="not supported yet") as info:
         registry.resolve_launcher_name(name)
     # The Experiment's error and the Orchestrator's error (SmartSim raises SSUnsupportedError).
     assert isinstance(info.value, UnknownLauncherError)
     assert isinstance(info.value, UnsupportedOptionError)
-    assert info.value.option == "launcher" and info.value.known == ("local", "auto")
+    assert info.value.option == "launcher" and info.value.known == (*USABLE, "auto")
 
 
 def test_unknown_names() -> None:
@@ -74,28 +78,43 @@ def _fake_bin(directory: Path, *names: str) -> Path:
 def test_auto_detects_only_usable_launchers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("INSITU_LAUNCHER", raising=False)
     monkeypatch.setenv("PATH", str(_fake_bin(tmp_path, "sbatch", "qsub", "bsub", "flux")))
-    assert registry.resolve_launcher_name("auto") == "local"
-    assert [i.detect for i in registry.LAUNCHERS if i.detect] == ["sbatch", "qsub", "bsub", "flux"]
+    assert registry.resolve_launcher_name("auto") == "local"  # no scheduler is complete
+    _fake_bin(tmp_path, "squeue", "srun", "scancel")
+    assert registry.detect_launcher() == ("slurm", "sbatch, squeue, srun, scancel found on PATH")
+    assert registry.resolve_launcher_name("auto") == "slurm"
+    rows = {name: (ok, detail) for name, ok, detail in registry.detection_report()}
+    assert rows["slurm"][0] and not rows["flux"][0]
+    assert "not usable" in rows["flux"][1]
+    monkeypatch.setenv("INSITU_LAUNCHER", "local")
+    assert registry.detect_launcher() == ("local", "INSITU_LAUNCHER=local")
+    monkeypatch.setenv("INSITU_LAUNCHER", "cobalt")
+    with pytest.raises(UnknownLauncherError):
+        registry.resolve_launcher_name("auto")
 
 
-def test_create_launcher() -> None:
+def test_create_launcher(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no workload manager here
     launcher = registry.create_launcher("auto")
     try:
         assert isinstance(launcher, LocalLauncher)
     finally:
         launcher.shutdown()
     with pytest.raises(LauncherNotAvailableError):
-        registry.create_launcher("slurm")
+        registry.create_launcher("dragon")
 
 
-def test_check_spec_is_the_launchers_validate() -> None:
+def test_check_spec_is_the_launchers_validate(monkeypatch: pytest.MonkeyPatch) -> None:
     registry.check_spec("local", JobSpec("ok", "/bin/true"))
     wide = JobSpec("wide", "/bin/true", resources=Resources(nodes=2))
     with pytest.raises(UnsupportedOptionError, match="the local launcher"):
         registry.check_spec("local", wide)
-    with pytest.raises(LauncherNotAvailableError):
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    with pytest.raises(AllocationError, match="outside"):
         registry.check_spec("slurm", wide)
+    with pytest.raises(LauncherNotAvailableError):
+        registry.check_spec("dragon", wide)
 
 
 def test_run_command_candidates() -> None:
@@ -119,7 +138,7 @@ def test_batch_commands_and_their_dialects() -> None:
 
 
 def test_rules_executors_are_data_of_the_registry() -> None:
-    assert registry.rules_executors() == ("local", "slurm", "flux")
+    assert registry.rules_executors() == ("local", "slurm", "pbs", "lsf", "flux")
 
 
 def test_every_reader_reads_the_registry() -> None:
@@ -136,7 +155,7 @@ def test_every_reader_reads_the_registry() -> None:
     run = parser.parse_args(["run", "x.yaml", "--executor", "flux"])
     assert run.executor == "flux"
     with pytest.raises(SystemExit):
-        parser.parse_args(["run", "x.yaml", "--executor", "pbs"])
+        parser.parse_args(["run", "x.yaml", "--executor", "pals"])
 
 
 def _string_constants(path: Path) -> set[str]:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from insitu.errors import (
+    AllocationError,
     LauncherNotAvailableError,
     ParameterTypeError,
     UnsupportedOptionError,
@@ -146,11 +147,21 @@ def test_a_refused_setter_changes_nothing(tmp_path: Path) -> None:
 @needs_server
 def test_known_schedulers_are_refused_by_the_registry() -> None:
     with pytest.raises(LauncherNotAvailableError, match="not supported yet"):
+        Orchestrator(launcher="dragon", server_binary=BUNDLED)
+
+
+@needs_server
+def test_slurm_shards_outside_an_allocation_are_refused_before_anything_starts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    with pytest.raises(AllocationError, match="get_allocation"):
         Orchestrator(launcher="slurm", server_binary=BUNDLED)
 
 
 @needs_server
-def test_cpus_per_shard_is_set_cpus(tmp_path: Path) -> None:
+def test_cpus_per_shard_is_set_cpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no workload manager for "auto" to find
     store = Orchestrator(path=tmp_path, launcher="AUTO", port=find_free_port_block(1),
                          server_binary=BUNDLED, cpus_per_shard=1)  # fmt: skip
     assert store.launcher == "local"

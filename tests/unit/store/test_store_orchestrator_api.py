@@ -74,7 +74,10 @@ def test_db_nodes_type() -> None:
         orc(db_nodes="3")
 
 
-def test_launch_options_the_local_launcher_cannot_honour() -> None:
+def test_launch_options_the_local_launcher_cannot_honour(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no workload manager for "auto" to find
     for kwargs in (
         {"batch": True},
         {"account": "A1"},
@@ -82,7 +85,7 @@ def test_launch_options_the_local_launcher_cannot_honour() -> None:
         {"alloc": "123"},
         {"run_command": "srun"},
         {"queue": "debug"},
-        {"launcher": "slurm"},
+        {"launcher": "dragon"},
         {"run_args": {"exclusive": None}},
         {"gpus_per_shard": 1},
     ):

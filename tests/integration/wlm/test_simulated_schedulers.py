@@ -1,0 +1,213 @@
+"""PBS Pro/PALS and LSF end to end through their behavioural simulators (each test runs
+once per scheduler): batch jobs with their return codes, one status call for all jobs,
+refusals and stops, MPI steps in an allocation and MPI inside a batch job."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from insitu import Experiment
+from insitu.errors import AllocationError, CommandTimeoutError, ShellError
+from insitu.jobs import JobSpec, JobState
+from insitu.jobs.spec import BatchSpec
+from insitu.launchers.base import Launcher
+from insitu.settings import JsrunSettings, PalsMpiexecSettings, RunSettings
+from tests.fakes.simulators import Simulator
+
+HELLO = Path(__file__).with_name("mpi_hello.py")
+
+needs_mpi = pytest.mark.skipif(
+    shutil.which("mpirun") is None,
+    reason="needs Open MPI: run `bash .ci/debian-packages` as root (openmpi-bin)",
+)
+
+
+def _mpi_settings(sim: Simulator, tasks: int) -> RunSettings:
+    cls = PalsMpiexecSettings if sim.step_run_command == "pals" else JsrunSettings
+    rs = cls(sys.executable, exe_args=[str(HELLO)])
+    rs.set_tasks(tasks)
+    return rs
+
+
+def _ranks(directory: str) -> list[list[str]]:
+    return sorted(p.read_text().split() for p in Path(directory).glob("rank_*.txt"))
+
+
+def test_batch_models_end_with_their_return_codes(sim: Simulator, tmp_path: Path) -> None:
+    exp = Experiment("batch", exp_path=str(tmp_path), launcher=sim.launcher)
+    bs = exp.create_batch_settings(nodes=1, time="00:05:00")
+    bs.add_preamble(["echo preamble-ran"])
+    show = 'echo "job=$PBS_JOBID$LSB_JOBID"'
+    ok = exp.create_model(
+        "ok", exp.create_run_settings("/bin/sh", ["-c", show], run_command=None),
+        batch_settings=bs,
+    )  # fmt: skip
+    bad = exp.create_model(
+        "bad", exp.create_run_settings("/bin/sh", ["-c", "exit 4"], run_command=None),
+        batch_settings=bs,
+    )  # fmt: skip
+    exp.start(ok, bad, block=True)
+    assert exp.get_status(ok, bad) == [JobState.COMPLETED, JobState.FAILED]
+    ok_record, bad_record = exp._control.table.latest("ok"), exp._control.table.latest("bad")
+    assert ok_record is not None and bad_record is not None
+    assert bad_record.returncode == 4 and ok_record.returncode == 0
+    out = Path(ok.path, "ok.out").read_text().split()
+    assert out == ["preamble-ran", f"job={ok_record.job_id}"]
+
+
+def _launcher(sim: Simulator, **options: float) -> Launcher:
+    from insitu.launchers.lsf.launcher import lsf_launcher
+    from insitu.launchers.pbs.launcher import pbs_launcher
+
+    return {"pbs": pbs_launcher, "lsf": lsf_launcher}[sim.launcher](**options)
+
+
+def test_status_is_one_call_per_tick_for_all_batch_jobs(sim: Simulator, tmp_path: Path) -> None:
+    launcher = _launcher(sim, poll_interval=0.0)
+    spec = JobSpec("s", "/bin/sleep", ("30",), tmp_path, batch=BatchSpec("", nodes=1))
+    ids = [launcher.submit(replace(spec, name=f"s{i}")) for i in range(5)]
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            before = len(sim.calls(sim.status_command))
+            states = launcher.poll(ids)
+            calls = sim.calls(sim.status_command)
+            assert len(calls) == before + 1 and set(ids) <= set(calls[-1])
+            if all(s.state is JobState.RUNNING for s in states.values()):
+                break
+            assert time.monotonic() < deadline, states
+            time.sleep(0.1)
+    finally:
+        launcher.shutdown()
+    assert {s.state for s in launcher.poll(ids).values()} == {JobState.CANCELLED}
+    assert sim.unfinished() == []
+
+
+def test_a_refused_submission_carries_the_schedulers_message(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    exp = Experiment("refused", exp_path=str(tmp_path), launcher=sim.launcher)
+    bs = exp.create_batch_settings(nodes=1, time="00:01:00", queue="nosuchqueue")
+    model = exp.create_model(
+        "m", exp.create_run_settings("/bin/true", run_command=None), batch_settings=bs
+    )
+    with pytest.raises(ShellError, match=r"(?i)queue") as info:
+        exp.start(model)
+    assert "queue" in info.value.stderr.lower()
+    assert sim.jobs() == []
+
+
+def test_stop_cancels_running_and_queued_batch_jobs(sim: Simulator, tmp_path: Path) -> None:
+    exp = Experiment("stop", exp_path=str(tmp_path), launcher=sim.launcher)
+    bs = exp.create_batch_settings(nodes=1, time="00:05:00")
+    rs = exp.create_run_settings("/bin/sleep", ["300"], run_command=None)
+    ensemble = exp.create_ensemble("ens", batch_settings=bs, run_settings=rs, replicas=2)
+    exp.start(ensemble, block=False)
+    deadline = time.monotonic() + 60
+    while exp.get_status(ensemble) != [JobState.RUNNING] * 2:
+        assert time.monotonic() < deadline, exp.get_status(ensemble)
+        time.sleep(0.1)
+    exp.stop(ensemble)
+    assert exp.get_status(ensemble) == [JobState.CANCELLED] * 2
+    assert sim.unfinished() == []
+    assert len(sim.jobs()) == 2  # one batch job per member on these schedulers
+
+
+@needs_mpi
+def test_mpi_steps_run_in_the_allocation_and_need_one(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exp = Experiment("steps", exp_path=str(tmp_path), launcher=sim.launcher)
+    outside = exp.create_model("outside", _mpi_settings(sim, 2))
+    with pytest.raises(AllocationError, match=sim.allocation_var):
+        exp.start(outside)
+    monkeypatch.setenv(sim.allocation_var, "4242")
+    ranks = exp.create_model("ranks", _mpi_settings(sim, 4))
+    exp.start(ranks, block=True)
+    assert exp.get_status(ranks) == [JobState.COMPLETED], Path(ranks.path, "ranks.err").read_text()
+    rows = _ranks(ranks.path)
+    assert [row[1] for row in rows] == ["0", "1", "2", "3"]
+    assert {(row[3], row[5], row[7]) for row in rows} == {("4", "6", "4242")}
+    assert sim.calls(sim.status_command) == []  # steps are the driver's own processes
+
+
+@needs_mpi
+def test_an_mpi_program_inside_a_batch_job(sim: Simulator, tmp_path: Path) -> None:
+    exp = Experiment("mpibatch", exp_path=str(tmp_path), launcher=sim.launcher)
+    bs = exp.create_batch_settings(nodes=1, time="00:05:00")
+    model = exp.create_model("ranks", _mpi_settings(sim, 3), batch_settings=bs)
+    exp.start(model, block=True)
+    assert exp.get_status(model) == [JobState.COMPLETED], Path(model.path, "ranks.err").read_text()
+    record = exp._control.table.latest("ranks")
+    assert record is not None
+    rows = _ranks(model.path)
+    assert [row[1] for row in rows] == ["0", "1", "2"]
+    assert {(row[5], row[7]) for row in rows} == {("3", record.job_id)}
+
+
+def test_a_hanging_or_missing_scheduler_cli_is_a_typed_error(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = JobSpec("j", "/bin/true", cwd=tmp_path, batch=BatchSpec("", nodes=1))
+    launcher = _launcher(sim, tool_timeout=2.0)
+    monkeypatch.setenv("FAKESCHED_HANG", {"pbs": "qsub", "lsf": "bsub"}[sim.launcher])
+    with pytest.raises(CommandTimeoutError, match="did not finish within 2 s"):
+        launcher.submit(spec)
+    monkeypatch.delenv("FAKESCHED_HANG")
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(ShellError, match=r"qsub|bsub"):
+        _launcher(sim).submit(spec)
+    assert sim.jobs() == []
+
+
+def test_a_rules_file_runs_on_the_scheduler(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from insitu.rules.api import run_file
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "jobs:\n"
+        "  - {name: ok, command: 'true', count: 3, nodes: 1}\n"
+        "  - {name: bad, command: 'false', count: 1, nodes: 1}\n"
+        "rules:\n"
+        "  - {trigger: start, action: {name: submit, label: ok}}\n"
+        "  - {trigger: start, action: {name: submit, label: bad}}\n"
+    )
+    monkeypatch.setenv(sim.allocation_var, "99")
+    result = run_file(rules, executor=sim.launcher, timeout=120)
+    assert result.errors == ()
+    assert dict(result.metrics.counts["ok"])["success"] == 3
+    assert dict(result.metrics.counts["bad"])["failed"] == 1
+
+
+def test_a_store_and_a_model_run_as_steps_of_the_allocation(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from insitu.store.readiness import find_free_port_block
+
+    monkeypatch.setenv(sim.allocation_var, "7")
+    exp = Experiment("store", exp_path=str(tmp_path), launcher=sim.launcher)
+    db = exp.create_database(db_nodes=1, port=find_free_port_block(1), run_command=None)
+    exp.start(db)
+    try:
+        code = "from insitu.client import Client; import numpy as np; " \
+               "Client().put_tensor('x', np.arange(3))"  # fmt: skip
+        rs = exp.create_run_settings(sys.executable, ["-c", code], run_command=None)
+        model = exp.create_model("writer", rs)
+        exp.start(model, block=True)
+        assert exp.get_status(model) == [JobState.COMPLETED], Path(model.path, "writer.err")
+        from insitu.client import Client
+
+        assert Client(address=db.get_address()[0], cluster=False).get_tensor("x").tolist() == [
+            0, 1, 2
+        ]  # fmt: skip
+    finally:
+        exp.stop(db)
+    assert exp.get_status(db)[0] is JobState.CANCELLED
