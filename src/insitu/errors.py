@@ -11,12 +11,14 @@ which raises the built-ins in those places, keeps catching them.
     InsituError                              (alias: SmartSimError)
     ├── ConfigurationError                   (alias: SSConfigError)
     │   ├── UnsupportedOptionError           (alias: SSUnsupportedError)
-    │   ├── UnknownLauncherError             (name, known)
-    │   │   └── LauncherNotAvailableError    (+ UnsupportedOptionError; known, not usable yet)
+    │   │   ├── UnknownLauncherError         (name, known)
+    │   │   │   └── LauncherNotAvailableError (known, not usable yet)
+    │   │   └── PreviewFormatError
     │   ├── MissingDependencyError
     │   │   └── TlsNotSupportedError         (binary: a server built without TLS)
     │   ├── InvalidArgumentError             (+ ValueError)
     │   │   ├── UserStrategyError            (perm strategy problems)
+    │   │   ├── ExperimentPathError          (+ NotADirectoryError)
     │   │   ├── InvalidDBNodesError
     │   │   ├── InvalidServerOptionError     (key)
     │   │   ├── UnknownInterfaceError        (interface, known)
@@ -31,11 +33,15 @@ which raises the built-ins in those places, keeps catching them.
     ├── EntityExistsError                    (duplicate entity name)
     │   └── DBIDConflictError                (alias: SSDBIDConflictError)
     ├── EntityDirExistsError                 (+ FileExistsError)
-    ├── EntityNotLaunchedError
+    ├── EntityNotLaunchedError               (+ ValueError)
+    ├── CheckpointError                      (+ ValueError; path: a store checkpoint)
+    │   └── CheckpointNotFoundError          (+ FileNotFoundError)
+    ├── SSReservedKeywordError, SSDBFilesNotParseable (SmartSim's names)
     ├── AlreadyRunningError
     ├── LauncherError
     │   ├── ShellError                       (command, stderr)
     │   │   └── CommandTimeoutError          (timeout; transient)
+    │   ├── LauncherUnsupportedFeature
     │   └── AllocationError
     ├── EnsembleError                        (a rules ensemble failed at run time)
     ├── RecordFormatError                    (+ ValueError; path, line: a launch record line)
@@ -59,7 +65,9 @@ which raises the built-ins in those places, keeps catching them.
     │       ├── RedisInternalError
     │       ├── RedisTimeoutError            (transient)
     │       ├── RedisInvalidUseError
+    │       │   └── UnknownNodeError         (+ RedisRuntimeError)
     │       ├── RedisParameterError          (+ ValueError)
+    │       │   ├── BatchingParameterError   (+ RedisRuntimeError)
     │       │   └── ValueTooLargeError       (key, size, limit)
     │       └── InferenceError               (key, reason, backend_message; a model/script run)
     │           ├── ModelLoadError           (corrupt model bytes, a script that won't compile)
@@ -109,14 +117,20 @@ class UnsupportedOptionError(ConfigurationError):
         super().__init__(f"{msg}: {detail}" if detail else msg)
 
 
-class UnknownLauncherError(ConfigurationError):
-    """A launcher name that insitu does not know or cannot use here."""
+class UnknownLauncherError(UnsupportedOptionError):
+    """A launcher name that insitu does not know or cannot use here.
+
+    An ``UnsupportedOptionError`` (``option`` ``"launcher"``), as SmartSim raises
+    ``SSUnsupportedError`` for a launcher it does not support.
+    """
 
     def __init__(self, name: str, known: Sequence[str], detail: str = "") -> None:
         self.name = name
         self.known = tuple(known)
+        self.option = "launcher"
+        self.backend = "insitu"
         msg = f"launcher {name!r} is not available; choose one of {', '.join(self.known)}"
-        super().__init__(f"{msg} ({detail})" if detail else msg)
+        ConfigurationError.__init__(self, f"{msg} ({detail})" if detail else msg)
 
 
 class LauncherNotAvailableError(UnknownLauncherError, UnsupportedOptionError):
@@ -226,8 +240,11 @@ class ExecutableNotFoundError(ConfigurationError, FileNotFoundError):
         super().__init__(f"could not locate executable {exe!r} (not a file on PATH or on disk)")
 
 
-class NotExecutableError(ExecutableNotFoundError):
-    """The executable exists on disk but the current user may not execute it."""
+class NotExecutableError(ExecutableNotFoundError, TypeError):
+    """The executable exists on disk but the current user may not execute it.
+
+    Also a ``TypeError``: SmartSim raises that for a file that is not executable.
+    """
 
     def __init__(self, exe: str) -> None:
         super().__init__(exe)
@@ -298,8 +315,45 @@ class EntityDirExistsError(InsituError, FileExistsError):
     """``generate`` would write into an existing directory and ``overwrite`` is False."""
 
 
-class EntityNotLaunchedError(InsituError):
-    """A query about an entity that this experiment never started."""
+class EntityNotLaunchedError(InsituError, ValueError):
+    """A query about an entity that this experiment never started (a ``ValueError``, as
+    SmartSim raises)."""
+
+
+class ExperimentPathError(InvalidArgumentError, NotADirectoryError):
+    """An experiment path that is not an existing directory (a ``NotADirectoryError``, as
+    SmartSim raises, and a ``ValueError``)."""
+
+
+class SSReservedKeywordError(InsituError):
+    """A reserved keyword was used where a user value was expected (SmartSim's name)."""
+
+
+class SSDBFilesNotParseable(InsituError):  # noqa: N818 (SmartSim's name)
+    """The files a store shard writes could not be read (SmartSim's name)."""
+
+
+class PreviewFormatError(UnsupportedOptionError, InvalidArgumentError):
+    """An output format ``Experiment.preview`` does not support (SmartSim's name; an
+    ``SSUnsupportedError`` as there, and a ``ValueError``)."""
+
+    def __init__(self, output_format: object) -> None:
+        super().__init__(
+            f"output_format={output_format!r}", "Experiment.preview", "only 'plain_text'"
+        )
+
+
+class CheckpointError(InsituError, ValueError):
+    """A store checkpoint file that cannot be used: corrupt, of another format version, or
+    describing a store that is no longer running (``path``)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        super().__init__(f"store checkpoint {path}: {reason}")
+
+
+class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
+    """No store checkpoint at that path (a ``FileNotFoundError``, as SmartSim raises)."""
 
 
 class AlreadyRunningError(InsituError):
@@ -331,6 +385,10 @@ class CommandTimeoutError(ShellError):
     ) -> None:
         self.timeout = timeout
         super().__init__(message, command, stderr)
+
+
+class LauncherUnsupportedFeature(LauncherError):  # noqa: N818 (SmartSim's name)
+    """The launcher lacks a feature the job asks for (SmartSim's name)."""
 
 
 class AllocationError(LauncherError):
@@ -509,6 +567,17 @@ class RedisParameterError(RedisReplyError, ValueError):
     """An argument has the right type but an unusable value (SmartRedis raises ValueError)."""
 
 
+class BatchingParameterError(RedisParameterError, RedisRuntimeError):
+    """Batching arguments that contradict each other (``batch_size=0`` with a minimum
+    batch, a timeout without a minimum batch): a ``RedisRuntimeError``, as SmartRedis
+    raises, and the precise parameter error."""
+
+
+class UnknownNodeError(RedisInvalidUseError, RedisRuntimeError):
+    """An address given to an address-targeted call (``get_ai_info``, ``config_get`` …)
+    that is not a shard of the store: also a ``RedisRuntimeError``, as SmartRedis raises."""
+
+
 class ValueTooLargeError(RedisParameterError):
     """A value is larger than the store accepts (``proto-max-bulk-len``); nothing was sent."""
 
@@ -641,7 +710,10 @@ __all__ = [
     "AlreadyColocatedError",
     "AlreadyRunningError",
     "AttachedFileNotFoundError",
+    "BatchingParameterError",
     "CPUPinningError",
+    "CheckpointError",
+    "CheckpointNotFoundError",
     "ClientError",
     "ClusterDownError",
     "ClusterSetupError",
@@ -657,6 +729,7 @@ __all__ = [
     "EntityExistsError",
     "EntityNotLaunchedError",
     "ExecutableNotFoundError",
+    "ExperimentPathError",
     "InferenceError",
     "InferenceInputError",
     "InferenceTimeoutError",
@@ -667,6 +740,7 @@ __all__ = [
     "InvalidServerOptionError",
     "LauncherError",
     "LauncherNotAvailableError",
+    "LauncherUnsupportedFeature",
     "MissingDependencyError",
     "ModelLoadError",
     "NotExecutableError",
@@ -674,6 +748,7 @@ __all__ = [
     "ParameterWriterError",
     "PermissionDeniedError",
     "PortInUseError",
+    "PreviewFormatError",
     "ReadOnlyStoreError",
     "RecordFormatError",
     "RecordVersionError",
@@ -690,8 +765,10 @@ __all__ = [
     "RedisTimeoutError",
     "RuleSyntaxError",
     "SSConfigError",
+    "SSDBFilesNotParseable",
     "SSDBIDConflictError",
     "SSInternalError",
+    "SSReservedKeywordError",
     "SSUnsupportedError",
     "ScriptFunctionError",
     "ShardStartError",
@@ -706,6 +783,7 @@ __all__ = [
     "StoreUnavailableError",
     "TlsNotSupportedError",
     "UnknownInterfaceError",
+    "UnknownNodeError",
     "UnknownLauncherError",
     "UnknownStrategyError",
     "UnsupportedOptionError",

@@ -6,6 +6,7 @@ SmartRedis. Type errors raise ``TypeError`` subclasses, bad values ``ValueError`
 """
 
 from insitu.errors import (
+    BatchingParameterError,
     ClientError,
     ClusterDownError,
     DeviceUnavailableError,
@@ -32,12 +33,15 @@ from insitu.errors import (
     StoreLoadingError,
     StoreOutOfMemoryError,
     StoreUnavailableError,
+    UnknownNodeError,
     ValueTooLargeError,
     WireFormatError,
     WorkerLostError,
 )
 
 __all__ = [
+    "BatchingParameterError",
+    "UnknownNodeError",
     "ClientError",
     "DeviceUnavailableError",
     "InferenceError",

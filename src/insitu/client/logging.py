@@ -164,6 +164,9 @@ class LogContext:
 
     _log_context: str
 
+    def __init__(self, context: str) -> None:
+        self._log_context = check_type("context", context, str, "a str")
+
     def log_data(self, level: SRLoggingLevel, data: str) -> None:
         """Log ``data`` if ``level`` is enabled."""
         log_data(self._log_context, level, data)
@@ -175,3 +178,7 @@ class LogContext:
     def log_error(self, level: SRLoggingLevel, data: str) -> None:
         """Log an error if ``level`` is enabled."""
         log_error(self._log_context, level, data)
+
+
+SRObject = LogContext
+"""SmartRedis's base of logging objects (``Client``, ``Dataset``, ``LogContext``)."""

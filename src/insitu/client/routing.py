@@ -18,7 +18,7 @@ from redis.crc import key_slot
 
 from insitu.connection.redis_clients import cluster_client, redis_client
 from insitu.connection.resp import encode_text
-from insitu.errors import RedisInvalidUseError
+from insitu.errors import UnknownNodeError
 from insitu.wire.addresses import Address
 from insitu.wire.endpoint import Endpoint
 
@@ -72,7 +72,7 @@ class StandaloneRouter:
 
     def node_at(self, address: Address) -> redis.Redis:
         if not address.same_endpoint(self.address):
-            raise RedisInvalidUseError(
+            raise UnknownNodeError(
                 f"{address} is not a valid database node address: this client is "
                 f"connected to {self.address}"
             )
@@ -114,7 +114,7 @@ class ClusterRouter:
             )
         if node is None:
             known = ", ".join(str(a) for a, _ in self.nodes())
-            raise RedisInvalidUseError(
+            raise UnknownNodeError(
                 f"{address} is not a valid database node address (shards: {known})"
             )
         return self._connection(node)

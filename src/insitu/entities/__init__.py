@@ -1,7 +1,23 @@
-"""Entities of an experiment: Model, Ensemble, their attached files and parameter spaces."""
+"""Entities of an experiment: Model, Ensemble, their attached files and parameter spaces;
+SmartSim's ``smartsim.entity`` names (``DBModel``, ``DBScript``, ``DBNode``,
+``SmartSimEntity``, ``EntityList``, ``TelemetryConfiguration``)."""
 
 from insitu.entities.attached_files import EntityFiles
+from insitu.entities.base import EntityList, EntitySequence, SmartSimEntity
+from insitu.entities.db_objects import DBModel, DBScript
 from insitu.entities.ensemble import Ensemble
 from insitu.entities.model import Model
+from insitu.store.db_node import DBNode, TelemetryConfiguration
 
-__all__ = ["Ensemble", "EntityFiles", "Model"]
+__all__ = [
+    "DBModel",
+    "DBNode",
+    "DBScript",
+    "Ensemble",
+    "EntityFiles",
+    "EntityList",
+    "EntitySequence",
+    "Model",
+    "SmartSimEntity",
+    "TelemetryConfiguration",
+]

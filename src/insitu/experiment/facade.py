@@ -35,7 +35,9 @@ from insitu.entities.model import Model
 from insitu.errors import (
     AlreadyRunningError,
     EntityNotLaunchedError,
+    ExperimentPathError,
     InvalidArgumentError,
+    ParameterTypeError,
 )
 from insitu.experiment.colocated import plan_colocated
 from insitu.experiment.factories import EntityFactory
@@ -47,6 +49,7 @@ from insitu.experiment.preview import (
     parse_verbosity,
     render_preview,
 )
+from insitu.experiment.reconnected import ReconnectedStores
 from insitu.experiment.registry_hook import PasswordRegistration
 from insitu.experiment.selection import Entity, Selection, select_entities
 from insitu.experiment.summary import render_summary
@@ -60,6 +63,7 @@ from insitu.log import get_logger
 from insitu.runtime.controller import Controller
 from insitu.runtime.events import Subscription
 from insitu.runtime.record import RecordWriter, RunFacts
+from insitu.store.db_node import TelemetryConfiguration
 from insitu.store.orchestrator import Orchestrator
 from insitu.wire.record import record_path
 
@@ -89,6 +93,8 @@ class Experiment(EntityFactory):
         self._control.subscribe_stores(PasswordRegistration(self._control.store))
         self._created: dict[str, Entity] = {}
         self._colocated: dict[str, Orchestrator] = {}  # model name -> its latest store
+        self._reconnected = ReconnectedStores()
+        self._telemetry = TelemetryConfiguration(True)
         self._record = RecordWriter(
             record_path(self.exp_path), RunFacts(name, self.exp_path, self._launcher_name)
         )
@@ -148,6 +154,7 @@ class Experiment(EntityFactory):
             for store in selection.orchestrators:
                 self._control.start_store(store)
                 started_stores.append(store.name)
+                store.write_checkpoint()
             for load in loads:
                 load_objects(load)
             for model in selection.all_models:
@@ -206,7 +213,28 @@ class Experiment(EntityFactory):
         self._control.stop_jobs(names)
         self._stop_colocated(names)
         for store in selection.orchestrators:
-            self._control.stop_store(store.name)
+            if self._reconnected.owns(store):
+                self._reconnected.stop(store)
+            else:
+                self._control.stop_store(store.name)
+
+    def reconnect_orchestrator(self, checkpoint: str) -> Orchestrator:
+        """The running store described by ``checkpoint`` (``Orchestrator.checkpoint_file`` of
+        a store another driver started), to query, stop, and hand to the entities this
+        experiment starts.
+
+        The checkpoint is JSON without secrets; the store's password is read from the 0600
+        file it names. A missing file raises ``CheckpointNotFoundError`` (a
+        ``FileNotFoundError``); a corrupt one, a password file others may read, or a store
+        that no longer answers raise ``CheckpointError`` (a ``SmartSimError``).
+        """
+        return self._reconnected.reconnect(checkpoint)
+
+    @property
+    def telemetry(self) -> TelemetryConfiguration:
+        """SmartSim's telemetry switch (on by default); insitu's launch record is always
+        written, the switch is kept for the observability work."""
+        return self._telemetry
 
     def poll(
         self, interval: int = 10, verbose: bool = True, kill_on_interrupt: bool = True
@@ -240,12 +268,29 @@ class Experiment(EntityFactory):
 
         Entities never started report ``NeverStarted``.
         """
+        for arg in args:
+            if not isinstance(arg, Model | Ensemble | Orchestrator):
+                raise ParameterTypeError(
+                    "get_status takes Models, Ensembles and Orchestrators, got "
+                    f"{type(arg).__name__}"
+                )
+        if any(isinstance(a, Orchestrator) and self._reconnected.owns(a) for a in args):
+            return self._status_with_reconnected(args)
         statuses: list[JobState] = []
         for name in self._job_names(select_entities(*args)):
             try:
                 statuses.append(self._control.status(name))
             except EntityNotLaunchedError:
                 statuses.append(JobState.NEVER_STARTED)
+        return statuses
+
+    def _status_with_reconnected(self, args: Sequence[Entity]) -> list[JobState]:
+        statuses: list[JobState] = []
+        for arg in args:
+            if isinstance(arg, Orchestrator) and self._reconnected.owns(arg):
+                statuses += self._reconnected.status(arg)
+            else:
+                statuses += self.get_status(arg)
         return statuses
 
     def preview(
@@ -323,10 +368,12 @@ class Experiment(EntityFactory):
         key_out = model.name if model.query_key_prefixing() else None
         keys_in = [e.name for e in model.incoming_entities]
         prefixes = format_key_prefix_env(key_out, keys_in)
-        return {**self._control.store_env(), **(colocated or {}), **prefixes}
+        stores = {**self._reconnected.env(), **self._control.store_env()}
+        return {**stores, **(colocated or {}), **prefixes}
 
     def _shared_stores(self) -> list[Orchestrator]:
-        return [s for s in self._control.running_stores() if isinstance(s, Orchestrator)]
+        own = [s for s in self._control.running_stores() if isinstance(s, Orchestrator)]
+        return own + self._reconnected.stores()
 
     def _preview_text(self, selection: Selection, verbosity: Verbosity) -> str:
         stores = list(selection.orchestrators) or self._shared_stores()
@@ -379,5 +426,5 @@ def _experiment_path(name: str, exp_path: str | None) -> str:
         return osp.join(os.getcwd(), name)
     _checks.check_type("exp_path", exp_path, str)
     if not osp.isdir(osp.abspath(exp_path)):
-        raise InvalidArgumentError(f"experiment path {exp_path!r} does not exist")
+        raise ExperimentPathError(f"experiment path {exp_path!r} does not exist as a directory")
     return osp.abspath(exp_path)

@@ -17,10 +17,9 @@ from insitu.entities.ensemble import Ensemble
 from insitu.entities.model import Model
 from insitu.errors import DBIDConflictError, EntityExistsError, UnsupportedOptionError
 from insitu.experiment.selection import Entity
-from insitu.launchers.registry import LAUNCHERS
-from insitu.launchers.run_commands import detect_run_command
 from insitu.runtime.controller import Controller
 from insitu.settings.batch_settings import BatchSettings
+from insitu.settings.factory import create_batch_settings, create_run_settings
 from insitu.settings.run_settings import RunSettings
 from insitu.store.orchestrator import Orchestrator
 
@@ -47,20 +46,19 @@ class EntityFactory:
         exe_args: str | list[str] | None = None,
         run_command: str = "auto",
         run_args: Mapping[str, ArgValue] | None = None,
-        env_vars: Mapping[str, str | int | float] | None = None,
+        env_vars: Mapping[str, str | int | float | None] | None = None,
         container: object | None = None,
         **kwargs: object,
     ) -> RunSettings:
-        """RunSettings for this experiment's launcher; ``run_command="auto"`` picks its default.
+        """Run settings of the class that fits this experiment's launcher and
+        ``run_command`` (``"auto"``: the launcher's first run command on ``PATH``; none for
+        ``local``), as :func:`insitu.settings.create_run_settings` chooses it.
 
         The executable is resolved to an absolute path now; a missing one raises
         ``ExecutableNotFoundError`` (a ``FileNotFoundError``).
         """
-        if container is not None:
-            raise UnsupportedOptionError("container", f"the {self.launcher} launcher")
-        command = detect_run_command(self.launcher) if run_command == "auto" else run_command
-        return RunSettings(
-            exe, exe_args, command or "", dict(run_args or {}), dict(env_vars or {}), **kwargs
+        return create_run_settings(
+            self.launcher, exe, exe_args, run_command, run_args, env_vars, container, **kwargs
         )
 
     def create_batch_settings(
@@ -72,13 +70,12 @@ class EntityFactory:
         batch_args: Mapping[str, str | None] | None = None,
         **kwargs: object,
     ) -> BatchSettings:
-        """BatchSettings for the launcher's scheduler; the local launcher has none."""
-        raise UnsupportedOptionError(
-            "create_batch_settings",
-            f"the {self.launcher} launcher",
-            "batch jobs need a workload manager ("
-            + ", ".join(info.name for info in LAUNCHERS if info.batch_command)
-            + ")",
+        """Batch settings of the launcher's scheduler (``SbatchSettings`` for slurm,
+        ``QsubBatchSettings`` for pbs/pals, ``BsubBatchSettings`` for lsf); the local
+        launcher has none (``InsituError``, SmartSim's ``SmartSimError``). This builds a
+        value; whether the launcher can submit it is checked when it starts."""
+        return create_batch_settings(
+            self.launcher, nodes, time, queue, account, batch_args, **kwargs
         )
 
     def create_model(

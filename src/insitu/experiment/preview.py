@@ -14,7 +14,7 @@ from pathlib import Path
 from insitu.entities.colocation import ColocationSpec
 from insitu.entities.ensemble import Ensemble
 from insitu.entities.model import Model
-from insitu.errors import InvalidArgumentError
+from insitu.errors import InvalidArgumentError, PreviewFormatError
 from insitu.experiment.selection import Selection
 from insitu.store.orchestrator import Orchestrator
 
@@ -47,9 +47,7 @@ def parse_format(value: object) -> Format:
     try:
         return Format(value)
     except ValueError as err:
-        raise InvalidArgumentError(
-            f"output_format {value!r} is not supported; the only format is 'plain_text'"
-        ) from err
+        raise PreviewFormatError(value) from err
 
 
 def render_preview(

@@ -15,8 +15,9 @@ without loading any launcher; the names below load their module on first use (PE
 
 from __future__ import annotations
 
-import importlib
 import typing
+
+from insitu._lazy import lazy_getattr
 
 if typing.TYPE_CHECKING:
     from insitu.launchers.base import JobStatus, Launcher
@@ -48,8 +49,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    source = _SOURCES.get(name)
-    if source is None:
-        raise AttributeError(f"module 'insitu.launchers' has no attribute {name!r}")
-    return getattr(importlib.import_module(source), name)
+__getattr__ = lazy_getattr(__name__, _SOURCES, globals())

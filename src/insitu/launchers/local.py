@@ -30,6 +30,7 @@ from insitu.jobs.spec import JobSpec
 from insitu.jobs.status import JobState
 from insitu.launchers import spawn
 from insitu.launchers.base import JobStatus
+from insitu.launchers.run_commands import is_known, translate
 from insitu.log import get_logger
 
 logger = get_logger("insitu.launchers.local")
@@ -67,13 +68,13 @@ def validate_local(spec: JobSpec) -> None:
 
 def _check_launch(spec: JobSpec) -> None:
     """How the job would be launched: directly, as one process, now."""
-    if spec.run_command:
+    if spec.run_command and is_known(spec.run_command):
         raise UnsupportedOptionError(
             "run_command",
             BACKEND,
             f"{spec.run_command!r} is not used locally; use run_command=None",
         )
-    if spec.run_args:
+    if spec.run_args and not spec.run_command:
         names = ", ".join(name for name, _ in spec.run_args)
         raise UnsupportedOptionError(f"run_args ({names})", BACKEND, "there is no run command")
     if spec.mpmd:
@@ -123,10 +124,18 @@ def _check_placement(spec: JobSpec) -> None:
 
 def local_argv(spec: JobSpec) -> list[str]:
     """The command line to execute: pinning through ``taskset`` when CPUs are pinned."""
+    argv = list(spec.argv)
+    if spec.run_command:  # a wrapper program (validate_local refuses known run commands)
+        argv = translate(spec, handled=_LOCALLY_HANDLED)
     if spec.resources.cpu_pinning:
         cpus = ",".join(str(c) for c in spec.resources.cpu_pinning)
-        return ["taskset", "-c", cpus, *spec.argv]
-    return list(spec.argv)
+        return ["taskset", "-c", cpus, *argv]
+    return argv
+
+
+_LOCALLY_HANDLED = ("cpus_per_task", "walltime", "cpu_pinning", "hosts")
+"""Resources the local launcher honours itself (OMP_NUM_THREADS, its timer, taskset,
+the host check)."""
 
 
 def local_env(spec: JobSpec, base: Mapping[str, str]) -> dict[str, str]:

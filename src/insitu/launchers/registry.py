@@ -42,6 +42,9 @@ class LauncherInfo:
     processes itself and runs programs directly). ``batch_command`` is its scheduler's
     submit command and ``batch_dialect`` that command's directive spelling.
     ``rules_executor``: ``insitu ensemble`` may run rules files on it.
+    ``run_settings`` names the :mod:`insitu.settings` class every job of this launcher uses
+    whatever the run command (Dragon's), ``batch_settings`` the class of its batch jobs
+    (SmartSim's ``create_batch_settings``); names, so that this module imports no settings.
     """
 
     name: str
@@ -52,6 +55,8 @@ class LauncherInfo:
     batch_command: str | None = None
     batch_dialect: Callable[[], BatchDialect] | None = None
     rules_executor: bool = False
+    run_settings: str | None = None
+    batch_settings: str | None = None
 
     @property
     def usable(self) -> bool:
@@ -94,20 +99,29 @@ LAUNCHERS: tuple[LauncherInfo, ...] = (
     LauncherInfo(
         "slurm", detect="sbatch", run_commands=("srun", "mpirun", "mpiexec"),
         batch_command="sbatch", batch_dialect=_sbatch, rules_executor=True,
+        batch_settings="SbatchSettings",
     ),
     LauncherInfo(
         "pbs", detect="qsub", run_commands=("aprun", "mpirun", "mpiexec"),
-        batch_command="qsub", batch_dialect=_qsub,
+        batch_command="qsub", batch_dialect=_qsub, batch_settings="QsubBatchSettings",
     ),
-    LauncherInfo("pals", run_commands=("pals",), batch_command="qsub", batch_dialect=_qsub),
+    LauncherInfo(
+        "pals", run_commands=("pals",), batch_command="qsub", batch_dialect=_qsub,
+        batch_settings="QsubBatchSettings",
+    ),
     LauncherInfo(
         "lsf", detect="bsub", run_commands=("jsrun", "mpirun", "mpiexec"),
-        batch_command="bsub", batch_dialect=_bsub,
+        batch_command="bsub", batch_dialect=_bsub, batch_settings="BsubBatchSettings",
     ),
     # Flux and Dragon place processes themselves; rules files reach Flux through its own
     # Python bindings (insitu.rules.members.flux), not through an insitu launcher.
     LauncherInfo("flux", detect="flux", rules_executor=True),
-    LauncherInfo("dragon"),
+    LauncherInfo("dragon", run_settings="DragonRunSettings"),
+    # Grid Engine: SmartSim 0.8 has its settings; insitu has the settings, no launcher.
+    LauncherInfo(
+        "sge", run_commands=("mpirun", "mpiexec"), batch_command="qsub",
+        batch_settings="SgeQsubBatchSettings",
+    ),
 )  # fmt: skip
 """Every launcher name SmartSim (and insitu) knows, in ``auto`` detection order."""
 
@@ -207,6 +221,26 @@ def batch_dialect(batch_cmd: str) -> BatchDialect:
     raise KeyError(batch_cmd)
 
 
+def run_command_name(launcher: str, program: str) -> str:
+    """The run command ``program`` (e.g. ``mpiexec``) names under ``launcher``: the entry of
+    its candidates whose program it is (``pals`` for ``mpiexec`` under ``pals``), else
+    ``program`` itself. Unknown launcher → ``UnknownLauncherError``."""
+    from insitu.launchers.run_commands import REGISTRY
+
+    for name in run_command_candidates(launcher) or ():
+        if REGISTRY[name].program == program:
+            return name
+    return program
+
+
+def batch_command_of(settings_class: str) -> str:
+    """The submit command of the batch settings class named ``settings_class``."""
+    for info in LAUNCHERS:
+        if info.batch_settings == settings_class and info.batch_command is not None:
+            return info.batch_command
+    raise KeyError(settings_class)
+
+
 def rules_executors() -> tuple[str, ...]:
     """Executor names a rules file (``insitu ensemble``) may choose, in registry order."""
     return tuple(info.name for info in LAUNCHERS if info.rules_executor)
@@ -218,6 +252,7 @@ __all__ = [
     "LAUNCHERS",
     "LauncherInfo",
     "available_launchers",
+    "batch_command_of",
     "batch_commands",
     "batch_dialect",
     "check_spec",
@@ -226,4 +261,5 @@ __all__ = [
     "resolve_launcher_name",
     "rules_executors",
     "run_command_candidates",
+    "run_command_name",
 ]

@@ -170,6 +170,8 @@ def translate(spec: JobSpec, *, handled: Collection[str] = ()) -> list[str]:
     """
     if spec.run_command is None:
         return _translate_plain(spec, handled)
+    if not is_known(spec.run_command):
+        return _translate_wrapper(spec, handled)
     command = lookup(spec.run_command)
     if spec.mpmd and not command.mpmd:
         raise UnsupportedOptionError("make_mpmd", command.name, "MPMD is not supported by it")
@@ -198,6 +200,27 @@ def _translate_plain(spec: JobSpec, handled: Collection[str]) -> list[str]:
     trivial = replace(trivial, tasks_per_node=_unless_one(res.tasks_per_node))
     flags.reject(trivial, (), PLAIN)
     return list(spec.argv)
+
+
+def is_known(run_command: str) -> bool:
+    """Whether ``run_command`` (a name or path) is one insitu translates natively."""
+    return os.path.basename(run_command) in REGISTRY
+
+
+def _translate_wrapper(spec: JobSpec, handled: Collection[str]) -> list[str]:
+    """Any other program as run command (a site wrapper): its run args passed literally
+    (SmartSim's base ``RunSettings``), with the resources of a one-process job only."""
+    if spec.mpmd:
+        raise UnsupportedOptionError(
+            "make_mpmd", spec.run_command or PLAIN, "not a known run command"
+        )
+    res = _without(spec.resources, handled)
+    trivial = replace(res, nodes=_unless_one(res.nodes), tasks=_unless_one(res.tasks))
+    trivial = replace(trivial, tasks_per_node=_unless_one(res.tasks_per_node))
+    flags.reject(
+        trivial, ("cpus_per_task", "walltime", "cpu_pinning", "hosts"), str(spec.run_command)
+    )
+    return [str(spec.run_command), *format_run_args(None, spec.run_args), *spec.argv]
 
 
 def _unless_one(value: int | None) -> int | None:

@@ -1,280 +1,324 @@
-"""RunSettings: how to run one program — SmartSim's setters onto a neutral :class:`JobSpec`.
+"""RunSettings: SmartSim's base run settings, a thin face over the neutral :class:`JobSpec`.
 
-One class serves every run command. Setters whose meaning is the same everywhere (nodes,
-tasks, tasks per node, CPUs per task, hosts, walltime, CPU pinning) are recorded neutrally
-and become :class:`~insitu.jobs.Resources`; options that only some run commands have
-(hostfile, excluded hosts, memory, verbose/quiet, broadcast, binding) are stored in
-``run_args`` under the run command's own argument name, and raise
-``UnsupportedOptionError`` at once when the run command has no such option. Nothing is
-silently dropped.
+The base class behaves as SmartSim 0.8's ``RunSettings`` (so a SmartSim driver ports by
+changing imports): ``run_args`` is a dict of run-command arguments kept as given (names with
+their leading dashes stripped by :meth:`RunSettings.set`), ``format_run_args`` passes them
+literally, ``run_command`` may be any program (a site wrapper, ``echo`` in tests), and
+``env_vars`` keeps ``None`` values (formatted ``NAME=``).
 
-Differences from SmartSim: a ``str`` of ``exe_args`` is split with :mod:`shlex` (quotes are
-honoured); ``container`` and unknown keyword arguments raise ``UnsupportedOptionError``
-instead of being ignored; ``run_command="auto"`` must be resolved first with
-:func:`~insitu.launchers.run_commands.detect_run_command` (``Experiment.create_run_settings``
-does this).
+Mapping onto the neutral job description (:meth:`RunSettings.to_job_spec`):
+
+========================  ==========================================================
+``exe`` / ``exe_args``    ``JobSpec.exe`` / ``JobSpec.args``
+``env_vars``              ``JobSpec.env`` (``None`` values: inherited, left out)
+``run_command``           ``JobSpec.run_command`` (a known one translated natively, any
+                          other program with its ``run_args`` passed literally)
+``run_args``              ``JobSpec.run_args``; a subclass lifts the arguments listed in
+                          its ``resource_args`` table into :class:`Resources`
+``set_nodes`` …           base class: :class:`Resources` fields (nodes, tasks,
+                          tasks_per_node, cpus_per_task, hosts, cpu_pinning, walltime)
+``mpmd``                  ``JobSpec.mpmd``
+========================  ==========================================================
+
+The base class has no run command of its own, so SmartSim logs "not implemented for this
+RunSettings type" for its setters. insitu logs the same warning, but never drops a request:
+the neutral ones are recorded as :class:`Resources` (the launcher honours them or refuses the
+job before it starts: the local launcher enforces walltime, pins CPUs and sets
+``OMP_NUM_THREADS``, and refuses more than one node or task), and the others make
+:meth:`to_job_spec` raise ``UnsupportedOptionError`` at launch.
 """
 
 from __future__ import annotations
 
+import copy
 import os
+import shutil
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any, ClassVar
 
 from insitu import _checks as tc
-from insitu._checks import parse_walltime
-from insitu.errors import InvalidArgumentError, UnsupportedOptionError
+from insitu.errors import (
+    ExecutableNotFoundError,
+    InsituError,
+    NotExecutableError,
+    UnsupportedOptionError,
+)
 from insitu.jobs.entity_types import EntityType
 from insitu.jobs.resources import Resources
 from insitu.jobs.spec import JobSpec, RunArgs
-from insitu.launchers import run_commands
 from insitu.log import get_logger
-from insitu.settings._arguments import (
-    build_exe_args,
-    check_arg_name,
-    check_run_args,
-    check_run_command,
-    resolve_exe,
-)
+from insitu.settings import _values as val
 
 logger = get_logger("insitu.settings")
+"""The one logger of every settings class (SmartSim's ``smartsim.settings.*.logger``)."""
 
 _NO_ENV: Mapping[str, str] = MappingProxyType({})
 
 
-class RunSettings:
-    """How to run one executable: program, arguments, environment and resources.
+def expand_exe_path(exe: object) -> str:
+    """Absolute path of ``exe``: a name on ``PATH`` or an executable file.
 
-    Contract: ``exe`` is ``[absolute path]`` once constructed; every setter validates its
-    argument at the call (``ParameterTypeError`` for a wrong type, ``InvalidArgumentError``
-    for a bad value, ``UnsupportedOptionError`` for an option the run command lacks);
-    :meth:`to_job_spec` turns the settings into the neutral :class:`JobSpec`.
+    ``ExecutableNotFoundError`` (a ``FileNotFoundError``) when there is none;
+    ``NotExecutableError`` (also a ``TypeError``, as SmartSim raises) for a file without
+    execute permission.
     """
+    if not isinstance(exe, str | os.PathLike):
+        raise tc.type_error("exe", exe, "a str or os.PathLike")
+    name = tc.check_str("exe", os.fspath(exe))
+    found = shutil.which(name)
+    if found:
+        return os.path.abspath(found)
+    if os.path.isfile(name):
+        raise NotExecutableError(name)
+    raise ExecutableNotFoundError(name)
+
+
+def fmt_dict(value: Mapping[str, object]) -> str:
+    """``key = value`` lines, tab-indented (SmartSim's ``__str__`` layout)."""
+    return "\n".join(f"\t{key} = {item}" for key, item in value.items())
+
+
+class RunSettings:
+    """How to run one executable: program, arguments, environment, run command.
+
+    ``exe`` is ``[absolute path]`` (kept literally under a ``container``); ``exe_args`` a
+    ``str`` (split on white space, as SmartSim) or a list of ``str``; ``run_args`` and
+    ``env_vars`` are copied. Unknown keyword arguments are accepted and ignored, as SmartSim's
+    base class does (with a warning naming them).
+    """
+
+    reserved_run_args: ClassVar[frozenset[str]] = frozenset()
+    """Run-argument names insitu sets itself; :meth:`set` refuses them with a warning."""
+
+    resource_args: ClassVar[Mapping[str, str]] = {}
+    """Run-argument name → :class:`Resources` field lifted out by :meth:`to_job_spec`."""
+
+    spec_run_command: ClassVar[str | None] = None
+    """The run command's name in :mod:`insitu.launchers.run_commands` when it differs from
+    the program (PALS' ``mpiexec`` is ``pals``)."""
 
     def __init__(
         self,
         exe: str,
         exe_args: str | list[str] | None = None,
         run_command: str = "",
-        run_args: Mapping[str, str | int | float | None] | None = None,
-        env_vars: Mapping[str, str | int | float] | None = None,
-        container: object = None,
-        **kwargs: object,
+        run_args: Mapping[str, Any] | None = None,
+        env_vars: Mapping[str, Any] | None = None,
+        container: object | None = None,
+        **kwargs: Any,
     ) -> None:
         if container is not None:
-            raise UnsupportedOptionError("container", "insitu", "containers are not supported")
+            from insitu.settings.containers import Container
+
+            tc.check_type("container", container, Container)
+            self.exe: list[str] = [tc.check_str("exe", exe)]
+        else:
+            self.exe = [expand_exe_path(exe)]
         if kwargs:
-            raise UnsupportedOptionError(f"RunSettings({', '.join(sorted(kwargs))}=…)", "insitu")
-        self.exe: list[str] = [resolve_exe(exe)]
-        self._run_command = check_run_command(run_command)
-        self.exe_args = build_exe_args(exe_args)
+            logger.warning("RunSettings ignores the keyword arguments %s", sorted(kwargs))
+        self.exe_args = exe_args
         self.run_args = run_args
         self.env_vars = env_vars
-        self.container = None
+        self.container = container
+        self._run_command = (
+            ""
+            if run_command is None
+            else tc.check_str("run_command", run_command, allow_empty=True)
+        )
+        self.in_batch = False
+        self.colocated_db_settings: dict[str, Any] | None = None
         self.mpmd: list[RunSettings] = []
         self._resources = Resources()
+        self._refused: dict[str, object] = {}
 
     # -- SmartSim attributes ---------------------------------------------------------------
 
     @property
     def exe_args(self) -> list[str]:
-        """Arguments of the executable (a list; a ``str`` given is split like a shell)."""
+        """Arguments of the executable."""
         return self._exe_args
 
     @exe_args.setter
     def exe_args(self, value: str | list[str] | None) -> None:
-        self._exe_args = build_exe_args(value)
+        self._exe_args = val.exe_args(value)
 
     @property
-    def run_args(self) -> dict[str, str | None]:
-        """Run-command arguments by name (no dashes); ``None`` is a bare flag."""
+    def run_args(self) -> dict[str, Any]:
+        """Run-command arguments by name; ``None`` is a bare flag."""
         return self._run_args
 
     @run_args.setter
-    def run_args(self, value: Mapping[str, str | int | float | None] | None) -> None:
-        self._run_args = check_run_args(value, self._run_command)
+    def run_args(self, value: Mapping[str, Any] | None) -> None:
+        self._run_args = val.copied_dict("run_args", value)
 
     @property
-    def env_vars(self) -> dict[str, str]:
-        """Environment variables of the job (values kept as ``str``)."""
+    def env_vars(self) -> dict[str, str | None]:
+        """Environment of the job; ``None`` means "inherit" (formatted ``NAME=``)."""
         return self._env_vars
 
     @env_vars.setter
-    def env_vars(self, value: Mapping[str, str | int | float] | None) -> None:
-        self._env_vars = {} if value is None else tc.check_scalar_mapping("env_vars", value)
+    def env_vars(self, value: Mapping[str, Any] | None) -> None:
+        self._env_vars = val.env_vars(value)
 
     @property
     def run_command(self) -> str | None:
-        """The run command (name or path) or ``None`` to execute the program directly."""
-        return self._run_command
+        """The run command, expanded to its path when it is on ``PATH``; ``None`` for none."""
+        if not self._run_command:
+            return None
+        found = shutil.which(self._run_command)
+        return os.path.abspath(found) if found else self._run_command
 
     @property
     def resources(self) -> Resources:
-        """The neutrally recorded resource request."""
+        """What the neutral setters recorded (see the module docstring)."""
         return self._resources
 
-    # -- neutral setters ---------------------------------------------------------------------
+    # -- base setters: recorded neutrally or refused at launch -----------------------------------
 
-    def _set_resource(self, **change: object) -> None:
-        self._resources = replace(self._resources, **change)  # type: ignore[arg-type]
+    def _not_implemented(self, what: str, detail: str) -> None:
+        logger.warning(
+            "%s specification not implemented for this RunSettings type: %s (%s)",
+            what, type(self).__name__, detail,
+        )  # fmt: skip
+
+    def _record(self, what: str, **change: Any) -> None:
+        self._not_implemented(what, "recorded as a resource request the launcher checks")
+        self._resources = replace(self._resources, **change)
+
+    def _refuse(self, what: str, option: str, value: object) -> None:
+        self._not_implemented(what, "the launch will refuse it: choose a run command class")
+        if value is None or value is False or value in ([], ()):
+            self._refused.pop(option, None)
+        else:
+            self._refused[option] = value
 
     def set_nodes(self, nodes: int) -> None:
-        """Number of nodes (≥ 1)."""
-        self._set_resource(nodes=tc.check_int("nodes", nodes))
+        """Number of nodes (see the module docstring for the base class)."""
+        self._record("Node", nodes=val.positive("nodes", nodes))
 
     def set_tasks(self, tasks: int) -> None:
-        """Total number of tasks (≥ 1)."""
-        self._set_resource(tasks=tc.check_int("tasks", tasks))
+        """Total number of tasks."""
+        self._record("Task", tasks=val.positive("tasks", tasks))
 
     def set_tasks_per_node(self, tasks_per_node: int) -> None:
-        """Tasks on each node (≥ 1)."""
-        self._set_resource(tasks_per_node=tc.check_int("tasks_per_node", tasks_per_node))
+        """Tasks on each node."""
+        self._record("Task per node", tasks_per_node=val.positive("tasks_per_node", tasks_per_node))
 
     def set_cpus_per_task(self, cpus_per_task: int) -> None:
-        """CPUs for each task (≥ 1)."""
-        self._set_resource(cpus_per_task=tc.check_int("cpus_per_task", cpus_per_task))
+        """CPUs of each task."""
+        self._record("CPU per node", cpus_per_task=val.positive("cpus_per_task", cpus_per_task))
 
     def set_hostlist(self, host_list: str | list[str]) -> None:
-        """Hosts to run on: one name or a list of names."""
-        hosts = [h.strip() for h in tc.check_str_list("host_list", host_list)]
-        for host in hosts:
-            if not host or "," in host or " " in host:
-                raise InvalidArgumentError(f"host_list holds a bad host name {host!r}")
-        self._set_resource(hosts=tuple(hosts))
+        """Hosts to run on."""
+        self._record("Hostlist", hosts=tuple(val.host_list(host_list)))
 
     def set_cpu_bindings(self, bindings: int | list[int]) -> None:
-        """Pin to these CPU ids (one id or a list)."""
-        ids = [bindings] if isinstance(bindings, int) else bindings
-        if not isinstance(ids, list | tuple):
-            raise tc.type_error("bindings", bindings, "an int or a list of int")
-        pins = tuple(tc.check_int(f"bindings[{i}]", cpu, minimum=0) for i, cpu in enumerate(ids))
-        self._set_resource(cpu_pinning=pins)
+        """CPU ids to pin to."""
+        self._record("CPU binding", cpu_pinning=tuple(val.int_list("bindings", bindings)))
 
     def set_walltime(self, walltime: str) -> None:
-        """Time limit as ``"HH:MM:SS"``."""
-        self._set_resource(walltime=parse_walltime(walltime))
+        """Time limit: ``"HH:MM:SS"`` or seconds (``"0"``: none)."""
+        self._record("Walltime", walltime=val.walltime_seconds(walltime))
 
     def set_time(self, hours: int = 0, minutes: int = 0, seconds: int = 0) -> None:
-        """Time limit from its parts (each ≥ 0, total > 0)."""
-        parts = [tc.check_int(n, v, 0) for n, v in (("hours", hours), ("minutes", minutes),
-                                                   ("seconds", seconds))]  # fmt: skip
-        total = parts[0] * 3600 + parts[1] * 60 + parts[2]
-        if total <= 0:
-            raise InvalidArgumentError("set_time needs a time longer than zero")
-        self._set_resource(walltime=float(total))
+        """Time limit from its parts, formatted by :meth:`_fmt_walltime`."""
+        self.set_walltime(self._fmt_walltime(int(hours), int(minutes), int(seconds)))
 
-    # -- options only some run commands have ---------------------------------------------------
+    def _fmt_walltime(self, hours: int, minutes: int, seconds: int) -> str:
+        """Total seconds (SmartSim's default walltime format)."""
+        return str(hours * 3600 + minutes * 60 + seconds)
 
-    def _record(self, option: str, value: str | None) -> None:
-        self._run_args[run_commands.option_name(self._run_command, option)] = value
+    def set_task_map(self, task_mapping: str) -> None:
+        """Task mapping (a run command's own vocabulary)."""
+        self._refuse("Task mapping", "task_map", task_mapping)
 
-    def _toggle(self, option: str, name: str, enabled: object) -> None:
-        if tc.check_bool(name, enabled):
-            self._record(option, None)
-            return
-        try:
-            spelled = run_commands.option_name(self._run_command, option)
-        except UnsupportedOptionError:
-            return  # switching off an option the run command does not have changes nothing
-        self._run_args.pop(spelled, None)
+    def set_node_feature(self, feature_list: str | list[str]) -> None:
+        """Node features (constraints) the job needs."""
+        self._refuse("Node feature", "node_feature", feature_list)
 
     def set_hostlist_from_file(self, file_path: str) -> None:
-        """Hosts listed in a file (read by the run command, possibly on another machine)."""
-        self._record("hostfile", tc.check_str("file_path", os.fspath(file_path)))
+        """Hosts listed in a file."""
+        self._refuse("Hostlist from file", "hostlist_from_file", file_path)
 
     def set_excluded_hosts(self, host_list: str | list[str]) -> None:
         """Hosts not to run on."""
-        self._record("excluded_hosts", ",".join(tc.check_str_list("host_list", host_list)))
+        self._refuse("Excluded host list", "excluded_hosts", host_list)
 
     def set_memory_per_node(self, memory_per_node: int) -> None:
         """Memory per node in megabytes."""
-        self._record("memory_per_node", f"{tc.check_int('memory_per_node', memory_per_node)}M")
+        self._refuse("Memory per node", "memory_per_node", memory_per_node)
 
     def set_verbose_launch(self, verbose: bool) -> None:
-        """Ask the run command for verbose output (``False`` removes the request)."""
-        self._toggle("verbose", "verbose", verbose)
+        """Verbose run command output."""
+        self._refuse("Verbose", "verbose", verbose)
 
     def set_quiet_launch(self, quiet: bool) -> None:
-        """Ask the run command to be quiet (``False`` removes the request)."""
-        self._toggle("quiet", "quiet", quiet)
+        """Quiet run command output."""
+        self._refuse("Quiet", "quiet", quiet)
 
     def set_broadcast(self, dest_path: str | None = None) -> None:
-        """Copy the executable to the compute nodes first (``srun --bcast``)."""
-        value = None if dest_path is None else tc.check_str("dest_path", dest_path)
-        self._record("broadcast", value)
+        """Copy the executable to the compute nodes first."""
+        self._refuse("Broadcast", "broadcast", dest_path or True)
 
     def set_binding(self, binding: str) -> None:
-        """Binding policy in the run command's own vocabulary (e.g. ``core``, ``rs``)."""
-        self._record("binding", tc.check_str("binding", binding))
+        """Process binding."""
+        self._refuse("binding", "binding", binding)
 
     def set_mpmd_preamble(self, preamble_lines: list[str]) -> None:
-        """ERF-file preambles (SmartSim's jsrun MPMD) are not supported: always raises."""
-        tc.check_str_list("preamble_lines", preamble_lines)
-        backend = self._run_command or run_commands.PLAIN
-        raise UnsupportedOptionError("set_mpmd_preamble", backend, "ERF-file MPMD is not supported")
-
-    def set(self, arg: str, value: str | None = None, condition: bool = True) -> None:
-        """Set run argument ``arg`` (no dashes) to ``value`` (``None``: a bare flag).
-
-        Nothing happens when ``condition`` is false (SmartSim's conditional form).
-        """
-        name = check_arg_name(arg, self._run_command)
-        if value is not None:
-            tc.check_str(f"value of {name}", value, allow_empty=True)
-        if not tc.check_bool("condition", condition):
-            logger.debug("run argument %s not set: condition is false", name)
-            return
-        if name in self._run_args and self._run_args[name] != value:
-            logger.debug("run argument %s changes from %r to %r", name, self._run_args[name], value)
-        self._run_args[name] = value
-
-    # -- environment, arguments, MPMD ------------------------------------------------------------
-
-    def update_env(self, env_vars: Mapping[str, str | int | float]) -> None:
-        """Add or replace environment variables (values str/int/float, stored as ``str``)."""
-        self._env_vars.update(tc.check_scalar_mapping("env_vars", env_vars))
-
-    def add_exe_args(self, args: str | list[str]) -> None:
-        """Append executable arguments (a ``str`` is split like a shell would)."""
-        if not isinstance(args, str | list):
-            raise tc.type_error("args", args, "a str or a list of str")
-        self._exe_args.extend(build_exe_args(args))
+        """ERF-file preamble of an MPMD job (jsrun)."""
+        self._refuse("MPMD preamble", "mpmd_preamble", preamble_lines)
 
     def make_mpmd(self, settings: RunSettings) -> None:
-        """Launch ``settings`` as another program of the same MPMD job."""
-        other = tc.check_type("settings", settings, RunSettings)
-        if self._run_command is None:
-            raise UnsupportedOptionError("make_mpmd", run_commands.PLAIN, "set a run command")
-        if not run_commands.lookup(self._run_command).mpmd:
-            raise UnsupportedOptionError("make_mpmd", self._run_command)
-        if other is self or other.mpmd:
-            raise InvalidArgumentError("an MPMD program cannot itself hold MPMD programs")
-        if other.run_command is None or os.path.basename(other.run_command) != os.path.basename(
-            self._run_command
-        ):
-            raise InvalidArgumentError(
-                f"MPMD programs need the same run command ({self._run_command}), "
-                f"got {other.run_command}"
-            )
-        self.mpmd.append(other)
+        """Another program of the same MPMD launch (needs a run command class)."""
+        self._refuse("Make MPMD", "make_mpmd", settings)
+
+    # -- arguments and environment ------------------------------------------------------------
+
+    def update_env(self, env_vars: Mapping[str, str | int | float | bool]) -> None:
+        """Add or replace variables (``str``, ``int``, ``float`` or ``bool``, stored as str)."""
+        self._env_vars.update(val.env_update(env_vars))
+
+    def add_exe_args(self, args: str | list[str]) -> None:
+        """Append executable arguments (a ``str`` is split on white space)."""
+        self._exe_args.extend(val.exe_args(args, nested=False))
+
+    def set(self, arg: str, value: str | None = None, condition: bool = True) -> None:
+        """Set run argument ``arg`` (leading dashes and spaces stripped) to ``value``.
+
+        ``value`` is a ``str`` or ``None`` (a flag), else ``TypeError``. Nothing is set when
+        ``condition`` is false (logged) or the argument is reserved (warned).
+        """
+        if not isinstance(arg, str):
+            raise tc.type_error("arg", arg, "a str")
+        if value is not None and not isinstance(value, str):
+            raise tc.type_error("value", value, "a str or None")
+        name = arg.strip().lstrip("-")
+        if not condition:
+            logger.info("Could not set argument '%s': condition not met", name)
+            return
+        if name in self.reserved_run_args:
+            logger.warning(
+                "Could not set argument '%s': it is a reserved argument of '%s'",
+                name, type(self).__name__,
+            )  # fmt: skip
+            return
+        if name in self._run_args and value != self._run_args[name]:
+            logger.warning("Overwriting argument '%s' with value '%s'", name, value)
+        self._run_args[name] = value
 
     def format_run_args(self) -> list[str]:
-        """Resources and run args as the run command's flags (literal pairs without one)."""
-        pairs = self._run_arg_pairs()
-        if self._run_command is None:
-            return run_commands.format_run_args(None, pairs)
-        command = run_commands.lookup(self._run_command)
-        flags = command.resources(self._resources, command.name)
-        return flags + run_commands.format_run_args(self._run_command, pairs)
+        """Run arguments passed literally: ``[name, str(value), …]``."""
+        formatted: list[str] = []
+        for arg, value in self._run_args.items():
+            formatted += [arg, str(value)]
+        return formatted
 
     def format_env_vars(self) -> list[str]:
-        """Environment as ``NAME=value`` strings."""
-        return [f"{name}={value}" for name, value in self._env_vars.items()]
-
-    def _run_arg_pairs(self) -> RunArgs:
-        return tuple(self._run_args.items())
+        """``NAME=value`` strings (``NAME=`` for ``None``)."""
+        return [f"{k}=" if v is None else f"{k}={v}" for k, v in self._env_vars.items()]
 
     # -- neutral job description ------------------------------------------------------------
 
@@ -288,13 +332,23 @@ class RunSettings:
         extra_env: Mapping[str, str] = _NO_ENV,
         entity_type: EntityType = EntityType.MODEL,
     ) -> JobSpec:
-        """The neutral :class:`JobSpec` of these settings.
+        """The neutral :class:`JobSpec` of these settings (see the module docstring).
 
-        ``env`` is ``env_vars`` overlaid with ``extra_env`` (e.g. the store connection, which
-        therefore wins). MPMD programs become ``spec.mpmd`` with the same paths. Whether the
-        launcher and run command can honour everything is checked by the launcher's
-        ``validate`` (see :func:`~insitu.launchers.run_commands.translate`).
+        ``extra_env`` (e.g. the store connection) overlays ``env_vars``. Raises
+        ``UnsupportedOptionError`` for a request the base class recorded but no run command
+        of it can express, and for a container (insitu runs no container engine yet).
         """
+        if self.container is not None:
+            raise UnsupportedOptionError(
+                "container", "insitu", "containers are values here; launching one is not "
+                "supported yet"
+            )  # fmt: skip
+        if self._refused:
+            option = sorted(self._refused)[0]
+            raise UnsupportedOptionError(
+                option, type(self).__name__, "use the RunSettings class of a run command "
+                "that has it (create_run_settings picks one)"
+            )  # fmt: skip
         extra = tc.check_scalar_mapping("extra_env", extra_env)
         base = JobSpec(
             name=tc.check_str("name", name),
@@ -307,6 +361,7 @@ class RunSettings:
         mpmd = tuple(
             other._spec(replace(base, name=f"{name}_mpmd_{i}"), extra, ())
             for i, other in enumerate(self.mpmd)
+            if other is not self
         )
         return self._spec(base, extra, mpmd)
 
@@ -314,30 +369,60 @@ class RunSettings:
         self, base: JobSpec, extra_env: Mapping[str, str], mpmd: tuple[JobSpec, ...]
     ) -> JobSpec:
         """``base`` (name, paths, type) completed with this program's part."""
-        if len(self.exe) != 1:
-            raise InvalidArgumentError(f"exe must hold exactly one path, got {self.exe!r}")
+        resources, run_args = self._neutral()
+        env = {k: v for k, v in self._env_vars.items() if v is not None}
         return replace(
             base,
             exe=self.exe[0],
             args=tuple(self._exe_args),
-            env={**self._env_vars, **extra_env},
-            resources=self._resources,
-            run_command=self._run_command,
-            run_args=self._run_arg_pairs(),
+            env={**env, **extra_env},
+            resources=resources,
+            run_command=self.spec_run_command or self._run_command or None,
+            run_args=run_args,
             mpmd=mpmd,
         )
 
+    def _neutral(self) -> tuple[Resources, RunArgs]:
+        """Resources and the remaining run args (see :attr:`resource_args`)."""
+        resources = self._resources
+        rest: list[tuple[str, str | None]] = []
+        for arg, value in self._run_args.items():
+            name = arg.strip().lstrip("-") if self._known_run_command() else arg
+            field = self.resource_args.get(name)
+            if field is not None:
+                try:
+                    change: dict[str, Any] = {field: val.to_resource(field, value)}
+                    resources = replace(resources, **change)
+                    continue
+                except (InsituError, ValueError, TypeError):
+                    pass  # not in the neutral form: passed on as the run arg it is
+            rest.append((name, None if value is None else str(value)))
+        return resources, tuple(rest)
+
+    def _known_run_command(self) -> bool:
+        from insitu.launchers.run_commands import REGISTRY
+
+        return os.path.basename(self._run_command) in REGISTRY
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> RunSettings:
+        clone = copy.copy(self)
+        memo[id(self)] = clone
+        for key, item in self.__dict__.items():
+            setattr(clone, key, copy.deepcopy(item, memo))
+        return clone
+
     def __str__(self) -> str:
-        lines = [f"Executable: {self.exe[0]}", f"Executable Arguments: {' '.join(self._exe_args)}"]
-        if self._run_command:
-            lines.append(f"Run Command: {self._run_command}")
+        text = f"Executable: {self.exe[0]}\nExecutable Arguments: {' '.join(self._exe_args)}"
+        if self.run_command:
+            text += f"\nRun Command: {self._run_command}"
         if self._run_args:
-            lines.append(f"Run Arguments: {self._run_args}")
-        if self._resources != Resources():
-            lines.append(f"Resources: {self._resources}")
-        if self.mpmd:
-            lines.append(f"MPMD programs: {len(self.mpmd)}")
-        return "\n".join(lines)
+            text += f"\nRun Arguments:\n{fmt_dict(self._run_args)}"
+        if self.colocated_db_settings:
+            text += "\nCo-located Database: True"
+        return text
 
     def __repr__(self) -> str:
-        return f"RunSettings(exe={self.exe[0]!r}, run_command={self._run_command!r})"
+        return f"{type(self).__name__}(exe={self.exe[0]!r}, run_command={self._run_command!r})"
+
+
+__all__ = ["RunSettings", "expand_exe_path", "fmt_dict", "logger"]

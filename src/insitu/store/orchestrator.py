@@ -51,6 +51,7 @@ from insitu.store.readiness import ShardProbe, check_ports_free, wait_for_shards
 from insitu.store.server_binary import ServerBinary, find_server_binary
 from insitu.store.server_config import ShardConfig, render_shard_config
 from insitu.store.shard_client import PROBE_TIMEOUT, shard_endpoints
+from insitu.store.smartsim_face import SmartSimFace
 from insitu.store.unix_socket import check_socket_free, socket_mode, validate_socket_path
 from insitu.wire.addresses import Address, parse_address
 from insitu.wire.env import StoreConnection, validate_db_identifier
@@ -59,7 +60,7 @@ from insitu.wire.worker import WorkerThreads, worker_spin_us
 logger = get_logger(__name__)
 
 
-class Orchestrator(LiveConfig):
+class Orchestrator(LiveConfig, SmartSimFace):
     """A feature store of ``db_nodes`` Valkey/Redis shards (1: standalone, >= 3: a cluster).
 
     Arguments mirror SmartSim 0.8. Differences: every store requires a generated password;

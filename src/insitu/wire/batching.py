@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from insitu._checks import check_int
-from insitu.errors import RedisParameterError
+from insitu.errors import BatchingParameterError, RedisParameterError
 
 
 @dataclass(frozen=True)
@@ -49,12 +49,12 @@ def check_batch_settings(
         if value < 0:
             raise RedisParameterError(f"{name} must be a non-negative integer")
     if size == 0 and (min_size > 0 or timeout > 0):
-        raise RedisParameterError(
+        raise BatchingParameterError(
             "batch_size must be non-zero if min_batch_size or min_batch_timeout is used; "
             "otherwise batching will not be performed."
         )
     if timeout > 0 and min_size == 0:
-        raise RedisParameterError(
+        raise BatchingParameterError(
             "min_batch_size must be non-zero if min_batch_timeout is used; otherwise the "
             "min_batch_timeout parameter is ignored."
         )

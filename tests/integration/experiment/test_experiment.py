@@ -17,6 +17,7 @@ from insitu.errors import (
     ExecutableNotFoundError,
     InvalidArgumentError,
     ParameterTypeError,
+    SmartSimError,
     UnknownLauncherError,
     UnsupportedOptionError,
     UserStrategyError,
@@ -203,7 +204,7 @@ def test_bad_input_errors(exp: Experiment, tmp_path: Path) -> None:
         exp.create_ensemble("e3", params={"a": [object()]}, run_settings=rs)
     with pytest.raises(TypeError):
         exp.create_model("m2", rs, params={"p": [1, 2]})  # type: ignore[dict-item]
-    with pytest.raises(UnsupportedOptionError, match="batch"):
+    with pytest.raises(SmartSimError, match="batch"):
         exp.create_batch_settings(nodes=2)
 
 

@@ -23,7 +23,16 @@ SRC = Path(insitu.__file__).parent
 
 
 def test_every_smartsim_name_is_known_and_only_local_is_usable() -> None:
-    assert registry.KNOWN_LAUNCHERS == ("local", "slurm", "pbs", "pals", "lsf", "flux", "dragon")
+    assert registry.KNOWN_LAUNCHERS == (
+        "local",
+        "slurm",
+        "pbs",
+        "pals",
+        "lsf",
+        "flux",
+        "dragon",
+        "sge",
+    )
     assert registry.available_launchers() == ("local",)
     assert [i.name for i in registry.LAUNCHERS if i.usable] == ["local"]
 
@@ -46,7 +55,8 @@ def test_known_names_are_not_available_yet(name: str) -> None:
 def test_unknown_names() -> None:
     with pytest.raises(UnknownLauncherError, match="unknown name") as info:
         registry.resolve_launcher_name("kubernetes")
-    assert not isinstance(info.value, UnsupportedOptionError)
+    # SmartSim raises SSUnsupportedError for a launcher it does not support.
+    assert isinstance(info.value, UnsupportedOptionError)
     with pytest.raises(UnknownLauncherError):
         registry.resolve_launcher_name(3)  # type: ignore[arg-type]
     with pytest.raises(UnknownLauncherError):

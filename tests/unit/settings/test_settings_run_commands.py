@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -218,9 +219,15 @@ def test_jsrun_refuses_hosts_and_mpmd() -> None:
         translate(job)
 
 
-def test_unknown_run_command_in_a_spec() -> None:
-    with pytest.raises(UnsupportedOptionError, match="known run commands"):
-        translate(spec("mylauncher"))
+def test_unknown_run_command_is_a_wrapper_with_literal_run_args() -> None:
+    # SmartSim's base RunSettings: any program as run command, its run args as given.
+    job = JobSpec(name="a", exe="/bin/a", args=("x",), run_command="mywrap",
+                  run_args=(("-np", "2"), ("--flag", None)))  # fmt: skip
+    assert translate(job) == ["mywrap", "-np", "2", "--flag", "/bin/a", "x"]
+    with pytest.raises(UnsupportedOptionError, match="tasks"):
+        translate(spec("mywrap", tasks=4))
+    with pytest.raises(UnsupportedOptionError, match="make_mpmd"):
+        translate(replace(job, mpmd=(job,)))
 
 
 # -- detection ------------------------------------------------------------------------------------
