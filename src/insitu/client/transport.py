@@ -80,6 +80,7 @@ class Transport(Protocol):
     def clustered(self) -> bool: ...
     def addresses(self) -> list[Address]: ...
     def put(self, key: str, value: Value) -> None: ...
+    def check_size(self, key: str, size: int) -> None: ...
     def get(self, key: str) -> memoryview | None: ...
     def get_many(self, keys: Sequence[str]) -> list[memoryview | None]: ...
     def exists(self, key: str) -> bool: ...
@@ -116,12 +117,16 @@ class RedisTransport:
 
     # ----------------------------------------------------------------- values
     def put(self, key: str, value: Value) -> None:
-        size = value.nbytes
+        self.check_size(key, value.nbytes)
+        self._run(key, pack("SET", key, value), _read_one)
+
+    def check_size(self, key: str, size: int) -> None:
+        """ValueTooLargeError if a value of ``size`` bytes is over the limit of ``key``'s
+        shard: callers check before they build a big value (a broadcast view), not after."""
         if size > _MIN_LIMIT:
             limit = self._limit(key)
             if size > limit:
                 raise ValueTooLargeError(key, size, limit)
-        self._run(key, pack("SET", key, value), _read_one)
 
     def get(self, key: str) -> memoryview | None:
         return self._run(key, pack("GET", key), _bulk_reader(1))[0]
@@ -326,7 +331,10 @@ class RedisTransport:
         self._refresh()
 
     def _refresh(self) -> None:
-        with contextlib.suppress(rex.RedisError, rex.RedisClusterException, OSError):
+        # IndexError: redis-py's layout refresh fails so when every node it reached answers
+        # with no slots at all (a cluster being restarted, before its slots are assigned);
+        # the old layout is kept and the next try refreshes again.
+        with contextlib.suppress(rex.RedisError, rex.RedisClusterException, OSError, IndexError):
             self._router.refresh()
 
 
