@@ -1,5 +1,6 @@
 """The ``insitu`` command: ``insitu --version``, ``insitu info`` (what this machine offers) and
-``insitu ensemble run|serve`` (rules files, see :mod:`insitu.cli.ensemble`).
+``insitu ensemble run|serve`` (rules files, see :mod:`insitu.cli.ensemble`) and ``insitu store
+stop`` (a store left behind, see :mod:`insitu.cli.store`).
 """
 
 from __future__ import annotations
@@ -39,11 +40,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     from insitu.cli import ensemble
 
     ensemble.configure(sub.add_parser("ensemble", help="run event-driven ensembles (rules)"))
+    from insitu.cli import store
+
+    store.configure(sub.add_parser("store", help="manage a store: stop one left behind"))
     args = parser.parse_args(argv)
     if args.command == "info":
         return _info()
     if args.command == "ensemble":
         return ensemble.dispatch(args)
+    if args.command == "store":
+        return store.dispatch(args)
     parser.print_help()
     return 0
 

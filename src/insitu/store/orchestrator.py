@@ -48,6 +48,7 @@ from insitu.store.launch_options import (
 from insitu.store.live_config import LiveConfig
 from insitu.store.plan import StorePlan
 from insitu.store.readiness import ShardProbe, check_ports_free, wait_for_shards
+from insitu.store.reconnect import remove_secret_files
 from insitu.store.server_binary import ServerBinary, find_server_binary
 from insitu.store.server_config import ShardConfig, render_shard_config
 from insitu.store.shard_client import PROBE_TIMEOUT, shard_endpoints
@@ -415,8 +416,11 @@ class Orchestrator(LiveConfig, SmartSimFace):
         return workers.worker_specs(shards, self.worker_layout, self._password, self._db_identifier)
 
     def mark_stopped(self) -> None:
-        """Record that the shards are stopped. Idempotent."""
+        """Record that the shards are stopped, and delete the files that hold the store's
+        password (each shard's config, the reconnect password file; the checkpoint, which
+        holds none, stays and reads as stale). Idempotent."""
         self._active = False
+        remove_secret_files(self._path.resolve(), self._name, self.shard_names)
 
     def connection_env(self) -> dict[str, str]:
         """Environment a launched entity needs to reach this store (``SSDB`` …)."""
