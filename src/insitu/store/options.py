@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 
 from insitu._checks import check_any
-from insitu.errors import InvalidServerOptionError, ParameterTypeError
+from insitu.errors import InvalidServerOptionError, ParameterTypeError, UnsupportedOptionError
 
 RESERVED_KEYS = frozenset(
     {
@@ -112,6 +112,15 @@ def normalize_option(key: str, value: OptionValue) -> tuple[str, str]:
     return canonical, normalize_value(canonical, value)
 
 
+NOT_YET: dict[str, str] = {
+    "replicas": "stores without replicas only for now: a dead master stops its slots until "
+    "the store is restarted (persist='rdb' or 'aof' keeps the data across a restart)",
+    "tls": "TLS stores are not implemented yet; keep stores on loopback or a trusted "
+    "network (every store has a generated password)",
+}
+"""Store options of the issue's plan that are refused, with the reason, until they are
+implemented (rather than handed to the server, which would refuse them at start)."""
+
 PERSIST_MODES: dict[str, dict[str, str]] = {
     "none": {},
     # Redis's own default save points: after 1 h and 1 change, 5 min and 100, 1 min and 10,000
@@ -146,6 +155,8 @@ def normalize_kwargs(kwargs: Mapping[str, object]) -> dict[str, str]:
         if key == "persist":
             options.update(persist_options(value))
             continue
+        if key in NOT_YET and value not in (None, False, 0):
+            raise UnsupportedOptionError(key, "this version of insitu", NOT_YET[key])
         if not isinstance(value, str | int | float | bool):
             raise ParameterTypeError(
                 f"server option {key!r} must be str, int, float or bool, not {type(value).__name__}"
