@@ -134,3 +134,26 @@ def test_an_orphaned_worker_exits_once_its_store_is_gone(tmp_path: Path) -> None
         if worker and alive(worker):
             psutil.Process(worker).kill()
         exp.stop_all()
+
+
+def test_no_secret_on_any_command_line_or_log(tmp_path: Path) -> None:
+    """While a cluster, its inference workers and a model run, no process started shows the
+    password in ``/proc/<pid>/cmdline``, and no log or record under the experiment has it."""
+    exp = Experiment("cmdlines", exp_path=str(tmp_path), launcher="local")
+    try:
+        store = exp.create_database(port=find_free_port_block(3), db_nodes=3)
+        model = exp.create_model("sim", exp.create_run_settings("/bin/sleep", ["300"]))
+        exp.start(store, model, block=False)
+        secret = store.password
+        procs = psutil.Process().children(recursive=True)
+        assert len(procs) >= 7  # 3 shards, 3 workers, the model
+        for proc in procs:
+            cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes().decode(errors="replace")
+            assert secret not in cmdline, f"the password is on the command line of {proc.pid}"
+        logs = [
+            p for p in _holding(tmp_path, secret)
+            if p.suffix in (".out", ".err", ".jsonl", ".json", ".log")
+        ]  # fmt: skip
+        assert logs == [], logs
+    finally:
+        exp.stop_all()
