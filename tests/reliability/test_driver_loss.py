@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from insitu import Experiment
-from insitu.errors import CheckpointError
+from insitu.errors import CheckpointError, PortInUseError
 from insitu.inference.launch import worker_is_ready
 from insitu.inference.worker import ORPHAN_GRACE_S
 from insitu.store.readiness import find_free_port_block
@@ -157,3 +157,26 @@ def test_no_secret_on_any_command_line_or_log(tmp_path: Path) -> None:
         assert logs == [], logs
     finally:
         exp.stop_all()
+
+
+def test_a_start_that_cannot_prepare_deletes_no_other_stores_secrets(tmp_path: Path) -> None:
+    """A second experiment at the same path whose store of the same name finds its port
+    taken (by the first store) deletes nothing of the first store's files; a store stopped
+    through a reconnecting experiment has its secret files deleted too."""
+    first = Experiment("first", exp_path=str(tmp_path), launcher="local")
+    second = Experiment("second", exp_path=str(tmp_path), launcher="local")
+    try:
+        port = find_free_port_block(1)
+        store = first.create_database(port=port, inference_workers=0)
+        first.start(store)
+        held = _holding(tmp_path, store.password)
+        clash = second.create_database(port=port, inference_workers=0)
+        with pytest.raises(PortInUseError):
+            second.start(clash)
+        assert _holding(tmp_path, store.password) == held
+        again = second.reconnect_orchestrator(store.checkpoint_file)
+        second.stop(again)
+        assert _holding(tmp_path, store.password) == {}
+    finally:
+        second.stop_all()
+        first.stop_all()

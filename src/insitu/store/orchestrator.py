@@ -183,6 +183,7 @@ class Orchestrator(LiveConfig, SmartSimFace):
         self._cpu_pinning = plan.cpu_pinning
         self._worker_pinning: tuple[int, ...] | None = None
         self._probes: tuple[ShardProbe, ...] = ()
+        self._secrets_written = False  # this object wrote the shard configs (prepare)
         self._active = False
         self._server_binary = plan.server_binary
         self._launch = ShardLaunch()
@@ -378,6 +379,7 @@ class Orchestrator(LiveConfig, SmartSimFace):
         specs = self._shard_specs(directory, self._launch)
         for index, name in enumerate(self.shard_names):
             self._write_shard_config(directory, index, name)
+        self._secrets_written = True
         self._probes = tuple(
             ShardProbe(name, address, directory / f"{name}.out", directory / f"{name}.err")
             for name, address in zip(self.shard_names, self._topology.addresses, strict=True)
@@ -418,9 +420,13 @@ class Orchestrator(LiveConfig, SmartSimFace):
     def mark_stopped(self) -> None:
         """Record that the shards are stopped, and delete the files that hold the store's
         password (each shard's config, the reconnect password file; the checkpoint, which
-        holds none, stays and reads as stale). Idempotent."""
+        holds none, stays and reads as stale) if this object wrote them: a store that could
+        not even prepare (a port taken by another run at the same path) deletes nothing.
+        Idempotent."""
         self._active = False
-        remove_secret_files(self._path.resolve(), self._name, self.shard_names)
+        if self._secrets_written:
+            remove_secret_files(self._path.resolve(), self._name, self.shard_names)
+            self._secrets_written = False
 
     def connection_env(self) -> dict[str, str]:
         """Environment a launched entity needs to reach this store (``SSDB`` …)."""
