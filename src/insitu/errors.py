@@ -15,6 +15,7 @@ which raises the built-ins in those places, keeps catching them.
     │   │   │   └── LauncherNotAvailableError (known, not usable yet)
     │   │   └── PreviewFormatError
     │   ├── MissingDependencyError
+    │   │   └── TlsNotSupportedError         (binary: a server built without TLS)
     │   ├── InvalidArgumentError             (+ ValueError)
     │   │   ├── UserStrategyError            (perm strategy problems)
     │   │   ├── ExperimentPathError          (+ NotADirectoryError)
@@ -50,12 +51,19 @@ which raises the built-ins in those places, keeps catching them.
     ├── ClientError                          (+ RuntimeError; the SmartRedis error names)
     │   ├── RedisConnectionError             (address; transient)
     │   │   └── RedisConnectionLostError     (+ RedisTimeoutError; a shard failed mid-run)
+    │   │       └── StoreUnavailableError    (+ RedisDatabaseError; code; refused until timeout)
+    │   │           ├── ClusterDownError     (CLUSTERDOWN, MASTERDOWN, TRYAGAIN: slot unserved)
+    │   │           ├── StoreLoadingError    (LOADING: the shard is loading its data set)
+    │   │           ├── StoreBusyError       (BUSY: the shard runs a long script)
+    │   │           └── ReadOnlyStoreError   (READONLY: a replica, e.g. a demoted master)
     │   └── RedisReplyError                  (a data-plane operation failed)
     │       ├── RedisRuntimeError
     │       │   └── WireFormatError          (key; a stored value is not valid insitu data)
     │       ├── RedisKeyError                (key; nothing stored there)
     │       ├── RedisBadAllocError
     │       ├── RedisDatabaseError           (the server refused, e.g. out of memory)
+    │       │   └── StoreOutOfMemoryError    (key, limit: over the shard's maxmemory)
+    │       ├── PermissionDeniedError        (key: NOPERM, the ACL user may not do that)
     │       ├── RedisInternalError
     │       ├── RedisTimeoutError            (transient)
     │       ├── RedisInvalidUseError
@@ -151,6 +159,15 @@ class MissingDependencyError(ConfigurationError):
         self.what = what
         self.install_hint = install_hint
         super().__init__(f"{what} not found: {install_hint}")
+
+
+class TlsNotSupportedError(MissingDependencyError):
+    """TLS was asked for and the store's server binary was built without it; ``binary``
+    names the binary. The message says how to get a TLS-capable server."""
+
+    def __init__(self, binary: str, install_hint: str) -> None:
+        self.binary = binary
+        super().__init__(f"a TLS-capable server ({binary} is built without TLS)", install_hint)
 
 
 class InvalidArgumentError(ConfigurationError, ValueError):
@@ -509,6 +526,62 @@ class RedisConnectionLostError(RedisConnectionError, RedisTimeoutError):
         RedisConnectionError.__init__(self, message, address)
 
 
+class StoreUnavailableError(RedisConnectionLostError, RedisDatabaseError):
+    """A shard answered, but refused to serve for ``SR_CMD_TIMEOUT`` (it was retried every
+    ``SR_CMD_INTERVAL``); ``code`` is the server's reason (``CLUSTERDOWN``, ``LOADING`` …).
+
+    A refusal means the command was not applied, so even writes are retried. Also a
+    :class:`RedisDatabaseError` (the class these conditions had before).
+    """
+
+    def __init__(self, message: str = "", address: str = "", code: str = "") -> None:
+        self.code = code
+        RedisConnectionLostError.__init__(self, message, address)
+
+
+class ClusterDownError(StoreUnavailableError):
+    """The cluster did not serve the key's slot (``CLUSTERDOWN``, ``MASTERDOWN``,
+    ``TRYAGAIN``, or no shard owns it): a master died and no replica has taken over."""
+
+
+class StoreLoadingError(StoreUnavailableError):
+    """The shard was loading its data set (after a restart from persistence files)."""
+
+
+class StoreBusyError(StoreUnavailableError):
+    """The shard was busy running a long script (``BUSY``)."""
+
+
+class ReadOnlyStoreError(StoreUnavailableError):
+    """The server is a read-only replica (``READONLY``): a standalone address that is a
+    replica, or a cluster master demoted by a failover whose successor was not found."""
+
+
+class StoreOutOfMemoryError(RedisDatabaseError):
+    """The write would take the shard over its memory limit (``maxmemory``, ``limit``
+    bytes; 0 when it could not be read) under a policy that evicts nothing. Nothing was
+    written; the store keeps serving reads and deletes."""
+
+    def __init__(self, key: str, limit: int, detail: str = "") -> None:
+        self.key = key
+        self.limit = limit
+        shown = f"{limit} bytes" if limit else "its maxmemory"
+        super().__init__(
+            f"the store is out of memory writing {key!r}: the shard's limit is {shown} "
+            "(maxmemory; raise it, pick an evicting maxmemory_policy, or delete data)"
+            + (f": {detail}" if detail else "")
+        )
+
+
+class PermissionDeniedError(RedisReplyError):
+    """The connection's ACL user may not run that command or touch ``key`` (``NOPERM``),
+    e.g. an ensemble member writing under another member's key prefix."""
+
+    def __init__(self, key: str, detail: str) -> None:
+        self.key = key
+        super().__init__(f"not permitted on {key!r}: {detail}")
+
+
 class RedisInvalidUseError(RedisReplyError):
     """The API was used in a way it does not support (e.g. an address of another store)."""
 
@@ -671,6 +744,7 @@ __all__ = [
     "CheckpointError",
     "CheckpointNotFoundError",
     "ClientError",
+    "ClusterDownError",
     "ClusterSetupError",
     "ColocationError",
     "CommandTimeoutError",
@@ -701,8 +775,10 @@ __all__ = [
     "NotExecutableError",
     "ParameterTypeError",
     "ParameterWriterError",
+    "PermissionDeniedError",
     "PortInUseError",
     "PreviewFormatError",
+    "ReadOnlyStoreError",
     "RecordFormatError",
     "RecordVersionError",
     "TelemetryFormatError",
@@ -730,8 +806,13 @@ __all__ = [
     "ShellError",
     "SmartSimError",
     "SocketInUseError",
+    "StoreBusyError",
     "StoreError",
+    "StoreLoadingError",
     "StoreNotActiveError",
+    "StoreOutOfMemoryError",
+    "StoreUnavailableError",
+    "TlsNotSupportedError",
     "TrainingDataError",
     "UnknownInterfaceError",
     "UnknownNodeError",

@@ -4,7 +4,7 @@
 ``insitu logs ENTITY [-f]``              an entity's output
 ``insitu dashboard [EXP_PATH ...]``      the web dashboard (127.0.0.1 unless --host)
 ``insitu report EXP_PATH -o FILE``       the dashboard's page as one static HTML file
-``insitu store start|stop|info``         a store from the shell
+``insitu store start|stop|info``         a store from the shell (``stop CHECKPOINT``: a lost one)
 ``insitu doctor``                        what this machine offers (engine, TLS, backends, GPUs)
 ``insitu info``                          launchers and the store server insitu would use
 ``insitu ensemble run|serve``            rules files (see :mod:`insitu.cli.ensemble`)

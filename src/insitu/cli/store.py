@@ -7,6 +7,12 @@ put on a command line). The directory (``--dir``, default ``./insitu-store``) is
 driver's experiment directory, so ``insitu status``, ``insitu logs`` and the dashboard show
 the store too. ``stop`` asks that driver to stop it (SIGTERM) and waits; ``info`` prints
 each shard's figures.
+
+``stop CHECKPOINT`` stops a store whatever became of the driver that started it (SIGKILLed,
+its node lost), from its checkpoint (``insitu_db.json`` in the store's directory): every
+shard that still answers is shut down and the files holding the store's password are
+deleted. Its inference workers exit by themselves once their store is gone and their starter
+has ended (the worker's watchdog).
 """
 
 from __future__ import annotations
@@ -46,13 +52,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
         p.add_argument("--unix-socket", help="serve on this Unix socket instead of TCP")
         p.add_argument("--name", default="store", help="the store's name (default: store)")
     for name, text in (
-        ("stop", "stop the store"),
+        ("stop", "stop the store (or, given its checkpoint, a store left behind)"),
         ("info", "show the store's address and figures"),
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument(
             "--dir", default="insitu-store", help="its directory (default: ./insitu-store)"
         )
+        if name == "stop":
+            p.add_argument(
+                "checkpoint", nargs="?",
+                help="a store's checkpoint (insitu_db.json in its directory): stop that store",
+            )  # fmt: skip
 
 
 def dispatch(args: argparse.Namespace) -> int:
@@ -64,6 +75,8 @@ def dispatch(args: argparse.Namespace) -> int:
     if command == "serve":
         return serve(directory, args)
     if command == "stop":
+        if args.checkpoint:
+            return stop_left_behind(args.checkpoint)
         return stop(directory)
     return info(directory)
 
@@ -185,6 +198,21 @@ def stop(directory: Path) -> int:
         time.sleep(0.1)
     (directory / STATE_FILE).unlink(missing_ok=True)
     print(f"store {state.get('name')} stopped")
+    return 0
+
+
+def stop_left_behind(checkpoint: str) -> int:
+    """Stop the store of ``checkpoint`` without its driver (see the module docs)."""
+    from insitu.store.reconnect import stop_left_behind as stop_store
+
+    try:
+        stopped = stop_store(checkpoint)
+    except FileNotFoundError as err:
+        raise StoreNotActiveError(f"no checkpoint at {checkpoint}: {err.strerror}") from None
+    if stopped:
+        print(f"stopped {len(stopped)} shard(s): {', '.join(stopped)}")
+    else:
+        print("no shard answered: the store was already gone; its secret files are removed")
     return 0
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from insitu._checks import check_int, check_type
 from insitu.client.logging import LogContext
 from insitu.client.transport import Transport
+from insitu.connection.resp import encode_text
 from insitu.errors import RedisInvalidUseError, RedisParameterError, UnknownNodeError
 from insitu.wire import keys
 from insitu.wire.addresses import Address, parse_address
@@ -62,4 +63,7 @@ class ClientCore(LogContext):
 
 
 def _name(arg: str, value: object) -> str:
-    return check_type(arg, value, str, "a str")
+    """``value`` if it is a ``str`` that can be stored (TypeError, RedisParameterError)."""
+    text = check_type(arg, value, str, "a str")
+    encode_text(text, arg)
+    return text

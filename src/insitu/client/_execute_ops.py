@@ -27,8 +27,8 @@ from collections.abc import Sequence
 from redis.crc import key_slot
 
 from insitu.client._inference_requests import RequestOps, ShardMap, as_bytes
+from insitu.client.reply_errors import reply_error
 from insitu.client.request_channel import RequestChannel
-from insitu.client.transport import reply_error
 from insitu.connection.resp import Arg, ServerReplyError, Value
 from insitu.connection.resp_connection import Arg as RunArg
 from insitu.errors import (

@@ -27,10 +27,11 @@ from redis.crc import key_slot
 from insitu.client._core import ClientCore
 from insitu.client.connect import ConnectionSettings
 from insitu.client.request_channel import RequestChannel
+from insitu.connection.resp import encode_text
 from insitu.connection.resp_connection import Arg
 from insitu.errors import (
+    ClusterDownError,
     InferenceTimeoutError,
-    RedisDatabaseError,
     RedisInternalError,
     UnknownNodeError,
 )
@@ -124,12 +125,14 @@ class RequestOps(ClientCore):
     def _tag_for_key(self, key: str) -> str:
         if not self._store.clustered:
             return keys.slot_tag(0)
-        slot = key_slot(key.encode())
+        slot = key_slot(encode_text(key, "key"))
         tag = self._cluster_map().tag_for_slot(slot)
         if tag is None:
             tag = self._cluster_map(refresh=True).tag_for_slot(slot)
         if tag is None:
-            raise RedisDatabaseError(f"no shard serves slot {slot} (of key {key!r})")
+            raise ClusterDownError(
+                f"no shard serves slot {slot} (of key {key!r})", code="CLUSTERDOWN"
+            )
         return tag
 
     def _tag_for_address(self, address: Address) -> str:

@@ -20,6 +20,7 @@ import textwrap
 from insitu._checks import check_any, check_int, check_str_list, check_type
 from insitu.client._execute_ops import ExecuteOps
 from insitu.client._inference_requests import as_bytes
+from insitu.connection.resp import encode_text
 from insitu.errors import (
     ParameterTypeError,
     RedisKeyError,
@@ -198,8 +199,8 @@ class ModelOps(ExecuteOps):
     def set_script(self, name: str, script: str, device: str = "CPU") -> None:
         """Store TorchScript source ``script`` under ``name`` (run with run_script)."""
         key = self._model_key(name, read=False)
-        source = check_type("script", script, str, "a str")
-        self._put_record(key, _script_header(parse_device(device)), source.encode())
+        source = encode_text(check_type("script", script, str, "a str"), "script")
+        self._put_record(key, _script_header(parse_device(device)), source)
 
     def set_script_from_file(self, name: str, file: str, device: str = "CPU") -> None:
         """:meth:`set_script` with the text of ``file`` (FileNotFoundError if none, after
@@ -217,7 +218,7 @@ class ModelOps(ExecuteOps):
     def set_script_multigpu(self, name: str, script: str, first_gpu: int, num_gpus: int) -> None:
         """Store one copy of ``script`` per GPU ``first_gpu .. first_gpu+num_gpus-1``."""
         key = self._model_key(name, read=False)
-        source = check_type("script", script, str, "a str").encode()
+        source = encode_text(check_type("script", script, str, "a str"), "script")
         for gpu in check_gpu_range(first_gpu, num_gpus):
             self._put_record(multigpu_key(key, gpu), _script_header(Device("GPU", gpu)), source)
 

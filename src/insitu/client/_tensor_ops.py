@@ -8,7 +8,7 @@ from insitu._checks import check_any, check_type
 from insitu.client._core import ClientCore
 from insitu.connection.resp import Value
 from insitu.errors import RedisKeyError, RedisRuntimeError
-from insitu.wire.tensors import decode_header, decode_tensor, encode_tensor
+from insitu.wire.tensors import decode_header, decode_tensor, encode_tensor, wire_dtype
 
 
 class TensorOps(ClientCore):
@@ -21,6 +21,10 @@ class TensorOps(ClientCore):
         replacing what was there. TypeError for unsupported dtypes (object, str, complex)."""
         key = self._tensor_key(name, read=False)
         check_type("data", data, np.ndarray, "a numpy.ndarray")
+        if not (data.flags.c_contiguous or data.flags.f_contiguous):
+            # encoding copies such an array: a broadcast view of 8 bytes can be 1 GiB, so
+            # its stored size is checked before it is materialised
+            self._store.check_size(key, data.size * wire_dtype(data).itemsize)
         encoded = encode_tensor(data)
         self._store.put(key, Value(encoded.parts()))
 

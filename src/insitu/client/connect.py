@@ -11,7 +11,11 @@ Where the pieces come from (first match wins):
 * timeouts — :meth:`ConfigOptions.timeouts`.
 
 Connecting retries every ``SR_CONN_INTERVAL`` until ``SR_CONN_TIMEOUT``, then raises
-:class:`~insitu.errors.RedisConnectionError`; a refused password fails at once.
+:class:`~insitu.errors.RedisConnectionError` naming the address that did not answer; a
+refused password fails at once. A cluster whose layout was learnt from a live shard is
+connected at once even while some other shard is dead: operations on that shard's keys
+raise ``RedisConnectionError`` naming it after ``SR_CMD_TIMEOUT`` (the transport's
+contract), the others work, and the client recovers when the shard is back.
 """
 
 from __future__ import annotations
@@ -117,24 +121,42 @@ def open_transport(settings: ConnectionSettings) -> RedisTransport:
     )
     while True:
         router: Router | None = None
+        where = str(settings.addresses[0])
         try:
             router = make()
-            for _, node in router.nodes():
-                node.ping()
+            dead = _unreachable(router)
+            if dead and (not settings.clustered or len(dead) == len(router.nodes())):
+                where, err = dead[0]
+                raise err
             return RedisTransport(router, timeouts)
         except (rex.AuthenticationError, rex.ResponseError) as err:
             _close(router)
-            raise RedisConnectionError(_explain(err, settings), str(settings.addresses[0])) from err
+            raise RedisConnectionError(_explain(err, settings), where) from err
         except (rex.RedisError, rex.RedisClusterException, OSError) as err:
             _close(router)
             remaining = deadline - time.monotonic()
             if remaining <= 0 or _is_permanent(err):
                 raise RedisConnectionError(
                     f"could not connect to the {settings.describe()} within "
-                    f"{timeouts.connect:g} s (SR_CONN_TIMEOUT): {_explain(err, settings)}",
-                    str(settings.addresses[0]),
+                    f"{timeouts.connect:g} s (SR_CONN_TIMEOUT): {where} did not answer: "
+                    f"{_explain(err, settings)}",
+                    where,
                 ) from err
             time.sleep(min(timeouts.connect_interval, remaining))
+
+
+def _unreachable(router: Router) -> list[tuple[str, Exception]]:
+    """The shards that do not answer a PING (address, error); a refused password or
+    another error reply propagates (retrying cannot fix it)."""
+    dead: list[tuple[str, Exception]] = []
+    for address, node in router.nodes():
+        try:
+            node.ping()
+        except (rex.AuthenticationError, rex.ResponseError):
+            raise
+        except (rex.ConnectionError, rex.TimeoutError, OSError) as err:
+            dead.append((str(address), err))
+    return dead
 
 
 def _close(router: Router | None) -> None:

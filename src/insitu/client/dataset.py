@@ -13,6 +13,7 @@ import numpy as np
 
 from insitu._checks import check_type
 from insitu.client.logging import LogContext
+from insitu.connection.resp import encode_text
 from insitu.errors import ParameterTypeError, RedisKeyError, RedisRuntimeError
 from insitu.wire.datasets import META_DTYPES, STRING, DatasetContents, MetaField
 from insitu.wire.tensors import wire_dtype
@@ -41,7 +42,7 @@ class Dataset(LogContext):
     """A named group of tensors and metadata fields (SmartRedis ``Dataset``)."""
 
     def __init__(self, name: str) -> None:
-        self._name = check_type("name", name, str, "a str")
+        self._name = _text("name", name)
         self._log_context = name
         self._tensors: dict[str, np.ndarray] = {}
         self._fields: dict[str, _Field] = {}
@@ -82,7 +83,7 @@ class Dataset(LogContext):
     def add_tensor(self, name: str, data: np.ndarray) -> None:
         """Add the tensor ``name`` (a copy of ``data``). TypeError for unsupported dtypes;
         RedisRuntimeError if the dataset already has a tensor of that name."""
-        check_type("name", name, str, "a str")
+        _text("name", name)
         check_type("data", data, np.ndarray, "a numpy.ndarray")
         wire_dtype(data)
         if name in self._tensors:
@@ -117,7 +118,7 @@ class Dataset(LogContext):
         int64, ``float`` float64); anything else, or more than one value, is a TypeError.
         A field keeps the type of its first value (RedisRuntimeError otherwise).
         """
-        check_type("name", name, str, "a str")
+        _text("name", name)
         value = np.asarray(data)
         if value.size != 1:
             raise ParameterTypeError("Argument provided is not a scalar")
@@ -136,8 +137,8 @@ class Dataset(LogContext):
 
     def add_meta_string(self, name: str, data: str) -> None:
         """Append a string to the field ``name`` (created if missing)."""
-        check_type("name", name, str, "a str")
-        check_type("data", data, str, "a str")
+        _text("name", name)
+        _text("data", data)
         entry = self._fields.setdefault(name, _Field(None))
         if entry.dtype is not None:
             raise RedisRuntimeError(f"metadata field {name!r} holds scalars, not strings")
@@ -208,3 +209,11 @@ class Dataset(LogContext):
     @staticmethod
     def _type_name(entry: _Field) -> str:
         return STRING if entry.dtype is None else META_DTYPES[entry.dtype]
+
+
+def _text(arg: str, value: object) -> str:
+    """``value`` if it is a ``str`` with a UTF-8 form, the form everything is stored in
+    (TypeError; RedisParameterError for a lone surrogate, caught here and not at put time)."""
+    text = check_type(arg, value, str, "a str")
+    encode_text(text, arg)
+    return text

@@ -23,7 +23,7 @@ import time
 from collections.abc import Sequence
 
 from insitu.client.config_options import Timeouts
-from insitu.client.transport import reply_error
+from insitu.client.reply_errors import reply_error
 from insitu.connection.resp import ProtocolViolationError, ServerReplyError
 from insitu.connection.resp_connection import Arg, NotSentError, RespConnection
 from insitu.errors import RedisConnectionLostError

@@ -17,6 +17,7 @@ from redis.cluster import ClusterNode
 from redis.crc import key_slot
 
 from insitu.connection.redis_clients import cluster_client, redis_client
+from insitu.connection.resp import encode_text
 from insitu.errors import UnknownNodeError
 from insitu.wire.addresses import Address
 from insitu.wire.endpoint import Endpoint
@@ -125,7 +126,7 @@ class ClusterRouter:
         ]
 
     def same_slot(self, first: str, second: str) -> bool:
-        return bool(key_slot(first.encode()) == key_slot(second.encode()))
+        return bool(key_slot(encode_text(first, "key")) == key_slot(encode_text(second, "key")))
 
     def refresh(self) -> None:
         self._cluster.nodes_manager.initialize()

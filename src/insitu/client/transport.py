@@ -3,13 +3,21 @@
 
 Contract of every operation:
 
-* A shard that cannot be reached (refused, reset, timed out, cluster down) is retried
-  every ``SR_CMD_INTERVAL`` until ``SR_CMD_TIMEOUT`` has passed since the call began;
-  then :class:`~insitu.errors.RedisConnectionLostError` (a ``RedisConnectionError``). The
-  next call reconnects by itself, so a client recovers when the shard is back.
+* A shard that cannot be reached (refused, reset, timed out) is retried every
+  ``SR_CMD_INTERVAL`` until ``SR_CMD_TIMEOUT`` has passed since the call began; then
+  :class:`~insitu.errors.RedisConnectionLostError` (a ``RedisConnectionError``). The next
+  call reconnects by itself, so a client recovers when the shard is back.
+* A shard that answers but refuses to serve for now — the cluster is down or failing over
+  (``CLUSTERDOWN``, ``MASTERDOWN``, ``TRYAGAIN``), it is loading its data (``LOADING``),
+  busy (``BUSY``) or a replica (``READONLY``) — is retried the same way (the layout is
+  re-learnt between tries; a refused command was not applied, so writes are retried too);
+  then the :class:`~insitu.errors.StoreUnavailableError` of that condition.
 * A command that changes state and is not idempotent (``RPUSH``) is never sent twice: if
   the connection fails after it was sent, the error says the outcome is unknown.
-* Server error replies become the matching SmartRedis error (see :func:`reply_error`).
+* Server error replies become the matching SmartRedis error, one class per condition,
+  whichever operation met it and whether redis-py or insitu's own reader parsed the reply
+  (see :func:`reply_error`): out of memory is :class:`~insitu.errors.StoreOutOfMemoryError`
+  naming the shard's limit, an ACL refusal :class:`~insitu.errors.PermissionDeniedError`.
 * Values above 1 MiB are checked against the shard's ``proto-max-bulk-len`` before
   anything is sent, so an oversized value raises ValueTooLargeError instead of getting
   the connection dropped by the server.
@@ -27,6 +35,7 @@ import redis.exceptions as rex
 from redis.connection import AbstractConnection
 
 from insitu.client.config_options import Timeouts
+from insitu.client.reply_errors import UNAVAILABLE, error_text, memory_limit, reply_error
 from insitu.client.routing import Router
 from insitu.connection.redis_clients import checked_out, node_address, raw_socket
 from insitu.connection.resp import (
@@ -36,6 +45,7 @@ from insitu.connection.resp import (
     ProtocolViolationError,
     ServerReplyError,
     Value,
+    encode_text,
     pack,
     pack_many,
     send_all,
@@ -47,9 +57,7 @@ from insitu.errors import (
     RedisDatabaseError,
     RedisInternalError,
     RedisInvalidUseError,
-    RedisKeyError,
     RedisReplyError,
-    RedisRuntimeError,
     ValueTooLargeError,
 )
 from insitu.wire.addresses import Address
@@ -57,8 +65,7 @@ from insitu.wire.addresses import Address
 T = TypeVar("T")
 Reader = Callable[[AbstractConnection], T]
 
-_RETRYABLE = (rex.ConnectionError, rex.TimeoutError, rex.ClusterDownError, rex.TryAgainError,
-              rex.MasterDownError, rex.SlotNotCoveredError, rex.RedisClusterException,
+_RETRYABLE = (rex.ConnectionError, rex.TimeoutError, rex.RedisClusterException,
               ConnectionError, OSError)  # fmt: skip
 _REDIRECTS = 5
 _MIN_LIMIT = 1024 * 1024  # no server accepts a smaller proto-max-bulk-len
@@ -82,6 +89,7 @@ class Transport(Protocol):
     def clustered(self) -> bool: ...
     def addresses(self) -> list[Address]: ...
     def put(self, key: str, value: Value) -> None: ...
+    def check_size(self, key: str, size: int) -> None: ...
     def get(self, key: str) -> memoryview | None: ...
     def get_many(self, keys: Sequence[str]) -> list[memoryview | None]: ...
     def exists(self, key: str) -> bool: ...
@@ -128,12 +136,16 @@ class RedisTransport:
 
     # ----------------------------------------------------------------- values
     def put(self, key: str, value: Value) -> None:
-        size = value.nbytes
+        self.check_size(key, value.nbytes)
+        self._run(key, pack("SET", key, value), _read_one)
+
+    def check_size(self, key: str, size: int) -> None:
+        """ValueTooLargeError if a value of ``size`` bytes is over the limit of ``key``'s
+        shard: callers check before they build a big value (a broadcast view), not after."""
         if size > _MIN_LIMIT:
             limit = self._limit(key)
             if size > limit:
                 raise ValueTooLargeError(key, size, limit)
-        self._run(key, pack("SET", key, value), _read_one)
 
     def get(self, key: str) -> memoryview | None:
         return self._run(key, pack("GET", key), _bulk_reader(1))[0]
@@ -287,18 +299,28 @@ class RedisTransport:
                 return _attempt(target, commands, read, sent)
             except (rex.MovedError, rex.AskError) as err:
                 redirects = self._redirected(err, redirects)
-            except ServerReplyError as err:
-                if not str(err).startswith(("MOVED ", "ASK ")):
-                    raise reply_error(str(err), key) from None
-                redirects = self._redirected(err, redirects)
             except rex.AuthenticationError as err:
                 raise RedisConnectionError(
                     f"authentication failed: {err}", _endpoint(target)
                 ) from err
-            except rex.ResponseError as err:
-                raise reply_error(str(err), key) from err
+            except (ServerReplyError, rex.ResponseError) as err:
+                text = error_text(err)
+                if text.startswith(("MOVED ", "ASK ")):
+                    redirects = self._redirected(err, redirects)
+                    continue
+                code = text.split(" ", 1)[0]
+                if code not in UNAVAILABLE:
+                    raise self._reply_error(text, key, target) from err
+                final = reply_error(text, key, address=_endpoint(target))
+                self._pause_or_fail(deadline, err, key, _endpoint(target), final)
             except ProtocolViolationError as err:
                 raise RedisInternalError(f"protocol error talking to the store: {err}") from err
+            except UnicodeEncodeError:  # redis-py hashing a key that has no UTF-8 form
+                encode_text(key, "key")
+                raise
+            except rex.SlotNotCoveredError as err:  # nothing was sent: no shard owns the slot
+                final = reply_error(f"CLUSTERDOWN {err}", key, address=_endpoint(target))
+                self._pause_or_fail(deadline, err, key, _endpoint(target), final)
             except _RETRYABLE as err:
                 if sent[0] and not idempotent:
                     raise RedisConnectionLostError(
@@ -307,6 +329,11 @@ class RedisTransport:
                         _endpoint(target),
                     ) from err
                 self._pause_or_fail(deadline, err, key, _endpoint(target))
+
+    def _reply_error(self, text: str, key: str, node: redis.Redis | None) -> ClientError:
+        """:func:`reply_error` for ``text``, with the shard's memory limit for OOM."""
+        limit = memory_limit(node) if text.startswith("OOM") else 0
+        return reply_error(text, key, address=_endpoint(node), limit=limit)
 
     def _redirected(self, err: Exception, count: int) -> int:
         if not self._router.clustered:
@@ -318,9 +345,20 @@ class RedisTransport:
         self._refresh()
         return count + 1
 
-    def _pause_or_fail(self, deadline: float, err: BaseException, key: str, where: str) -> None:
+    def _pause_or_fail(
+        self,
+        deadline: float,
+        err: BaseException,
+        key: str,
+        where: str,
+        final: ClientError | None = None,
+    ) -> None:
+        """Wait ``SR_CMD_INTERVAL`` and re-learn the layout; past ``deadline`` raise
+        ``final`` (default: RedisConnectionLostError) instead."""
         remaining = deadline - time.monotonic()
         if remaining <= 0:
+            if final is not None:
+                raise final from err
             raise RedisConnectionLostError(
                 f"the store did not answer for {self._timeouts.command:g} s "
                 f"(SR_CMD_TIMEOUT) while accessing {key!r}: {err}",
@@ -330,7 +368,10 @@ class RedisTransport:
         self._refresh()
 
     def _refresh(self) -> None:
-        with contextlib.suppress(rex.RedisError, rex.RedisClusterException, OSError):
+        # IndexError: redis-py's layout refresh fails so when every node it reached answers
+        # with no slots at all (a cluster being restarted, before its slots are assigned);
+        # the old layout is kept and the next try refreshes again.
+        with contextlib.suppress(rex.RedisError, rex.RedisClusterException, OSError, IndexError):
             self._router.refresh()
 
 
@@ -403,19 +444,3 @@ def _bulk_reader(count: int) -> Reader[list[memoryview | None]]:
         return values
 
     return read
-
-
-def reply_error(message: str, key: str) -> ClientError:
-    """The SmartRedis error for a server error reply about ``key``."""
-    code = message.split(" ", 1)[0]
-    if code == "WRONGTYPE":
-        return RedisRuntimeError(f"key {key!r} holds another kind of value: {message}")
-    if code in ("OOM", "READONLY", "MASTERDOWN", "LOADING", "BUSY", "CLUSTERDOWN"):
-        return RedisDatabaseError(f"the store refused the operation on {key!r}: {message}")
-    if code in ("NOAUTH", "WRONGPASS", "NOPERM"):
-        return RedisConnectionError(f"not authorised for {key!r}: {message}", key)
-    if code == "CROSSSLOT":
-        return RedisInternalError(f"keys in different slots: {message}")
-    if "no such key" in message:
-        return RedisKeyError(key)
-    return RedisReplyError(f"the store rejected the operation on {key!r}: {message}")

@@ -24,6 +24,8 @@ from insitu.errors import RedisParameterError, UnsupportedOptionError
 from insitu.wire.addresses import Address
 from insitu.wire.endpoint import Endpoint
 
+_DEFAULT_NODE_TRIES = 3
+
 
 def _options(endpoint: Endpoint) -> dict[str, object]:
     if endpoint.tls is not None:
@@ -65,11 +67,19 @@ def cluster_client(endpoint: Endpoint, startup: Sequence[Address]) -> RedisClust
     if any(a.is_unix for a in startup) or endpoint.address.is_unix:
         raise RedisParameterError("a Redis Cluster cannot be reached over a Unix socket")
     nodes = [ClusterNode(a.host, a.port) for a in startup]  # type: ignore[no-untyped-call]
-    return RedisCluster(
+    options = _options(endpoint)
+    # While it is built, redis-py sends COMMAND to its "default node", the first primary
+    # of the layout, which may be a dead shard; a few retries let it pick another primary,
+    # so that one dead shard does not keep a new client out. Afterwards: no retries (the
+    # transport retries, and never sends a non-idempotent command twice).
+    options["retry"] = Retry(NoBackoff(), _DEFAULT_NODE_TRIES)
+    cluster = RedisCluster(
         startup_nodes=nodes,
         require_full_coverage=False,
-        **_options(endpoint),  # type: ignore[arg-type]
+        **options,  # type: ignore[arg-type]
     )
+    cluster.set_retry(Retry(NoBackoff(), 0))
+    return cluster
 
 
 @contextmanager

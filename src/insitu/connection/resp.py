@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from insitu.errors import RedisParameterError
+
 Buffer = bytes | bytearray | memoryview
 """A contiguous byte buffer (memoryviews must be C-contiguous, format ``B``)."""
 
@@ -86,8 +88,21 @@ def _pack_into(args: Sequence[Arg], pending: bytearray, out: list[Buffer]) -> by
 
 def _encode(arg: str | bytes | int) -> bytes:
     if isinstance(arg, str):
-        return arg.encode()
+        return encode_text(arg)
     return b"%d" % arg if isinstance(arg, int) else arg
+
+
+def encode_text(text: str, what: str = "a key or argument") -> bytes:
+    """``text`` as UTF-8, the encoding of every key and name in the store;
+    RedisParameterError (naming ``what``) for text that has none, such as a lone surrogate
+    (``"\\ud800"``, which ``os.fsdecode`` makes of undecodable file names)."""
+    try:
+        return text.encode()
+    except UnicodeEncodeError as err:
+        raise RedisParameterError(
+            f"{what} {text!r} is not valid Unicode text ({err.reason} at position "
+            f"{err.start}); keys and names are stored as UTF-8"
+        ) from None
 
 
 def send_all(sock: socket.socket, buffers: Sequence[Buffer]) -> None:

@@ -40,7 +40,7 @@ from collections.abc import Sequence
 
 import hiredis
 
-from insitu.connection.resp import ProtocolViolationError, ServerReplyError
+from insitu.connection.resp import ProtocolViolationError, ServerReplyError, encode_text
 from insitu.errors import UnsupportedOptionError
 from insitu.wire.endpoint import Endpoint
 
@@ -270,4 +270,11 @@ class RespConnection:
 
 
 def _packed(commands: Sequence[Sequence[Arg]]) -> bytes:
-    return b"".join([hiredis.pack_command(tuple(c)) for c in commands])  # type: ignore[arg-type]
+    try:
+        return b"".join([hiredis.pack_command(tuple(c)) for c in commands])  # type: ignore[arg-type]
+    except UnicodeEncodeError:
+        for command in commands:  # name the argument that has no UTF-8 form
+            for arg in command:
+                if isinstance(arg, str):
+                    encode_text(arg)
+        raise

@@ -114,7 +114,10 @@ def _assign_socket(
                 path, f"wanted by both {sockets[path]} and {owner}; give each its own socket"
             )
         if not is_free(path):
-            raise SocketInUseError(path, f"served by a running server; {owner} asked for it")
+            raise SocketInUseError(
+                path,
+                f"taken (a running server, or a file that is not a socket); {owner} asked for it",
+            )
         sockets[path] = owner
         return spec
     for n in range(MAX_SCAN):

@@ -8,11 +8,17 @@ environment is handed to the entities this experiment starts, as for its own sto
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from insitu.client import credentials
 from insitu.jobs.status import JobState
 from insitu.store.orchestrator import Orchestrator
-from insitu.store.reconnect import plan_of, read_checkpoint, shutdown_shards
+from insitu.store.reconnect import (
+    plan_of,
+    read_checkpoint,
+    remove_secret_files,
+    shutdown_shards,
+)
 
 
 class ReconnectedStores:
@@ -41,6 +47,7 @@ class ReconnectedStores:
         """Shut every shard of ``store`` down and forget it."""
         shutdown_shards(tuple(store.shard_addresses), store.password)
         store.mark_stopped()
+        remove_secret_files(Path(store.path).resolve(), store.name, store.shard_names)
         credentials.unregister(store.client_addresses())
         self._stores.pop(store.name, None)
         self._stopped[store.name] = store

@@ -16,6 +16,11 @@ Contract with the runtime: starts fast (no ML framework is imported until a mode
 backend is used); exits 0 within about a second of SIGTERM/SIGINT after finishing the
 request it is running (pending batches run at once); keeps retrying, then serves again,
 while its store is unreachable or restarted.
+
+Watchdog: a worker whose starter (the driver, or the step that launched it) is gone and
+whose store has been unreachable for :data:`ORPHAN_GRACE_S` exits (code 0): nobody will
+restart that store for it, and a worker retrying forever after its driver was SIGKILLed
+was the leftover of a dead experiment. While its starter lives it retries without end.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import redis.exceptions as rex
 
@@ -43,6 +48,7 @@ log = logging.getLogger("insitu.inference.worker")
 HOUSEKEEPING_S = 1.0  # heartbeat and orphan check period (liveness keys live 3 s)
 READ_BLOCK_MS = 500  # longest wait for requests, so that a stop is noticed quickly
 READ_COUNT = 64
+ORPHAN_GRACE_S = 5.0  # store unreachable this long, starter gone: the worker exits
 _UNREACHABLE = (
     rex.ConnectionError,
     rex.TimeoutError,
@@ -60,6 +66,11 @@ class Worker:
         self._stop = threading.Event()
         threads = BackendThreads(config.threads.inter_op_threads, config.threads.intra_op_threads)
         self._cache = ModelCache(threads)
+        self._starter = os.getppid()
+
+    def orphaned(self) -> bool:
+        """True once the process that started this worker has ended (it was re-parented)."""
+        return os.getppid() != self._starter
 
     def stop(self) -> None:
         """Ask every thread to finish its current request and exit (signal-safe)."""
@@ -96,6 +107,7 @@ class Worker:
         try:
             executor = Executor(link, self._cache)
             loop = _QueueLoop(link, executor, link.consumer(index), cfg.spin_us / 1e6)
+            loop.orphaned = self.orphaned
             loop.run(self._stop)
         finally:
             link.close()
@@ -116,6 +128,8 @@ class _QueueLoop:
         self.backoff = 0.05
         self.spin = spin  # seconds to poll for the next request after serving one
         self.busy = False  # the last read brought requests
+        self.orphaned: Callable[[], bool] = lambda: False
+        self.down_since: float | None = None  # when the store became unreachable
 
     def run(self, stop: threading.Event) -> None:
         """Serve until ``stop`` is set, then answer what is still waiting."""
@@ -124,10 +138,18 @@ class _QueueLoop:
                 if not self._step():
                     stop.wait(0.2)
                     continue
-                self.backoff = 0.05
+                self.backoff, self.down_since = 0.05, None
             except _UNREACHABLE as err:
                 if self.queues is not None or self.backoff == 0.05:  # once per outage
                     log.warning("store at %s unreachable (%s); retrying", self.link.address, err)
+                now = time.monotonic()
+                self.down_since = self.down_since or now
+                if now - self.down_since >= ORPHAN_GRACE_S and self.orphaned():
+                    log.warning(
+                        "store at %s gone for %.0f s and the process that started this "
+                        "worker has ended: exiting", self.link.address, now - self.down_since,
+                    )  # fmt: skip
+                    return
                 self.queues, self.last_beat = None, 0.0
                 stop.wait(self.backoff)
                 self.backoff = min(self.backoff * 2, 1.0)

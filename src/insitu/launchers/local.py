@@ -2,6 +2,13 @@
 
 Exits are observed through pidfds (Linux ≥ 5.3), so the monitor wakes the moment a job ends
 instead of polling on a timer; where pidfds are unavailable it falls back to a short timeout.
+
+Ownership: only the process that created the launcher stops its jobs — in a child forked
+from it, :meth:`LocalLauncher.shutdown` does nothing and :meth:`LocalLauncher.cancel` raises
+:class:`~insitu.errors.LauncherError`. Jobs are started through :mod:`insitu.launchers.spawn`,
+so they die with this process even when it is killed by SIGKILL. Stopping escalates from
+SIGTERM to SIGKILL after the grace period; an interruption of the wait (Ctrl-C) or
+:func:`hurry` sends SIGKILL at once instead of abandoning the escalation.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from insitu import hosts
 from insitu.errors import LauncherError, UnsupportedOptionError
 from insitu.jobs.spec import JobSpec
 from insitu.jobs.status import JobState
+from insitu.launchers import spawn
 from insitu.launchers.base import JobStatus
 from insitu.launchers.run_commands import is_known, translate
 from insitu.log import get_logger
@@ -32,6 +40,18 @@ DEFAULT_GRACE = 5.0
 
 BACKEND = "the local launcher"
 """How refusals name this launcher."""
+
+_HURRY = threading.Event()
+
+
+def hurry(now: bool = True) -> None:
+    """Make every stop in progress, and later ones, skip the rest of its grace period and
+    SIGKILL what is left at once (``now=False``: back to normal). The reaper calls it when
+    a signal arrives while the program is stopping its jobs."""
+    if now:
+        _HURRY.set()
+    else:
+        _HURRY.clear()
 
 
 def validate_local(spec: JobSpec) -> None:
@@ -161,6 +181,7 @@ class LocalLauncher:
         self._selector.register(self._wake_r, selectors.EVENT_READ, None)
         self._pidfds = hasattr(os, "pidfd_open")
         self._host = hosts.this_host()  # every local job runs here
+        self._owner = os.getpid()  # only this process stops the jobs (not a forked child)
 
     def supports_batch(self) -> bool:
         """Local jobs are never batch jobs."""
@@ -175,7 +196,7 @@ class LocalLauncher:
         controller does), so a launch never pays for the checks twice."""
         files = [_open_log(spec.out_path), _open_log(spec.err_path)]
         try:
-            proc = subprocess.Popen(
+            proc = spawn.popen(
                 self._argv(spec),
                 cwd=spec.cwd,
                 env=local_env(spec, os.environ),
@@ -231,7 +252,14 @@ class LocalLauncher:
         return None if woken else changed
 
     def cancel(self, job_ids: Sequence[str]) -> None:
-        """SIGTERM the jobs' process groups, SIGKILL after the grace period; wait for exits."""
+        """SIGTERM the jobs' process groups, SIGKILL after the grace period; wait for exits.
+
+        LauncherError in a forked child of the process that started them."""
+        if os.getpid() != self._owner:
+            raise LauncherError(
+                f"local jobs {list(job_ids)} were started by process {self._owner}; "
+                f"process {os.getpid()} (a forked child) cannot stop them"
+            )
         with self._lock:
             unknown = [j for j in job_ids if j not in self._jobs]
             jobs = [self._jobs[j] for j in job_ids if j in self._jobs]
@@ -244,7 +272,10 @@ class LocalLauncher:
         self._wake()
 
     def shutdown(self) -> None:
-        """Cancel every job still running, and any process left in their groups."""
+        """Cancel every job still running, and any process left in their groups (nothing
+        in a forked child: the jobs are its parent's)."""
+        if os.getpid() != self._owner:
+            return
         with self._lock:
             jobs = list(self._jobs.values())
         for job in jobs:
@@ -314,18 +345,22 @@ def _terminate_groups(procs: Sequence[subprocess.Popen[bytes]], grace: float) ->
     """SIGTERM every group, wait up to ``grace`` for all, then SIGKILL what is left.
 
     A group outlives its leader when the job forked children; those are ended too, so
-    nothing a job started survives it. Leaders are reaped so no zombie remains.
+    nothing a job started survives it. Leaders are reaped so no zombie remains. The
+    escalation is never abandoned: :func:`hurry` cuts the wait short, and an exception
+    during the wait (a second Ctrl-C) SIGKILLs what is left before it propagates.
     """
     for proc in procs:
         _signal_group(proc.pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
     pending = list(procs)
-    while pending and time.monotonic() < deadline:
-        pending = [p for p in pending if p.poll() is None or _group_alive(p.pid)]
-        if pending:
-            _wait_any(pending, min(0.05, max(0.0, deadline - time.monotonic())))
-    for proc in pending:
-        _signal_group(proc.pid, signal.SIGKILL)
+    try:
+        while pending and time.monotonic() < deadline and not _HURRY.is_set():
+            pending = [p for p in pending if p.poll() is None or _group_alive(p.pid)]
+            if pending:
+                _wait_any(pending, min(0.05, max(0.0, deadline - time.monotonic())))
+    finally:
+        for proc in pending:
+            _signal_group(proc.pid, signal.SIGKILL)
     for proc in procs:
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=grace)

@@ -270,16 +270,26 @@ class Controller:
         return self.monitor.wait(names, timeout, on_tick, tick)
 
     def shutdown(self) -> None:
-        """Stop every job and store this controller started (idempotent)."""
+        """Stop every job and store this controller started (idempotent).
+
+        Every store is stopped even if stopping one fails or is interrupted (a second
+        Ctrl-C, after which the launcher has killed that store's jobs); the first error is
+        raised at the end."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
+        failure: BaseException | None = None
         try:
             for name in list(self._stores):
-                self.stop_store(name)
+                try:
+                    self.stop_store(name)
+                except BaseException as err:
+                    failure = failure or err
             self.launcher.shutdown()
             self.monitor.refresh()
+            if failure is not None:
+                raise failure
         finally:
             self._teardown.close()
             self._workers.close()

@@ -61,7 +61,9 @@ def form_cluster(shards: Sequence[Endpoint], deadline: float) -> None:
                 # Distinct epochs up front (as `redis-cli --cluster create` does) spare the
                 # cluster an epoch-collision round before it settles.
                 _execute(conn, "CLUSTER", "SET-CONFIG-EPOCH", index + 1)
-                _execute(conn, "CLUSTER", "ADDSLOTSRANGE", first, last)
+                missing = missing_ranges(first, last, _owned(conn), str(shard))
+                if missing:
+                    _execute(conn, "CLUSTER", "ADDSLOTSRANGE", *[s for r in missing for s in r])
         with shard_session(shards[0]) as conn:
             for shard in shards[1:]:
                 _execute(conn, "CLUSTER", "MEET", shard.address.host, shard.address.port)
@@ -69,6 +71,36 @@ def form_cluster(shards: Sequence[Endpoint], deadline: float) -> None:
         raise ClusterSetupError(f"cluster setup command failed: {err}") from err
     _wait_until_ready(shards, deadline)
     logger.debug("cluster of %d shards ready: %s", len(shards), ", ".join(map(str, shards)))
+
+
+def missing_ranges(
+    first: int, last: int, owned: Sequence[tuple[int, int]], shard: str
+) -> list[tuple[int, int]]:
+    """The sub-ranges of ``first..last`` a node still has to claim, given the ranges it
+    ``owned`` already: a shard restarted from persistence files claims the slots of the
+    keys it loaded (pure). ClusterSetupError if it owns a slot outside its range (its
+    files are from a store of another layout)."""
+    taken = sorted(owned)
+    for start, end in taken:
+        if start < first or end > last:
+            raise ClusterSetupError(
+                f"shard {shard} loaded keys of slots {start}-{end}, outside its range "
+                f"{first}-{last}: its data files are from a store with another number of shards"
+            )
+    out: list[tuple[int, int]] = []
+    cursor = first
+    for start, end in taken:
+        if start > cursor:
+            out.append((cursor, start - 1))
+        cursor = max(cursor, end + 1)
+    if cursor <= last:
+        out.append((cursor, last))
+    return out
+
+
+def _owned(conn: redis.Redis) -> list[tuple[int, int]]:
+    """The slot ranges a fresh node already serves (those of keys it loaded from disk)."""
+    return [(int(entry[0]), int(entry[1])) for entry in _execute(conn, "CLUSTER", "SLOTS")]  # type: ignore[attr-defined]
 
 
 def _node_info(shard: Endpoint) -> dict[str, str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from insitu._checks import check_type
 from insitu.errors import StoreNotActiveError
 from insitu.store import options
-from insitu.store.shard_client import config_set_all, shard_endpoints
+from insitu.store.shard_client import config_set_all, save_all, shard_endpoints
 from insitu.store.topology import Topology
 
 
@@ -59,6 +59,14 @@ class LiveConfig:
     def enable_checkpoints(self, frequency: int) -> None:
         """Snapshot to disk every ``frequency`` seconds if at least one key changed."""
         self._apply(*options.checkpoint_option(frequency))
+
+    def save(self) -> None:
+        """Snapshot every shard to disk now (``SAVE``; the file is in the shard's
+        directory, and a store started again there loads it).
+        :class:`~insitu.errors.StoreNotActiveError` if the store is not running."""
+        if not self._active:
+            raise StoreNotActiveError("the store is not running: nothing to save")
+        save_all(shard_endpoints(self._topology.addresses, self._password))
 
     def _apply(self, key: str, value: str) -> None:
         if self._active:

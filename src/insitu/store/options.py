@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 
 from insitu._checks import check_any
-from insitu.errors import InvalidServerOptionError, ParameterTypeError
+from insitu.errors import InvalidServerOptionError, ParameterTypeError, UnsupportedOptionError
 
 _SECURITY = "the store requires its generated password and listens only where insitu binds it"
 _FILES = "insitu places the store's files in its directory and keeps its log"
@@ -108,9 +108,46 @@ def normalize_value(key: str, value: OptionValue) -> str:
 
 
 def normalize_option(key: str, value: OptionValue) -> tuple[str, str]:
-    """Validate one option; returns ``(canonical_key, canonical_value)``."""
+    """Validate one option; returns ``(canonical_key, canonical_value)``. ``maxmemory`` and
+    ``maxmemory-policy`` are checked here, so a bad value is refused before anything starts."""
     canonical = normalize_key(key)
+    if canonical == "maxmemory" and isinstance(value, str | int) and not isinstance(value, bool):
+        return memory_option(value)
+    if canonical == "maxmemory-policy" and isinstance(value, str):
+        return eviction_option(value)
     return canonical, normalize_value(canonical, value)
+
+
+NOT_YET: dict[str, str] = {
+    "replicas": "stores without replicas only for now: a dead master stops its slots until "
+    "the store is restarted (persist='rdb' or 'aof' keeps the data across a restart)",
+    "tls": "TLS stores are not implemented yet; keep stores on loopback or a trusted "
+    "network (every store has a generated password)",
+}
+"""Store options of the issue's plan that are refused, with the reason, until they are
+implemented (rather than handed to the server, which would refuse them at start)."""
+
+PERSIST_MODES: dict[str, dict[str, str]] = {
+    "none": {},
+    # Redis's own default save points: after 1 h and 1 change, 5 min and 100, 1 min and 10,000
+    "rdb": {"save": "3600 1 300 100 60 10000"},
+    # every write logged, the log fsynced once a second (loses at most ~1 s of writes)
+    "aof": {"appendonly": "yes", "appendfsync": "everysec"},
+}
+"""``persist=`` modes of a store and the server options each stands for."""
+
+
+def persist_options(mode: object) -> dict[str, str]:
+    """The server options of ``persist=mode`` (``"rdb"``, ``"aof"``, ``"none"``/None)."""
+    if mode is None:
+        return {}
+    check_any("persist", mode, str)
+    choice = str(mode).strip().lower()
+    if choice not in PERSIST_MODES:
+        raise InvalidServerOptionError(
+            "persist", f"{mode!r} is not a persistence mode; choose one of 'rdb', 'aof', 'none'"
+        )
+    return dict(PERSIST_MODES[choice])
 
 
 def normalize_kwargs(kwargs: Mapping[str, object]) -> dict[str, str]:
@@ -121,6 +158,11 @@ def normalize_kwargs(kwargs: Mapping[str, object]) -> dict[str, str]:
     """
     options: dict[str, str] = {}
     for key, value in kwargs.items():
+        if key == "persist":
+            options.update(persist_options(value))
+            continue
+        if key in NOT_YET and value not in (None, False, 0):
+            raise UnsupportedOptionError(key, "this version of insitu", NOT_YET[key])
         if not isinstance(value, str | int | float | bool):
             raise ParameterTypeError(
                 f"server option {key!r} must be str, int, float or bool, not {type(value).__name__}"

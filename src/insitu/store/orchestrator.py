@@ -50,6 +50,7 @@ from insitu.store.launch_options import (
 from insitu.store.live_config import LiveConfig
 from insitu.store.plan import StorePlan
 from insitu.store.readiness import ShardProbe, check_ports_free, wait_for_shards
+from insitu.store.reconnect import remove_secret_files
 from insitu.store.remote_shards import wait_for_addresses
 from insitu.store.server_binary import ServerBinary, find_server_binary
 from insitu.store.server_config import (
@@ -198,6 +199,7 @@ class Orchestrator(LiveConfig, SmartSimFace):
         self._worker_pinning: tuple[int, ...] | None = None
         self._passwordless = False
         self._probes: tuple[ShardProbe, ...] = ()
+        self._secrets_written = False  # this object wrote the shard configs (prepare)
         self._active = False
         self._server_binary = plan.server_binary
         self._launch = ShardLaunch()
@@ -428,6 +430,7 @@ class Orchestrator(LiveConfig, SmartSimFace):
         for index, name in enumerate(self.shard_names):
             self._write_shard_config(directory, index, name)
             self._address_file(directory, name).unlink(missing_ok=True)
+        self._secrets_written = True
         self._probes = tuple(
             ShardProbe(name, address, directory / f"{name}.out", directory / f"{name}.err")
             for name, address in zip(self.shard_names, self._topology.addresses, strict=True)
@@ -533,8 +536,15 @@ class Orchestrator(LiveConfig, SmartSimFace):
         return replace(spec, resources=replace(res, node_index=0))  # shard 0's node
 
     def mark_stopped(self) -> None:
-        """Record that the shards are stopped. Idempotent."""
+        """Record that the shards are stopped, and delete the files that hold the store's
+        password (each shard's config, the reconnect password file; the checkpoint, which
+        holds none, stays and reads as stale) if this object wrote them: a store that could
+        not even prepare (a port taken by another run at the same path) deletes nothing.
+        Idempotent."""
         self._active = False
+        if self._secrets_written:
+            remove_secret_files(self._path.resolve(), self._name, self.shard_names)
+            self._secrets_written = False
 
     def connection_env(self) -> dict[str, str]:
         """Environment a launched entity needs to reach this store (``SSDB`` …)."""

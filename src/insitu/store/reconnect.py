@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 
 import redis
@@ -31,6 +32,19 @@ CHECKPOINT_NAME = "insitu_db.json"
 def password_file(directory: Path, name: str) -> Path:
     """Where a store's password is kept for reconnecting drivers."""
     return directory / f".{name}.password"
+
+
+def shard_config_file(directory: Path, shard: str) -> Path:
+    """Where a shard's server config (which holds the password) is written."""
+    return directory / shard / f"{shard}.conf"
+
+
+def remove_secret_files(directory: Path, name: str, shards: Sequence[str]) -> None:
+    """Delete every file of the stopped store ``name`` that holds its password: the shard
+    configs and the reconnect password file (missing files are fine)."""
+    for shard in shards:
+        shard_config_file(directory, shard).unlink(missing_ok=True)
+    password_file(directory, name).unlink(missing_ok=True)
 
 
 def write_checkpoint(checkpoint: StoreCheckpoint, password: str) -> Path:
@@ -74,6 +88,10 @@ def _read_password(path: Path, source: str) -> str:
     try:
         mode = path.stat().st_mode
         text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CheckpointError(
+            source, f"stale: the store was stopped (its password file {path} is gone)"
+        ) from None
     except OSError as err:
         raise CheckpointError(source, f"password file {path}: {err.strerror or err}") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
@@ -106,6 +124,34 @@ def plan_of(checkpoint: StoreCheckpoint) -> StorePlan:
     )
 
 
+def stop_left_behind(path: str | os.PathLike[str]) -> list[str]:
+    """Stop the store of the checkpoint at ``path`` whatever became of its driver: every
+    shard that still answers is shut down (``SHUTDOWN NOSAVE``) and the files holding its
+    password are deleted. Returns the addresses that were shut down ([] for a store that
+    was already gone). ``CheckpointNotFoundError``/``CheckpointError`` as
+    :func:`read_checkpoint` for a missing or corrupt checkpoint or a bad password file."""
+    source = os.fspath(path)
+    try:
+        text = Path(source).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CheckpointNotFoundError(source, "no such file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise CheckpointError(source, f"unreadable: {err}") from None
+    checkpoint = parse_checkpoint(text, source)
+    secret = Path(checkpoint.password_file)
+    stopped: list[str] = []
+    if secret.exists():
+        password = _read_password(secret, source)
+        endpoints = shard_endpoints(checkpoint.addresses, password, PROBE_TIMEOUT)
+        for address, endpoint in zip(checkpoint.addresses, endpoints, strict=True):
+            if ping_error(endpoint) is None:
+                shutdown_shards((address,), password)
+                stopped.append(address)
+    directory = Path(checkpoint.path)
+    remove_secret_files(directory, checkpoint.name, checkpoint.shard_names)
+    return stopped
+
+
 def shutdown_shards(addresses: tuple[str, ...], password: str) -> None:
     """``SHUTDOWN NOSAVE`` every shard (a store this driver did not launch)."""
     for endpoint in shard_endpoints(addresses, password):
@@ -121,6 +167,9 @@ __all__ = [
     "password_file",
     "plan_of",
     "read_checkpoint",
+    "remove_secret_files",
+    "shard_config_file",
     "shutdown_shards",
+    "stop_left_behind",
     "write_checkpoint",
 ]

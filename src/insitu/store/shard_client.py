@@ -52,6 +52,18 @@ def config_set_all(endpoints: Sequence[Endpoint], key: str, value: str) -> None:
             raise StoreNotActiveError(f"could not configure shard {endpoint}: {err}") from err
 
 
+def save_all(endpoints: Sequence[Endpoint]) -> None:
+    """``SAVE`` on every shard (a snapshot in its directory, written before this returns).
+
+    Raises :class:`StoreNotActiveError` if a shard cannot be reached or refuses."""
+    for endpoint in endpoints:
+        try:
+            with shard_session(endpoint) as conn:
+                conn.save()
+        except (redis.RedisError, OSError) as err:
+            raise StoreNotActiveError(f"could not save shard {endpoint}: {err}") from err
+
+
 def config_get(endpoint: Endpoint, key: str) -> str | None:
     """The value of ``CONFIG GET key`` on one shard (``None`` if the key is unknown)."""
     with shard_session(endpoint) as conn:

@@ -7,7 +7,9 @@ as SmartSim's ``colocate_db_uds`` does. Clients address it as ``unix://<absolute
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
+import stat
 from pathlib import Path
 
 from insitu._checks import check_any, check_int
@@ -47,14 +49,37 @@ def socket_mode(permissions: object) -> int:
 
 
 def check_socket_free(path: Path) -> None:
-    """Raise :class:`SocketInUseError` when a live server already listens on ``path``.
+    """Raise :class:`SocketInUseError` unless a server may create its socket at ``path``.
 
-    A stale socket file (nobody listening) is left for the server, which replaces it.
+    Nothing there, or a stale socket (nobody listening), is fine: the server replaces a
+    socket file when it starts. Anything else is refused and left alone — a live socket, and
+    any file that is not a socket (a regular file, a directory, a symbolic link), because
+    the server would delete it.
     """
-    if not path.exists():
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
         return
+    except OSError as err:
+        raise SocketInUseError(path, f"not usable: {err}") from err
+    if not stat.S_ISSOCK(mode):
+        raise SocketInUseError(
+            path,
+            f"{_kind(mode)}, not a socket; insitu replaces only a stale socket and never "
+            "deletes another file: choose another path",
+        )
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(1.0)
         with contextlib.suppress(OSError):
             sock.connect(str(path))
             raise SocketInUseError(path)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISREG(mode):
+        return "a regular file"
+    return "a special file"

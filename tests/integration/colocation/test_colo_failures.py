@@ -29,7 +29,7 @@ def test_explicit_port_in_use(exp: Experiment, app: Path) -> None:
 def test_store_that_fails_to_start_rolls_back_the_whole_start(exp: Experiment, app: Path) -> None:
     std = exp.create_database(port=find_free_port_block(), db_identifier="std")
     model = app_model(exp, app, "bad_option")
-    model.colocate_db_tcp(port=find_free_port_block(), maxmemory="lots")  # server rejects it
+    model.colocate_db_tcp(port=find_free_port_block(), hz="bogus")  # the server rejects it
     with pytest.raises(ShardStartError, match=r"bad_option\.db_0"):
         exp.start(std, model)
     assert exp.get_status(std) == [JobState.STATUS_CANCELLED]

@@ -81,7 +81,7 @@ def test_one_bad_shard_of_a_cluster_fails_the_start(
     runner: ShardRunner, bundled: str, tmp_path: Path
 ) -> None:
     port = free_port_block(3)
-    orc = Orchestrator(port=port, db_nodes=3, server_binary=bundled, maxmemory_policy="bogus")
+    orc = Orchestrator(port=port, db_nodes=3, server_binary=bundled, hz="bogus")
     with pytest.raises(ShardStartError) as info:
         runner.start(orc, tmp_path / "orc")
     assert "bogus" in info.value.log_tail
