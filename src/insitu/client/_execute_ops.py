@@ -171,7 +171,24 @@ class ExecuteOps(RequestOps):
                 key, [[command, stored, *args]], raise_on_error=False
             )[0]
             if isinstance(reply, ServerReplyError):
-                raise run_error(str(reply), key, messages.LOAD)
+                text = str(reply)
+                if text.startswith("OOM"):  # name the shard's limit, as every write does
+                    limit = self._shard_memory_limit(where)
+                    raise reply_error(text, key, address=str(where), limit=limit)
+                raise run_error(text, key, messages.LOAD)
+
+    def _shard_memory_limit(self, address: Address) -> int:
+        """The ``maxmemory`` of the shard at ``address`` in bytes (0 if it cannot be read)."""
+        try:
+            reply = self._store.node_command(address, "CONFIG", "GET", "maxmemory")
+        except InsituError:
+            return 0
+        if isinstance(reply, list) and len(reply) == 2:
+            try:
+                return int(as_bytes(reply[1]))
+            except ValueError:
+                return 0
+        return 0
 
     def _record_key(self, key: str) -> tuple[Address | None, bytes]:
         """Where a client reads the record of ``key``: (None, key) on a standalone store;

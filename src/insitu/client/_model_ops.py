@@ -267,7 +267,9 @@ class ModelOps(ExecuteOps):
     # ------------------------------------------------------------------ machinery
 
     def _model_key(self, name: object, *, read: bool) -> str:
-        return keys.model_key(self._prefixes, check_type("name", name, str, "a str"), read=read)
+        text = check_type("name", name, str, "a str")
+        encode_text(text, "name")  # a lone surrogate has no UTF-8 form: RedisParameterError
+        return keys.model_key(self._prefixes, text, read=read)
 
     def _model_header(
         self,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -195,12 +195,24 @@ class ChannelExecutor:
 class ChannelLoop:
     """One worker thread serving the module channel of its shard until stopped."""
 
-    def __init__(self, endpoint: Endpoint, cache: ModelCache, device: str) -> None:
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        cache: ModelCache,
+        device: str,
+        orphaned: Callable[[], bool] = lambda: False,
+        grace: float = 5.0,
+    ) -> None:
         self._conn = RespConnection(endpoint)
         self._executor = ChannelExecutor(self._conn, cache)
         self._device = device
         self._backoff = 0.05
         self._connected = False
+        # The worker's watchdog: the store unreachable for ``grace`` seconds while the
+        # process that started the worker has ended means a dead experiment's leftover.
+        self._orphaned = orphaned
+        self._grace = grace
+        self._down_since: float | None = None
 
     def run(self, stop: threading.Event) -> None:
         """Serve until ``stop`` is set; waiting batches run before it returns."""
@@ -208,11 +220,18 @@ class ChannelLoop:
             while not stop.is_set():
                 try:
                     self._step()
-                    self._backoff = 0.05
+                    self._backoff, self._down_since = 0.05, None
                 except (OSError, ServerReplyError) as err:
                     if self._connected or self._backoff == 0.05:  # once per outage
                         log.warning("store module channel at %s: %s; retrying",
                                     self._conn.address, err)  # fmt: skip
+                    now = time.monotonic()
+                    self._down_since = self._down_since or now
+                    if now - self._down_since >= self._grace and self._orphaned():
+                        log.warning("store module channel at %s gone and the process that "
+                                    "started this worker has ended: exiting",
+                                    self._conn.address)  # fmt: skip
+                        return
                     self._connected = False
                     self._conn.close()
                     self._executor.take_answers()  # the module runs them elsewhere

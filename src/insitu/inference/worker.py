@@ -97,7 +97,11 @@ class Worker:
         """Serve the store module's channel (``AI.*`` execution commands)."""
         cfg = self.config
         endpoint = shard_endpoint(cfg.address, cfg.password, timeout=10.0)
-        ChannelLoop(endpoint, self._cache, cfg.device).run(self._stop)
+        ChannelLoop(endpoint, self._cache, cfg.device, self.orphaned, ORPHAN_GRACE_S).run(
+            self._stop
+        )
+        if self.orphaned():  # the watchdog fired: the other threads exit too
+            self._stop.set()
 
     def _serve_thread(self, index: int) -> None:
         cfg = self.config
@@ -109,6 +113,8 @@ class Worker:
             loop = _QueueLoop(link, executor, link.consumer(index), cfg.spin_us / 1e6)
             loop.orphaned = self.orphaned
             loop.run(self._stop)
+            if self.orphaned():  # the watchdog fired: the other threads exit too
+                self._stop.set()
         finally:
             link.close()
 
