@@ -1,7 +1,8 @@
 """``insitu doctor``: what this machine offers insitu, one line per check.
 
-The store engine and its version, whether it was built with TLS, the ML backends that can
-be imported, the launchers that are usable and detected, and GPUs. Each check says what to
+The store engine and its version, whether it was built with TLS, the store module (built
+or not, its path, and whether each engine found here loads it), the ML backends that can be
+imported, the launchers that are usable and detected, and GPUs. Each check says what to
 install when something is missing; the exit status is 1 only when no store engine is found
 (nothing else is required).
 """
@@ -9,8 +10,13 @@ install when something is missing; the exit status is 1 only when no store engin
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
+import selectors
 import shutil
+import subprocess
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
     from insitu import __version__
 
     print(f"insitu {__version__}")
-    checks = [*engine_checks(), *backend_checks(), *launcher_checks(), gpu_check()]
+    checks = [*engine_checks(), *module_checks(), *backend_checks(), *launcher_checks(),
+              gpu_check()]  # fmt: skip
     width = max(len(c.topic) for c in checks)
     for check in checks:
         mark = {True: "ok  ", False: "MISS", None: "info"}[check.ok]
@@ -72,6 +79,94 @@ def tls_check(binary: Path) -> Check:
     if "tls-cert-file" in text or "Failed to configure TLS" in text:
         return Check("TLS", True, f"{binary.name} supports TLS")
     return Check("TLS", None, f"{binary.name} did not say whether it supports TLS")
+
+
+def module_checks() -> list[Check]:
+    """The store module: built or not (and where), then whether every engine found here
+    (``INSITU_SERVER_BIN``, ``PATH``, the bundled one) loads it."""
+    from insitu.store.store_module import module_path
+
+    try:
+        path = module_path()
+    except InsituError as err:
+        return [Check("store module", False, str(err))]
+    checks = [Check("store module", True, f"built: {path}")]
+    for engine in _engines():
+        loaded, detail = module_loads(engine, path)
+        checks.append(Check(f"module in {engine.name}", loaded, f"{engine}: {detail}"))
+    return checks
+
+
+def _engines() -> list[Path]:
+    """Every store engine binary found here, each once."""
+    from insitu.store.server_binary import (
+        PATH_CANDIDATES,
+        bundled_binary_path,
+        find_server_binary,
+    )
+
+    found: list[Path] = []
+    with contextlib.suppress(InsituError):  # reported by the engine check
+        found.append(Path(find_server_binary().path))
+    found += [Path(p) for p in map(shutil.which, PATH_CANDIDATES) if p]
+    bundled = bundled_binary_path()
+    if bundled is not None:
+        found.append(bundled)
+    unique: dict[Path, Path] = {}
+    for path in found:
+        unique.setdefault(path.resolve(), path)
+    return list(unique.values())
+
+
+def module_loads(engine: Path, module: Path, timeout: float = 20.0) -> tuple[bool, str]:
+    """Start ``engine`` with ``module`` on an owner-only Unix socket in a scratch directory
+    (no TCP port, nothing saved) and read its log until it says the module loaded, or it
+    exits; then stop it. (True, "loads") or (False, the engine's words)."""
+    with tempfile.TemporaryDirectory(prefix="insitu-doctor-") as scratch:
+        argv = [str(engine), "--port", "0", "--unixsocket", f"{scratch}/s.sock",
+                "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
+                "--dir", scratch, "--loglevel", "notice", "--loadmodule", str(module)]  # fmt: skip
+        try:
+            proc = subprocess.Popen(
+                argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                cwd=scratch, start_new_session=True,
+            )  # fmt: skip
+        except OSError as err:
+            return False, f"cannot start it: {err}"
+        try:
+            return _watch_log(proc, timeout)
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+
+
+def _watch_log(proc: subprocess.Popen[bytes], timeout: float) -> tuple[bool, str]:
+    """Read ``proc``'s log lines until the module loaded, it exited, or ``timeout``."""
+    assert proc.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        while (remaining := deadline - time.monotonic()) > 0:
+            if not selector.select(remaining):
+                continue
+            raw = proc.stdout.readline()
+            if not raw:  # it exited: the module (or the engine) refused
+                proc.wait(timeout=10)
+                tail = " | ".join(line for line in lines[-3:] if line)
+                return False, f"does not load it (exit {proc.returncode}): {tail}"
+            line = raw.decode("utf-8", "replace").strip()
+            lines.append(line.split("* ", 1)[-1].split("# ", 1)[-1])
+            if "Module 'insitu' loaded" in line or "Module insitu loaded" in line:
+                return True, "loads"
+    return False, f"said nothing about the module within {timeout:g} s"
 
 
 def backend_checks() -> list[Check]:

@@ -13,9 +13,11 @@ On a cluster, models and scripts live on every shard under ``{<shard prefix>}.<k
 shard of the first input; inputs and outputs on other shards travel through temporary
 copies on that shard (``{<shard prefix>}.<key>.TMP``), as SmartRedis does.
 
-``INSITU_INFERENCE_PATH=streams`` (read when the Client is made) runs requests through the
-workers' request streams instead, on a standalone store: the path of earlier versions, kept
-as the benchmarks' baseline.
+``INSITU_INFERENCE_PATH=streams`` (read when the Client first runs a model) runs requests
+through the workers' request streams instead, on a standalone store: the path of earlier
+versions, kept as the benchmarks' baseline. ``INSITU_INFERENCE_PATH=inprocess`` runs CPU
+models and scripts in the caller's own process from a cached session, on a standalone
+(colocated) store (:mod:`insitu.client._local_runs`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from insitu.client.request_channel import RequestChannel
 from insitu.connection.resp import Arg, ServerReplyError, Value
 from insitu.connection.resp_connection import Arg as RunArg
 from insitu.errors import (
+    ConnectionEnvError,
     InferenceError,
     InferenceTimeoutError,
     InsituError,
@@ -50,9 +53,21 @@ _MISSING = ("ERR model key is empty", "ERR script key is empty")
 _NO_TENSOR = "ERR tensor key is empty"
 
 
+STREAMS, INPROCESS = "streams", "inprocess"
+
+
+def inference_path() -> str:
+    """What ``INSITU_INFERENCE_PATH`` asks for: ``streams``, ``inprocess`` or "" (the
+    store module, the default); InvalidConfigError names any other value."""
+    value = os.environ.get(PATH_ENV, "").strip().lower()
+    if value not in ("", STREAMS, INPROCESS, "module"):
+        raise ConnectionEnvError(PATH_ENV, f"{value!r} is not module, streams or inprocess")
+    return "" if value == "module" else value
+
+
 def use_streams() -> bool:
     """True if ``INSITU_INFERENCE_PATH=streams`` asks for the request streams."""
-    return os.environ.get(PATH_ENV, "").strip().lower() == "streams"
+    return inference_path() == STREAMS
 
 
 class ExecuteOps(RequestOps):

@@ -11,13 +11,18 @@ a missing model or input).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from insitu._checks import check_bool, check_str_list, check_type
-from insitu.client._execute_ops import use_streams
+from insitu.client._execute_ops import INPROCESS, STREAMS, inference_path
 from insitu.client._inference_requests import as_bytes
 from insitu.client._model_ops import ModelOps, TensorNames, tensor_names
 from insitu.errors import RedisInternalError
 from insitu.wire import messages
 from insitu.wire.devices import multigpu_key, multigpu_pick
+
+if TYPE_CHECKING:  # imported on first use: it loads the inference backends' registry
+    from insitu.client._local_runs import LocalRunner
 
 _STATS = ("duration", "samples", "calls", "errors", "requests")
 _TEXT = ("type", "backend", "device", "tag")  # and "key": the name asked for
@@ -26,7 +31,8 @@ _TEXT = ("type", "backend", "device", "tag")  # and "key": the name asked for
 class RunOps(ModelOps):
     """``run_model``/``run_script``/``get_ai_info`` (see the module docs)."""
 
-    _streams: bool | None = None  # INSITU_INFERENCE_PATH=streams (decided on first run)
+    _path: str | None = None  # INSITU_INFERENCE_PATH on a standalone store (first run)
+    _local_runner: LocalRunner | None = None  # the in-process path's sessions
 
     def run_model(self, name: str, inputs: TensorNames = None, outputs: TensorNames = None) -> None:
         """Run the model ``name`` on the tensors ``inputs``, storing ``outputs``."""
@@ -103,9 +109,17 @@ class RunOps(ModelOps):
         outs = [
             self._tensor_key(n, read=False, arg="outputs") for n in tensor_names("outputs", outputs)
         ]
-        if self._streams is None:
-            self._streams = use_streams() and not self._store.clustered
-        if not self._streams:
+        if self._path is None:
+            self._path = "" if self._store.clustered else inference_path()
+        if self._path == INPROCESS:
+            if self._local_runner is None:
+                from insitu.client._local_runs import LocalRunner
+
+                self._local_runner = LocalRunner()
+            channel = self._run_channel(self._store.addresses()[0])
+            if self._local_runner.run(channel, op, key, function, ins, outs):
+                return
+        if self._path != STREAMS:
             self._execute(op, key, function, ins, outs)
             return
         # Run beside the data: the shard holding the first input serves the request.

@@ -1,13 +1,25 @@
-"""Client operations on tensors, raw byte values and plain keys (SmartRedis 0.6 names)."""
+"""Client operations on tensors, raw byte values and plain keys (SmartRedis 0.6 names).
+
+On a standalone store, reads (``get_tensor``, ``unpack_tensor``, ``get_bytes``) go out on
+a lean connection (:class:`~insitu.client.request_channel.RequestChannel`): one ``GET``
+whose value is received straight into a buffer of its size, without redis-py's pool and
+parser layers (issue 16: a small tensor's read costs little more than the raw round
+trip). A connection lost there hands the read to the redis-py transport, which retries as
+``SR_CMD_TIMEOUT`` allows (a read is safe to repeat).
+"""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 
 from insitu._checks import check_any, check_type
 from insitu.client._core import ClientCore
+from insitu.client.connect import ConnectionSettings
+from insitu.client.request_channel import RequestChannel
 from insitu.connection.resp import Value
-from insitu.errors import RedisKeyError, RedisRuntimeError
+from insitu.errors import RedisConnectionLostError, RedisKeyError, RedisRuntimeError
 from insitu.wire.tensors import decode_header, decode_tensor, encode_tensor, wire_dtype
 
 
@@ -101,8 +113,33 @@ class TensorOps(ClientCore):
         key = self._tensor_key(name, read=True)
         return bytes(self._fetch(key))
 
+    _settings: ConnectionSettings
+    _read_channel: RequestChannel | None = None
+
     def _fetch(self, key: str) -> memoryview:
-        buf = self._store.get(key)
+        buf = self._read_value(key)
         if buf is None:
             raise RedisKeyError(key, f"no tensor stored under key {key!r}")
         return buf
+
+    def _read_value(self, key: str) -> memoryview | None:
+        """The value of ``key`` (None if none): on the lean connection when the store is
+        standalone (see the module docs), else through the transport."""
+        store = self._store
+        if store.clustered:
+            return store.get(key)
+        channel = self._read_channel
+        if channel is None:
+            # No retries here: a read that could not be sent goes to the transport at once.
+            timeouts = dataclasses.replace(self._settings.timeouts, command=0.0)
+            endpoint = self._settings.endpoint(store.addresses()[0])
+            channel = self._read_channel = RequestChannel(endpoint, timeouts, reads=True)
+        try:
+            return channel.get(key)
+        except RedisConnectionLostError:
+            return store.get(key)
+
+    def _close_read_channel(self) -> None:
+        channel, self._read_channel = self._read_channel, None
+        if channel is not None:
+            channel.close()

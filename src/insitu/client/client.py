@@ -95,6 +95,7 @@ class Client(TensorOps, DatasetOps, AdminOps, RunOps):
         transport, self._transport = self._transport, None
         self._close_channel()
         self._close_run_channels()
+        self._close_read_channel()
         if transport is not None:
             transport.close()
 

@@ -20,15 +20,17 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from insitu.client.config_options import Timeouts
 from insitu.client.reply_errors import reply_error
 from insitu.connection.resp import ProtocolViolationError, ServerReplyError
 from insitu.connection.resp_connection import Arg, NotSentError, RespConnection
-from insitu.errors import RedisConnectionLostError
+from insitu.errors import RedisConnectionLostError, RedisInvalidUseError
 from insitu.wire.endpoint import Endpoint
 
+T = TypeVar("T")
 _forks = [0]  # how many times this process was forked into (0 in the original)
 
 
@@ -42,7 +44,11 @@ os.register_at_fork(after_in_child=_forked)
 class RequestChannel:
     """See the module docs."""
 
-    def __init__(self, endpoint: Endpoint, timeouts: Timeouts) -> None:
+    def __init__(self, endpoint: Endpoint, timeouts: Timeouts, *, reads: bool = False) -> None:
+        """``reads``: the channel carries only commands that are safe to repeat, whose
+        caller repeats them elsewhere when a connection was lost: no check for a closed
+        connection before each TCP send (a system call per request saved)."""
+        self._reads = reads
         self._endpoint = endpoint
         self._address = endpoint.address
         self._timeouts = timeouts
@@ -59,21 +65,38 @@ class RequestChannel:
         Threads run their requests side by side, each on a connection of its own."""
         conn = self._take()
         try:
-            replies = self._run(conn, key, commands)
+            replies = self._retried(
+                conn, key, lambda: conn.pipeline(commands, raise_on_error=False,
+                                                 spin=self._timeouts.reply_spin)
+            )  # fmt: skip
         except BaseException:
             conn.close()
             raise
-        with self._lock:
-            keep = not self._closed
-            if keep:
-                self._idle.append(conn)
-        if not keep:
-            conn.close()
+        self._give_back(conn)
         if raise_on_error:
             for reply in replies:
                 if isinstance(reply, ServerReplyError):
                     raise reply_error(str(reply), key)
         return replies
+
+    def get(self, key: str) -> memoryview | None:
+        """``GET key`` (same retries and errors as :meth:`pipeline`): the value in a fresh
+        writable buffer, None if there is none."""
+        conn = self._take()
+        try:
+            value = self._retried(conn, key, lambda: conn.get(key))
+        except ServerReplyError as err:
+            self._give_back(conn)
+            if str(err).startswith(("MOVED ", "ASK ")):
+                raise RedisInvalidUseError(
+                    f"the store is a Redis Cluster ({err}); connect with cluster=True"
+                ) from None
+            raise reply_error(str(err), key) from None
+        except BaseException:
+            conn.close()
+            raise
+        self._give_back(conn)
+        return value
 
     def close(self) -> None:
         """Drop the idle connections (idempotent); one in use is dropped when its request
@@ -95,16 +118,25 @@ class RequestChannel:
         # (it restarted) would be an error, not a retry: check before each send over TCP,
         # where such a send seems to succeed. A Unix socket refuses it at once (EPIPE:
         # NotSentError, retried).
-        idle_check = None if self._address.is_unix else 0.0
+        idle_check = None if self._address.is_unix or self._reads else 0.0
         return RespConnection(self._endpoint, idle_check=idle_check)
 
-    def _run(
-        self, conn: RespConnection, key: str, commands: Sequence[Sequence[Arg]]
-    ) -> list[object]:
+    def _give_back(self, conn: RespConnection) -> None:
+        with self._lock:
+            keep = not self._closed
+            if keep:
+                self._idle.append(conn)
+        if not keep:
+            conn.close()
+
+    def _retried(self, conn: RespConnection, key: str, call: Callable[[], T]) -> T:
+        """``call()`` on ``conn``, sent again while nothing reached the store (see the
+        module docs); a refused password and lost connections raised as the module says.
+        A ServerReplyError of the command itself passes through."""
         deadline = time.monotonic() + self._timeouts.command
         while True:
             try:
-                return conn.pipeline(commands, raise_on_error=False, spin=self._timeouts.reply_spin)
+                return call()
             except NotSentError as err:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -114,8 +146,10 @@ class RequestChannel:
                         str(self._address),
                     ) from err
                 time.sleep(min(self._timeouts.command_interval, remaining))
-            except ServerReplyError as err:  # a refused password
-                raise reply_error(str(err), key) from None
+            except ServerReplyError as err:
+                if conn.connected:  # the command's own error reply
+                    raise
+                raise reply_error(str(err), key) from None  # a refused password
             except (OSError, ProtocolViolationError) as err:
                 raise RedisConnectionLostError(
                     f"connection lost while sending a request about {key!r}; it may or "

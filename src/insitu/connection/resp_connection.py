@@ -40,7 +40,12 @@ from collections.abc import Sequence
 
 import hiredis
 
-from insitu.connection.resp import ProtocolViolationError, ServerReplyError, encode_text
+from insitu.connection.resp import (
+    BulkReader,
+    ProtocolViolationError,
+    ServerReplyError,
+    encode_text,
+)
 from insitu.errors import UnsupportedOptionError
 from insitu.wire.endpoint import Endpoint
 
@@ -77,6 +82,19 @@ class RespConnection:
         self._unread = 0  # replies of sent send_later commands not read yet
         self._late_errors: list[ServerReplyError] = []
 
+    def __del__(self) -> None:
+        # A connection its owner forgot (a Client never closed) releases its socket quietly.
+        sock = getattr(self, "_sock", None)  # None too if __init__ refused the endpoint
+        self._sock = None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    @property
+    def connected(self) -> bool:
+        """True while a socket is open (every failure but an error reply drops it)."""
+        return self._sock is not None
+
     def call(self, *args: Arg) -> object:
         """One command; its reply (ServerReplyError raised for an error reply)."""
         return self.pipeline([args])[0]
@@ -108,6 +126,41 @@ class RespConnection:
                 if isinstance(reply, ServerReplyError):
                     raise reply
         return replies
+
+    def get(self, key: Arg) -> memoryview | None:
+        """``GET key``: the value in a fresh writable buffer of its size (received into it
+        directly, no copy for large values), None if there is none; a ServerReplyError
+        for an error reply (the connection stays usable). Failures as for
+        :meth:`pipeline`."""
+        if self._queued or self._unread or self._reader.has_data():
+            value = self.pipeline([("GET", key)])[0]  # other replies first: the slow road
+            if value is None:
+                return None
+            if not isinstance(value, bytes):
+                raise ProtocolViolationError(f"expected a bulk string, got {type(value)}")
+            return memoryview(bytearray(value))
+        sock = self._send(_packed([("GET", key)]))
+        try:
+            if self._poller is not None and not self._poller.poll(self._timeout * 1000):
+                raise BlockingIOError
+            reader = BulkReader(sock)
+            try:
+                value = reader.read_bulk()
+            except ServerReplyError:
+                if reader.drained:
+                    raise
+                raise ProtocolViolationError("unexpected bytes after an error reply") from None
+            if not reader.drained:
+                raise ProtocolViolationError("unexpected bytes after the reply")
+        except ServerReplyError:
+            raise
+        except BlockingIOError:  # SO_RCVTIMEO expired
+            self.close()
+            raise TimeoutError(f"no reply from {self.address} within {self._timeout:g} s") from None
+        except BaseException:
+            self.close()
+            raise
+        return value
 
     def send_later(self, commands: Sequence[Sequence[Arg]]) -> None:
         """Queue ``commands``; they go out with the next call or :meth:`flush` (see the

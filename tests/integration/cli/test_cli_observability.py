@@ -15,8 +15,11 @@ from pathlib import Path
 import pytest
 
 from insitu import Experiment
+from insitu.cli.doctor import module_loads
 from insitu.client import Client
 from insitu.store.readiness import find_free_port_block
+from insitu.store.server_binary import find_server_binary
+from insitu.store.store_module import module_path
 from insitu.wire.record import RunHeader, StoreLine, format_line, record_path
 from insitu.wire.telemetry import ShardSample, TelemetryHeader, telemetry_paths
 from insitu.wire.telemetry import format_line as format_telemetry
@@ -149,6 +152,19 @@ def test_doctor_names_engine_backends_launchers() -> None:
     assert out.returncode == 0, out.stdout + out.stderr
     for topic in ("store engine", "TLS", "backend ONNX", "launchers", "GPUs"):
         assert topic in out.stdout
+    module = str(module_path())
+    assert "[ok  ] store module" in out.stdout and module in out.stdout
+    engine = Path(find_server_binary().path).name
+    loads = [line for line in out.stdout.splitlines() if f"module in {engine}" in line]
+    assert loads and loads[0].startswith("[ok  ]") and loads[0].endswith(": loads")
+
+
+def test_doctor_says_when_an_engine_refuses_the_module(tmp_path: Path) -> None:
+    bogus = tmp_path / "insitu_ai.so"
+    bogus.write_bytes(b"not a shared object")
+    loaded, detail = module_loads(Path(find_server_binary().path), bogus)
+    assert not loaded and "does not load it" in detail, detail
+    assert os.listdir(tmp_path) == ["insitu_ai.so"]  # the engine ran in a scratch directory
 
 
 def test_completion_scripts_are_generated() -> None:

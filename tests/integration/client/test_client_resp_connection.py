@@ -11,14 +11,21 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from insitu import Experiment, Orchestrator
+from insitu.client import Client
 from insitu.client.config_options import Timeouts
 from insitu.client.request_channel import RequestChannel
 from insitu.connection.resp import ServerReplyError
 from insitu.connection.resp_connection import NotSentError, RespConnection
-from insitu.errors import RedisConnectionError, RedisConnectionLostError, RedisRuntimeError
+from insitu.errors import (
+    RedisConnectionError,
+    RedisConnectionLostError,
+    RedisKeyError,
+    RedisRuntimeError,
+)
 from insitu.store.readiness import find_free_port_block
 from insitu.wire import messages
 from insitu.wire.addresses import Address, parse_address
@@ -256,3 +263,47 @@ def test_a_call_waiting_for_its_reply_sleeps_once(conn: RespConnection) -> None:
         assert conn.call("BLPOP", "nothing", "0.01") is None  # answered after 10 ms
     sleeps = _voluntary_switches() - before
     assert sleeps <= calls * 1.25, f"{sleeps} sleeps for {calls} calls"
+
+
+@pytest.mark.parametrize("kind", ["uds", "tcp"])
+def test_get_lands_in_a_writable_buffer_and_errors_keep_the_connection(
+    stores: dict[str, Orchestrator], kind: str
+) -> None:
+    store = stores[kind]
+    conn = _lean(_address(store), store.password, 5.0)
+    try:
+        big = os.urandom(3 * 1024 * 1024 + 17)  # several receives, straight into the buffer
+        conn.pipeline([("SET", "small", b"\x00ab"), ("SET", "big", big), ("RPUSH", "l", "x")])
+        small = conn.get("small")
+        assert small is not None and bytes(small) == b"\x00ab" and not small.readonly
+        value = conn.get("big")
+        assert value is not None and value.nbytes == len(big) and bytes(value) == big
+        assert conn.get("absent") is None
+        with pytest.raises(ServerReplyError, match="WRONGTYPE"):
+            conn.get("l")
+        assert conn.connected and conn.call("PING") == b"PONG"  # still in step
+        conn.send_later([("SET", "later", "1")])
+        later = conn.get("later")  # the queued SET goes first, its reply is read first
+        assert later is not None and bytes(later) == b"1"
+    finally:
+        conn.close()
+
+
+def test_client_reads_survive_the_server_dropping_the_read_connection(
+    stores: dict[str, Orchestrator],
+) -> None:
+    """A read whose lean connection the server closed is answered through the transport."""
+    store = stores["tcp"]
+    with Client(False, store.get_address()[0], password=store.password) as client:
+        client.put_tensor("t", np.arange(5.0))
+        np.testing.assert_array_equal(client.get_tensor("t"), np.arange(5.0))
+        admin = _lean(_address(store), store.password, 5.0)
+        try:
+            admin.call("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+        finally:
+            admin.close()
+        array = client.get_tensor("t")
+        np.testing.assert_array_equal(array, np.arange(5.0))
+        array[0] = 7.0  # a new writable array, as SmartRedis returns
+        with pytest.raises(RedisKeyError):
+            client.get_tensor("absent")
