@@ -24,6 +24,7 @@ from insitu.errors import (
 from insitu.store.readiness import find_free_port_block
 from tests.reliability.figures import record
 from tests.reliability.stores import RunningStore, running_store
+from tests.topologies import Store
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -32,6 +33,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def store(request: pytest.FixtureRequest) -> Iterator[RunningStore]:
     shards = 1 if request.param == "standalone" else 3
     with running_store(f"garbage_{request.param}", shards, inference_workers=1) as s:
+        # Serving workers first: a script that does not compile is refused when a worker
+        # loads it, and one stored before any worker serves fails only when it runs.
+        Store(f"garbage_{request.param}", s.orchestrator, s.cluster).wait_for_workers()
         yield s
 
 

@@ -74,8 +74,12 @@ def test_store_stop_cli_stops_a_store_from_its_checkpoint(tmp_path: Path) -> Non
     exp = Experiment("leftbehind", exp_path=str(tmp_path), launcher="local")
     try:
         store = exp.create_database(port=find_free_port_block(3), db_nodes=3, inference_workers=0)
+        # Only this store's processes: the session's other fixtures (other stores, the Slurm
+        # test cluster's daemons) are children of this process too.
+        before = {p.pid for p in psutil.Process().children(recursive=True)}
         exp.start(store)
-        pids = [p.pid for p in psutil.Process().children(recursive=True)]
+        pids = [p.pid for p in psutil.Process().children(recursive=True) if p.pid not in before]
+        assert len(pids) == 3, pids
         checkpoint = store.checkpoint_file
         body = json.loads(Path(checkpoint).read_text())
         done = _insitu("store", "stop", checkpoint)

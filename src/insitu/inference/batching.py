@@ -90,3 +90,12 @@ def ready(
         return True
     limit = settings.min_batch_timeout / 1000 if settings.min_batch_timeout else patience_s
     return waited_s >= limit
+
+
+def patience(deadline_ms: int, now: float) -> float:
+    """How long a batch without ``min_batch_timeout`` may wait for more requests: half of
+    what its oldest caller has left (``deadline_ms``, epoch ms; 1 s if it waits forever)."""
+    if deadline_ms <= 0:
+        return 1.0
+    return max(deadline_ms / 1000 - now, 0.0) / 2
+

@@ -296,9 +296,4 @@ def _decode_inputs(request: channel.ChannelRequest) -> tuple[np.ndarray, ...]:
 
 
 def _patience(jobs: Sequence[Job]) -> float:
-    """How long a batch without ``min_batch_timeout`` may wait: half of what the oldest
-    caller has left (1 s if it waits forever)."""
-    deadline = jobs[0].request.deadline_ms
-    if deadline <= 0:
-        return 1.0
-    return max(deadline / 1000 - time.time(), 0.0) / 2
+    return batching.patience(jobs[0].request.deadline_ms, time.time())
