@@ -98,4 +98,3 @@ def patience(deadline_ms: int, now: float) -> float:
     if deadline_ms <= 0:
         return 1.0
     return max(deadline_ms / 1000 - now, 0.0) / 2
-
