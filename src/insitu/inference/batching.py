@@ -6,6 +6,7 @@ dimension 0 and splitting the outputs back (pure). The settings and their meanin
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -98,3 +99,49 @@ def patience(deadline_ms: int, now: float) -> float:
     if deadline_ms <= 0:
         return 1.0
     return max(deadline_ms / 1000 - now, 0.0) / 2
+
+
+class _Request(Protocol):
+    @property
+    def deadline_ms(self) -> int: ...
+
+
+class Pending(Protocol):
+    """A request waiting in a worker, on either request path (module channel or streams)."""
+
+    @property
+    def request(self) -> _Request: ...
+    @property
+    def inputs(self) -> Arrays: ...
+    @property
+    def arrived(self) -> float: ...
+
+
+P = TypeVar("P", bound=Pending)
+
+
+def due(
+    jobs: Sequence[P], settings: ModelBatching, now: float, wall: float, *, force: bool = False
+) -> tuple[list[list[P]], list[P]]:
+    """``jobs`` of one model (oldest first) split into the groups to run now — each at most
+    ``batch_size`` samples (:func:`plan`), run when :func:`ready` after waiting since its
+    oldest member arrived, or all if ``force`` — and the jobs that keep waiting, oldest
+    first. ``now`` is ``time.monotonic()`` (arrivals), ``wall`` is ``time.time()``
+    (callers' deadlines)."""
+    run: list[list[P]] = []
+    waiting: list[P] = []
+    for group in plan([j.inputs for j in jobs], settings.batch_size):
+        members = [jobs[i] for i in group]
+        count = sum(samples(j.inputs) for j in members)
+        limit = patience(members[0].request.deadline_ms, wall)
+        if force or ready(settings, count, now - members[0].arrived, limit):
+            run.append(members)
+        else:
+            waiting += members
+    return run, sorted(waiting, key=lambda j: j.arrived)
+
+
+def seconds_until_due(jobs: Sequence[P], settings: ModelBatching, now: float, wall: float) -> float:
+    """How long until the oldest of ``jobs`` must run (negative: overdue)."""
+    limit = settings.min_batch_timeout / 1000 or patience(jobs[0].request.deadline_ms, wall)
+    return jobs[0].arrived + limit - now

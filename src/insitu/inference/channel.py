@@ -121,25 +121,19 @@ class ChannelExecutor:
         enough (all of them if ``force``)."""
         for key in list(self.pending):
             loaded, jobs = self.pending.pop(key)
-            batch = loaded.header.batch
-            waiting: list[Job] = []
-            for group in batching.plan([j.inputs for j in jobs], batch.batch_size):
-                members = [jobs[i] for i in group]
-                count = sum(batching.samples(job.inputs) for job in members)
-                waited = time.monotonic() - members[0].arrived
-                if force or batching.ready(batch, count, waited, _patience(members)):
-                    self._execute(loaded, members)
-                else:
-                    waiting += members
+            groups, waiting = batching.due(
+                jobs, loaded.header.batch, time.monotonic(), time.time(), force=force
+            )
+            for members in groups:
+                self._execute(loaded, members)
             if waiting:
-                self.pending[key] = (loaded, sorted(waiting, key=lambda j: j.arrived))
+                self.pending[key] = (loaded, waiting)
 
     def next_due_ms(self) -> int | None:
         """Milliseconds until the earliest pending batch must run (None: none pending)."""
+        now, wall = time.monotonic(), time.time()
         due = [
-            jobs[0].arrived
-            + (loaded.header.batch.min_batch_timeout / 1000 or _patience(jobs))
-            - time.monotonic()
+            batching.seconds_until_due(jobs, loaded.header.batch, now, wall)
             for loaded, jobs in self.pending.values()
         ]
         return max(int(min(due) * 1000) + 1, 1) if due else None
@@ -293,7 +287,3 @@ def _decode_inputs(request: channel.ChannelRequest) -> tuple[np.ndarray, ...]:
         except WireFormatError as err:
             raise InferenceInputError(str(err), request.name, "input") from None
     return tuple(arrays)
-
-
-def _patience(jobs: Sequence[Job]) -> float:
-    return batching.patience(jobs[0].request.deadline_ms, time.time())
