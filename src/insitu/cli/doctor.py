@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.util
+import os
 import selectors
 import shutil
 import subprocess
@@ -150,22 +151,28 @@ def module_loads(engine: Path, module: Path, timeout: float = 20.0) -> tuple[boo
 def _watch_log(proc: subprocess.Popen[bytes], timeout: float) -> tuple[bool, str]:
     """Read ``proc``'s log lines until the module loaded, it exited, or ``timeout``."""
     assert proc.stdout is not None
+    fd = proc.stdout.fileno()
     lines: list[str] = []
+    pending = b""
     deadline = time.monotonic() + timeout
     with selectors.DefaultSelector() as selector:
-        selector.register(proc.stdout, selectors.EVENT_READ)
+        selector.register(fd, selectors.EVENT_READ)
         while (remaining := deadline - time.monotonic()) > 0:
             if not selector.select(remaining):
                 continue
-            raw = proc.stdout.readline()
-            if not raw:  # it exited: the module (or the engine) refused
+            # Raw reads: a buffered readline() could hold the line we wait for in Python's
+            # buffer while select() reports nothing more to read.
+            chunk = os.read(fd, 65536)
+            if not chunk:  # it exited: the module (or the engine) refused
                 proc.wait(timeout=10)
                 tail = " | ".join(line for line in lines[-3:] if line)
                 return False, f"does not load it (exit {proc.returncode}): {tail}"
-            line = raw.decode("utf-8", "replace").strip()
-            lines.append(line.split("* ", 1)[-1].split("# ", 1)[-1])
-            if "Module 'insitu' loaded" in line or "Module insitu loaded" in line:
-                return True, "loads"
+            *complete, pending = (pending + chunk).split(b"\n")
+            for raw in complete:
+                line = raw.decode("utf-8", "replace").strip()
+                lines.append(line.split("* ", 1)[-1].split("# ", 1)[-1])
+                if "Module 'insitu' loaded" in line or "Module insitu loaded" in line:
+                    return True, "loads"
     return False, f"said nothing about the module within {timeout:g} s"
 
 
