@@ -39,6 +39,8 @@ class TensorOps(ClientCore):
             self._store.check_size(key, data.size * wire_dtype(data).itemsize)
         encoded = encode_tensor(data)
         self._store.put(key, Value(encoded.parts()))
+        if self._local_runner is not None:  # the in-process path may run on it unread
+            self._local_runner.wrote(key, encoded)
 
     def get_tensor(self, name: str) -> np.ndarray:
         """The tensor ``name`` as a new writable array; RedisKeyError if it does not exist."""
