@@ -138,8 +138,10 @@ class TensorOps(ClientCore):
             channel = self._read_channel = RequestChannel(endpoint, timeouts, reads=True)
         try:
             return channel.get(key)
-        except RedisConnectionLostError:
-            return store.get(key)
+        except RedisConnectionLostError as err:
+            if isinstance(err.__cause__, TimeoutError):
+                raise  # no answer for SR_CMD_TIMEOUT: asking again would double the wait
+            return store.get(key)  # the connection was lost (a restart): the retrying path
 
     def _close_read_channel(self) -> None:
         channel, self._read_channel = self._read_channel, None
