@@ -123,8 +123,7 @@ def report(walls: dict[str, list[float]], cpu: dict[str, int], ratios: list[floa
         f"with its default worker, {os.cpu_count()} CPUs; {ROUNDS} rounds of {CALLS} calls per "
         "setup, the setups taking turns. The floor runs ONNX Runtime (1 thread) in this "
         "process on an array in memory and writes the output with one `SET` on a lean "
-        "connection; the in-process path also reads the model's header and the input "
-        "(one pipelined round trip) before it runs. CPU summed over this process, the server "
+        "connection. CPU summed over this process, the server "
         "and the workers.",
         "",
         "| setup | wall median (µs) | ratio | median of per-round ratios | CPU per call (µs) | "
@@ -142,24 +141,21 @@ def report(walls: dict[str, list[float]], cpu: dict[str, int], ratios: list[floa
             f"| {name} | {wall * 1e6:.0f} | {wall / floor_wall:.2f} | {round_ratio} | "
             f"{per_call:.0f} | {cpu[name] / floor_cpu:.2f} | {target} |"
         )
-    floor_ms, local, trip = (statistics.median(walls[k]) * 1e6 for k in (FLOOR, INPROCESS, TRIP))
+    floor_us, local, trip = (statistics.median(walls[k]) * 1e6 for k in (FLOOR, INPROCESS, TRIP))
     lines += [
         "",
-        f"Why: the floor is the model run plus one round trip ({floor_ms:.0f} µs); the "
-        "in-process path must also read the input and the model's header from the store "
-        f"before it can run (SmartRedis semantics: the input is a key), a second round trip "
-        f"({trip:.0f} µs alone here); the rest ({local - floor_ms - trip:.0f} µs) is the "
-        "Client's Python around the call (key prefixes, the header check, tensor decoding and "
-        "encoding: about 10 µs on a quiet machine) and the scheduling noise of a machine whose "
-        "2 CPUs run the caller, the server and other work. With the model run R and a round "
-        "trip T, the ratio is at least (R + 2T) / (R + T); with this MLP R is below T, so "
-        "1.5 times is out of reach for any path that reads its input from the store; the ratio "
-        "falls toward 1 as the model's own run grows. "
-        "Closing it further would need the input without a round trip: a client-side cache "
-        "of tensors this client wrote, kept valid by the server's invalidation messages "
-        "(`CLIENT TRACKING`), which delivers them on another connection with no ordering "
-        "guarantee against a third client's reply, so a run could read a stale input; not "
-        "done.",
+        f"How: the floor is the model run plus one round trip ({floor_us:.0f} µs). The "
+        "in-process path reaches it in one round trip too when the Client already knows the "
+        "model's header and its inputs' values (read or written by it before; here the "
+        "input is unchanged between calls): it runs on the remembered input and sends one "
+        "script that stores the output only if the store still holds that header and input, "
+        "so SmartRedis semantics hold (on any difference nothing is stored and the call "
+        "reads the input again: two round trips). Without it a call costs a second round "
+        f"trip ({trip:.0f} µs alone here) and the ratio is at least (R + 2T) / (R + T) for a "
+        "model run R and a round trip T. The rest of the gap "
+        f"({local - floor_us:.0f} µs) is the Client's Python around the call (key prefixes, "
+        "tensor decoding and encoding, the script's arguments) and the script's run on the "
+        "server.",
     ]
     return "\n".join(lines) + "\n"
 

@@ -1,13 +1,16 @@
 """The unmodified SmartRedis 0.6.1 client against an insitu store vs insitu's own client,
 same store, same run (issue 17's benchmark).
 
-A standalone store on an owner-only Unix socket (SmartRedis connects without a password)
-with its default inference worker. For ``put_tensor``/``get_tensor`` of float64 tensors
-(8 B, 1 KiB, 1 MiB) and ``run_model`` of issue 16's MLP (ONNX, batch 1), each client makes
-``CALLS`` calls per round, the clients taking turns for ``ROUNDS`` rounds; SmartRedis runs
-in its own venv (``numpy<2``; built from requirements/smartredis.txt like the tests' one)
-and times itself the same way. Reported: medians and the ratio insitu ÷ SmartRedis, plus
-the CPU per ``run_model`` of each caller process (``/proc/self/task/*/schedstat``).
+Two standalone stores with their default inference worker: one on an owner-only Unix socket
+and one on loopback TCP opted in to password-less clients (SmartRedis cannot send a
+password). For ``put_tensor``/``get_tensor`` of float64 tensors (8 B, 1 KiB, 64 KiB, 1 MiB)
+and ``run_model`` of issue 16's MLP (ONNX, batch 1), each client makes ``CALLS`` calls per
+round, the clients taking turns for ``ROUNDS`` rounds. Both clients run the same program in
+a process of their own (neither shares a process with the driver's threads): SmartRedis in
+its own venv (``numpy<2``; built from requirements/smartredis.txt like the tests' one),
+insitu's in this interpreter, its password passed in the environment. Reported: medians and
+the ratio insitu ÷ SmartRedis, plus the CPU per ``run_model`` of each caller process
+(``/proc/self/task/*/schedstat``).
 
 Run with ``python benchmarks/smartredis_clients.py`` (about a minute). Results are printed and
 written to the "SmartRedis client vs insitu client" section of docs/benchmarks.md.
@@ -23,17 +26,15 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TypedDict
 
-import numpy as np
 from _report import write_section
 from inference_cost import build_mlp
 
 from insitu import Experiment
 from insitu.client import Client
+from insitu.store.readiness import find_free_port_block
 
 
 class Run(TypedDict):
@@ -50,34 +51,43 @@ LOCK = ROOT / "requirements" / "smartredis.txt"
 VENV = ROOT / ".venv-smartredis"
 CALLS = 500
 ROUNDS = 5
-SIZES = {"8 B": 1, "1 KiB": 128, "1 MiB": 131072}  # float64 elements
+SIZES = {"8 B": 1, "1 KiB": 128, "64 KiB": 8192, "1 MiB": 131072}  # float64 elements
+STORES = ("Unix socket", "TCP")
 OPS = [f"{op} {size}" for size in SIZES for op in ("put_tensor", "get_tensor")] + ["run_model"]
 
-# Runs in the SmartRedis venv: the same calls, timed the same way; prints JSON.
-SR_PROGRAM = """
+# Runs in each client's own process: the same calls, timed the same way; prints JSON.
+PROGRAM = """
 import json, os, sys, time
 from pathlib import Path
 import numpy as np
-from smartredis import Client
+if sys.argv[4] == "smartredis":
+    from smartredis import Client
+    client = Client(address=sys.argv[1], cluster=False)
+else:
+    from insitu.client import Client
+    client = Client(False, sys.argv[1], password=os.environ["BENCH_STORE_PASSWORD"])
 SIZES, CALLS = json.loads(sys.argv[2]), int(sys.argv[3])
-client = Client(address=sys.argv[1], cluster=False)
 def cpu():
     return sum(int((t / "schedstat").read_text().split()[0])
                for t in Path("/proc/self/task").glob("*"))
 out = {}
 def timed(name, fn):
+    for _ in range(20):
+        fn()
     times = []
     start = cpu()
     for _ in range(CALLS):
         t = time.perf_counter(); fn(); times.append(time.perf_counter() - t)
     out[name] = {"times": times, "cpu_ns": cpu() - start}
+tag = sys.argv[4][:2]
 for label, n in SIZES.items():
     x = np.arange(n, dtype=np.float64)
-    timed("put_tensor " + label, lambda: client.put_tensor("sr_" + label.replace(" ", ""), x))
-    timed("get_tensor " + label, lambda: client.get_tensor("sr_" + label.replace(" ", "")))
-client.put_tensor("sr_in", np.ones((1, 16), np.float32))
-client.run_model("mlp", inputs=["sr_in"], outputs=["sr_out"])
-timed("run_model", lambda: client.run_model("mlp", inputs=["sr_in"], outputs=["sr_out"]))
+    key = tag + "_" + label.replace(" ", "")
+    timed("put_tensor " + label, lambda: client.put_tensor(key, x))
+    timed("get_tensor " + label, lambda: client.get_tensor(key))
+client.put_tensor(tag + "_in", np.ones((1, 16), np.float32))
+run = lambda: client.run_model("mlp", inputs=[tag + "_in"], outputs=[tag + "_out"])
+timed("run_model", run)
 print(json.dumps(out))
 """
 
@@ -93,49 +103,24 @@ def smartredis_python() -> Path:
     return python
 
 
-def _cpu_ns() -> int:
-    return sum(
-        int((t / "schedstat").read_text().split()[0]) for t in Path("/proc/self/task").glob("*")
-    )
-
-
-def insitu_round(client: Client) -> dict[str, Run]:
-    out: dict[str, Run] = {}
-
-    def timed(name: str, fn: Callable[[], object]) -> None:
-        times: list[float] = []
-        start = _cpu_ns()
-        for _ in range(CALLS):
-            t = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t)
-        out[name] = {"times": times, "cpu_ns": _cpu_ns() - start}
-
-    for label, n in SIZES.items():
-        x = np.arange(n, dtype=np.float64)
-        timed(f"put_tensor {label}", lambda: client.put_tensor(f"in_{label}", x))  # noqa: B023
-        timed(f"get_tensor {label}", lambda: client.get_tensor(f"in_{label}"))  # noqa: B023
-    client.put_tensor("in_in", np.ones((1, 16), np.float32))
-    client.run_model("mlp", inputs=["in_in"], outputs=["in_out"])
-    timed("run_model", lambda: client.run_model("mlp", inputs=["in_in"], outputs=["in_out"]))
-    return out
-
-
-def sr_round(python: Path, address: str) -> dict[str, Run]:
+def client_round(python: Path, kind: str, address: str, password: str) -> dict[str, Run]:
+    """One round of ``kind``'s client (``smartredis`` or ``insitu``) run by ``python``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SSDB", "SSKEY"))}
     env["SR_LOG_LEVEL"] = "QUIET"
+    env["BENCH_STORE_PASSWORD"] = password
+    args = [address, json.dumps(SIZES), str(CALLS), kind]
     done = subprocess.run(
-        [str(python), "-c", textwrap.dedent(SR_PROGRAM), address, json.dumps(SIZES), str(CALLS)],
+        [str(python), "-c", textwrap.dedent(PROGRAM), *args],
         capture_output=True, text=True, env=env, check=False, timeout=600,
         cwd=tempfile.gettempdir(),  # neutral: `python -c` puts the working directory on sys.path
     )  # fmt: skip
     if done.returncode != 0:
-        raise RuntimeError(f"the SmartRedis program failed:\n{done.stdout}\n{done.stderr}")
+        raise RuntimeError(f"the {kind} program failed:\n{done.stdout}\n{done.stderr}")
     result: dict[str, Run] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
 
-def report(ours: Results, theirs: Results) -> str:
+def report(ours: dict[str, Results], theirs: dict[str, Results]) -> str:
     def median_us(runs: list[Run]) -> float:
         return statistics.median(t for r in runs for t in r["times"]) * 1e6
 
@@ -143,31 +128,36 @@ def report(ours: Results, theirs: Results) -> str:
         return sum(r["cpu_ns"] for r in runs) / (len(runs) * CALLS) / 1e3
 
     lines = [
-        f"A standalone store on an owner-only Unix socket with its default inference worker, "
+        "Two standalone stores with their default inference worker, one on an owner-only Unix "
+        "socket, one on loopback TCP opted in to password-less clients; "
         f"{os.cpu_count()} CPUs shared by everything; {ROUNDS} rounds of {CALLS} calls per "
-        "operation and client, the clients taking turns. SmartRedis 0.6.1 (the unmodified "
-        "wheel, its C++ core) speaks RedisAI's commands to the store module; insitu's client "
-        "speaks plain `SET`/`GET` for tensors and the same `AI.MODELEXECUTE` for runs. "
-        "run_model: issue 16's MLP, batch 1; caller CPU from `/proc/self/task/*/schedstat`. "
-        "The machine is shared with other test runs: small-tensor figures swing by 2-3x "
-        "between runs; the per-round ratios are the steadier figure.",
+        "operation and client, the clients taking turns, each client in a process of its own "
+        "running the same program. SmartRedis 0.6.1 (the unmodified wheel, its C++ core) "
+        "speaks RedisAI's commands to the store module; insitu's client speaks plain "
+        "`SET`/`GET` for tensors and the same `AI.MODELEXECUTE` for runs. run_model: issue "
+        "16's MLP, batch 1; caller CPU from `/proc/self/task/*/schedstat`. The machine is "
+        "shared with other work: small-tensor figures swing between runs; the per-round "
+        "ratios are the steadier figure.",
         "",
-        "| operation | SmartRedis median (µs) | insitu median (µs) | ratio insitu ÷ SmartRedis "
-        "| median of per-round ratios |",
-        "|---|---|---|---|---|",
+        "| store | operation | SmartRedis median (µs) | insitu median (µs) | ratio insitu ÷ "
+        "SmartRedis | median of per-round ratios |",
+        "|---|---|---|---|---|---|",
     ]
-    for op in OPS:
-        sr, mine = median_us(theirs[op]), median_us(ours[op])
-        per_round = statistics.median(
-            statistics.median(a["times"]) / statistics.median(b["times"])
-            for a, b in zip(ours[op], theirs[op], strict=True)
+    for where in STORES:
+        for op in OPS:
+            sr, mine = median_us(theirs[where][op]), median_us(ours[where][op])
+            per_round = statistics.median(
+                statistics.median(a["times"]) / statistics.median(b["times"])
+                for a, b in zip(ours[where][op], theirs[where][op], strict=True)
+            )
+            lines.append(
+                f"| {where} | {op} | {sr:,.0f} | {mine:,.0f} | {mine / sr:.2f} | {per_round:.2f} |"
+            )
+        sr_cpu, my_cpu = cpu_us(theirs[where]["run_model"]), cpu_us(ours[where]["run_model"])
+        lines.append(
+            f"| {where} | run_model, caller CPU per call | {sr_cpu:,.0f} | {my_cpu:,.0f} | "
+            f"{my_cpu / sr_cpu:.2f} | |"
         )
-        lines.append(f"| {op} | {sr:,.0f} | {mine:,.0f} | {mine / sr:.2f} | {per_round:.2f} |")
-    sr_cpu, my_cpu = cpu_us(theirs["run_model"]), cpu_us(ours["run_model"])
-    ratio = my_cpu / sr_cpu
-    lines.append(
-        f"| run_model, caller CPU per call | {sr_cpu:,.0f} | {my_cpu:,.0f} | {ratio:.2f} | |"
-    )
     return "\n".join(lines) + "\n"
 
 
@@ -175,21 +165,24 @@ def main() -> None:
     python = smartredis_python()
     root = Path(tempfile.mkdtemp(prefix="insitu-bench-sr-"))
     exp = Experiment("bench-smartredis", exp_path=str(root), launcher="local")
-    ours: Results = {op: [] for op in OPS}
-    theirs: Results = {op: [] for op in OPS}
+    ours: dict[str, Results] = {w: {op: [] for op in OPS} for w in STORES}
+    theirs: dict[str, Results] = {w: {op: [] for op in OPS} for w in STORES}
     try:
-        store = exp.create_database(
-            unix_socket=str(root / "db.sock"), socket_permissions=700, db_identifier="sr"
+        uds = exp.create_database(
+            unix_socket=str(root / "db.sock"), socket_permissions=700, db_identifier="sr_uds"
         )
-        exp.start(store)
-        address = store.get_address()[0]
-        with Client(False, address, password=store.password) as client:
-            client.set_model("mlp", build_mlp(), "ONNX")
+        tcp = exp.create_database(port=find_free_port_block(1), db_identifier="sr_tcp")
+        tcp.allow_passwordless_clients()
+        exp.start(uds, tcp)
+        for where, store in zip(STORES, (uds, tcp), strict=True):
+            address, password = store.get_address()[0], store.password
+            with Client(False, address, password=password) as client:
+                client.set_model("mlp", build_mlp(), "ONNX")
             for index in range(ROUNDS):  # who goes first alternates too
-                rounds = [(theirs, lambda: sr_round(python, address)),
-                          (ours, lambda: insitu_round(client))]  # fmt: skip
-                for results, run_round in rounds[:: 1 if index % 2 == 0 else -1]:
-                    for op, run in run_round().items():
+                rounds = [(theirs[where], python, "smartredis"),
+                          (ours[where], Path(sys.executable), "insitu")]  # fmt: skip
+                for results, interpreter, kind in rounds[:: 1 if index % 2 == 0 else -1]:
+                    for op, run in client_round(interpreter, kind, address, password).items():
                         results[op].append(run)
     finally:
         exp.stop_all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Iterator
 
@@ -18,6 +19,19 @@ settings.register_profile("ci", deadline=None, derandomize=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 LEFTOVER_DEADLINE = 15.0
+
+
+def _unignore(signum: int, _frame: object) -> None:
+    """Stands in for an inherited SIG_IGN (see below)."""
+
+
+# Started with SIGINT/SIGHUP ignored (``nohup``, a background job of a non-interactive
+# shell), the suite would pass SIG_IGN on to every driver it starts, and the tests that
+# interrupt a driver would see it shrug the signal off. A handler of our own is reset to
+# the default in a child at exec, while this process stays as deaf as it was asked to be.
+for _signum in (signal.SIGINT, signal.SIGHUP):
+    if signal.getsignal(_signum) == signal.SIG_IGN:
+        signal.signal(_signum, _unignore)
 
 
 def _descendants() -> list[psutil.Process]:

@@ -17,7 +17,12 @@ from redis.crc import key_slot
 
 from insitu import Experiment
 from insitu.client import Client
-from insitu.errors import ClusterDownError, RedisConnectionError
+from insitu.errors import (
+    ClusterDownError,
+    RedisConnectionError,
+    RedisConnectionLostError,
+    RedisTimeoutError,
+)
 from insitu.store.readiness import find_free_port_block
 from tests.helpers import process_gone
 
@@ -121,3 +126,30 @@ def test_dead_standalone_store_names_its_address(
         Client(False, address)
     assert caught.value.address == address
     assert store.password not in str(caught.value)
+
+
+def test_a_hung_store_fails_a_read_once_with_a_timeout(exp: Experiment) -> None:
+    """A store that accepts nothing more (SIGSTOPped) fails a tensor read with a typed
+    timeout from the lean read itself, not again through the retrying path (which would
+    double the wait)."""
+    store = exp.create_database(port=find_free_port_block(1), inference_workers=0)
+    exp.start(store)
+    client = Client(False, store.get_address()[0])
+    client.put_tensor("t", np.arange(4))
+    np.testing.assert_array_equal(client.get_tensor("t"), np.arange(4))  # the lean channel
+    record = exp._control.table.latest(store.shard_names[0])
+    assert record is not None
+    server = psutil.Process(int(record.job_id.rstrip("+")))
+    server.suspend()
+    try:
+        with pytest.raises(RedisConnectionLostError) as caught:
+            client.get_tensor("t")
+        assert isinstance(caught.value, RedisTimeoutError)
+        assert isinstance(caught.value.__cause__, TimeoutError)  # the lean read's own
+        context = caught.value.__context__
+        while context is not None:  # ... not one raised after a first timed-out attempt
+            assert not isinstance(context, RedisConnectionLostError)
+            context = context.__context__
+    finally:
+        server.resume()
+    np.testing.assert_array_equal(client.get_tensor("t"), np.arange(4))  # and it recovers

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from insitu._checks import check_int, check_type
 from insitu.client.logging import LogContext
@@ -14,12 +15,16 @@ from insitu.errors import RedisInvalidUseError, RedisParameterError, UnknownNode
 from insitu.wire import keys
 from insitu.wire.addresses import Address, parse_address
 
+if TYPE_CHECKING:
+    from insitu.client._local_runs import LocalRunner
+
 
 class ClientCore(LogContext):
     """Attributes every operation group relies on (set by ``Client.__init__``)."""
 
     _transport: Transport | None
     _prefixes: keys.KeyPrefixes
+    _local_runner: LocalRunner | None = None  # the in-process path's sessions, once used
 
     @property
     def _store(self) -> Transport:

@@ -193,6 +193,8 @@ class DatasetOps(ClientCore):
         """Replace the dataset at ``key`` in one transaction, the acknowledgement last."""
         write = encode_dataset(contents)
         meta = meta_key(key)
+        for name, tensor in write.tensors:  # an oversized tensor fails before anything is sent
+            self._store.check_size(tensor_key(key, name), tensor.nbytes)
         fields: list[Arg] = [part for field in write.fields for part in field]
         commands: list[tuple[Arg, ...]] = [("DEL", meta), ("HSET", meta, *fields)]
         commands += [

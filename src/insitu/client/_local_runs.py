@@ -8,7 +8,17 @@ are read from the store and outputs written to it before the call returns, so an
 sees them; errors are the module path's (RedisKeyError for a missing model or input,
 the backend's InferenceError leaves for a failed run).
 
-Per call, two round trips on the Client's lean request connection:
+A call takes one round trip when the Client already knows the model's header and the value
+of every input (it read or wrote them in an earlier call of this path, or stored them with
+``put_tensor``; values up to 64 KiB are remembered): it runs the model on the remembered
+inputs, then sends one script (``EVALSHA``) that checks, atomically on the store, that the
+model's header and every input are still those values and only then stores the outputs.
+Any difference (another client wrote an input or replaced the model, a key was deleted, a
+value was flushed from the store) stores nothing and the call takes the full path below:
+the outputs a run stores always come from the inputs and model the store held at that
+moment, so the result is the one a run on the store would give.
+
+The full path, two round trips on the Client's lean request connection:
 
 1. ``HGET <key> header`` and one ``GET`` per input, pipelined. The header holds the
    record's ``version`` (new on every write, :mod:`insitu.wire.model_record`): a header
@@ -27,7 +37,9 @@ TorchScript and TensorFlow keep the process's own thread settings.
 
 from __future__ import annotations
 
+import hashlib
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -42,11 +54,33 @@ from insitu.inference.model_cache import Loaded, ModelCache
 from insitu.wire import messages
 from insitu.wire.devices import parse_device
 from insitu.wire.model_record import HEADER, assemble, parse_header
-from insitu.wire.tensors import decode_tensor, encode_tensor
+from insitu.wire.tensors import EncodedTensor, decode_tensor, encode_tensor
 
 # ONNX Runtime's default pools spin on every core; a caller shares its CPUs.
 _ONE_THREAD = BackendThreads(inter_op=1, intra_op=1)
 _OWN_THREADS = {"ONNX": _ONE_THREAD, "TFLITE": _ONE_THREAD}
+
+# Values remembered for the one-round-trip path: small ones only (each is sent back to the
+# store to be compared, so a big one would cost more than the read it saves), and a bounded
+# number of them (least recently used dropped first).
+_KNOWN_MAX_BYTES = 64 * 1024
+_KNOWN_MAX_KEYS = 4096
+
+# KEYS: the model, the inputs, the outputs. ARGV: the model's raw header, the number of
+# inputs, the inputs' expected values, the outputs' values. 1 if the outputs were stored,
+# 0 (nothing written) if the header or an input differs.
+_CHECKED_SET = b"""
+if redis.call('HGET', KEYS[1], 'header') ~= ARGV[1] then return 0 end
+local n = tonumber(ARGV[2])
+for i = 1, n do
+  if redis.call('GET', KEYS[1 + i]) ~= ARGV[2 + i] then return 0 end
+end
+for i = n + 2, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[i + 1])
+end
+return 1
+"""
+_CHECKED_SET_SHA = hashlib.sha1(_CHECKED_SET).hexdigest()  # the script's id, as the store names it
 
 
 @dataclass(frozen=True)
@@ -64,7 +98,27 @@ class LocalRunner:
     def __init__(self) -> None:
         self._entries: dict[str, _Entry] = {}
         self._caches: dict[str, ModelCache] = {}
+        self._known: OrderedDict[str, bytes] = OrderedDict()  # key -> value last seen
         self._lock = threading.Lock()
+
+    def wrote(self, key: str, tensor: EncodedTensor) -> None:
+        """This Client just stored ``tensor`` under ``key``."""
+        if tensor.nbytes <= _KNOWN_MAX_BYTES:
+            self.remember(key, tensor.to_bytes())
+        else:
+            with self._lock:
+                self._known.pop(key, None)
+
+    def remember(self, key: str, value: bytes) -> None:
+        """``value`` was just read from or written to ``key`` by this Client."""
+        with self._lock:
+            if len(value) > _KNOWN_MAX_BYTES:
+                self._known.pop(key, None)
+                return
+            self._known[key] = value
+            self._known.move_to_end(key)
+            while len(self._known) > _KNOWN_MAX_KEYS:
+                self._known.popitem(last=False)
 
     def run(
         self,
@@ -77,6 +131,8 @@ class LocalRunner:
     ) -> bool:
         """Run ``key`` here on ``inputs``, storing ``outputs``; False (nothing done) if the
         record is not for the CPU. Raises the module path's typed errors."""
+        if self._checked_run(channel, op, key, function, inputs, outputs):
+            return True
         reads: list[Sequence[Arg]] = [("HGET", key, HEADER), *(("GET", n) for n in inputs)]
         replies = channel.pipeline(key, reads, raise_on_error=False)
         entry = self._entry(channel, key, replies[0])
@@ -87,19 +143,58 @@ class LocalRunner:
         if header.kind != wanted:
             raise InferenceError(f"{key!r} holds a {header.kind}, not a {wanted}", key, "run")
         arrays = [_input(name, value) for name, value in zip(inputs, replies[1:], strict=True)]
-        results = entry.loaded.require().run(arrays, function)
-        if len(results) != len(outputs):
-            raise InferenceInputError(
-                f"{key!r} returned {len(results)} output(s), but {len(outputs)} output "
-                "key(s) were given",
-                key,
-                "input",
-            )
-        writes: list[Sequence[Arg]] = [
-            ("SET", name, encode_tensor(np.asarray(array)).to_bytes())
-            for name, array in zip(outputs, results, strict=True)
+        values = _encoded(key, entry.loaded.require().run(arrays, function), outputs)
+        channel.pipeline(key, [("SET", n, v) for n, v in zip(outputs, values, strict=True)])
+        for name, value in zip((*inputs, *outputs), (*replies[1:], *values), strict=True):
+            if isinstance(value, bytes):  # always (checked by _input)
+                self.remember(name, value)
+        return True
+
+    def _checked_run(
+        self,
+        channel: RequestChannel,
+        op: str,
+        key: str,
+        function: str,
+        inputs: Sequence[str],
+        outputs: Sequence[str],
+    ) -> bool:
+        """The one-round-trip path (see the module docs): True if the outputs are stored;
+        False, with nothing stored, when something it remembers is missing or stale."""
+        with self._lock:
+            entry = self._entries.get(key)
+            known = [self._known.get(name) for name in inputs]
+        if entry is None or entry.loaded is None or any(v is None for v in known):
+            return False
+        wanted = "model" if op == messages.RUN_MODEL else "script"
+        if entry.loaded.header.kind != wanted:
+            return False
+        values = [v for v in known if v is not None]
+        try:
+            pairs = zip(inputs, values, strict=True)
+            arrays = [decode_tensor(memoryview(bytearray(v)), n) for n, v in pairs]
+            results = _encoded(key, entry.loaded.require().run(arrays, function), outputs)
+        except InferenceError:  # maybe from a stale input: the full path says for sure
+            return False
+        script: list[Arg] = [
+            _CHECKED_SET_SHA,
+            1 + len(inputs) + len(outputs),
+            key,
+            *inputs,
+            *outputs,
+            entry.raw_header,
+            len(inputs),
+            *values,
+            *results,
         ]
-        channel.pipeline(key, writes)
+        reply = channel.pipeline(key, [("EVALSHA", *script)], raise_on_error=False)[0]
+        if isinstance(reply, ServerReplyError) and str(reply).startswith("NOSCRIPT"):
+            reply = channel.pipeline(key, [("EVAL", _CHECKED_SET, *script[1:])],
+                                     raise_on_error=False)[0]  # fmt: skip
+        if reply != 1:
+            return False  # stale (0), or an error the full path reports in its own words
+        for name, value in zip(outputs, results, strict=True):
+            self.remember(name, value)
         return True
 
     def _entry(self, channel: RequestChannel, key: str, raw: object) -> _Entry:
@@ -136,6 +231,18 @@ class LocalRunner:
                 threads = _OWN_THREADS.get(header.backend, BackendThreads())
                 cache = self._caches[header.backend] = ModelCache(threads)
         return _Entry(fields[HEADER.encode()], cache.load(key, header, blob))
+
+
+def _encoded(key: str, results: Sequence[object], outputs: Sequence[str]) -> list[bytes]:
+    """The stored form of each of a run's ``results``, one per output key."""
+    if len(results) != len(outputs):
+        raise InferenceInputError(
+            f"{key!r} returned {len(results)} output(s), but {len(outputs)} output "
+            "key(s) were given",
+            key,
+            "input",
+        )
+    return [encode_tensor(np.asarray(array)).to_bytes() for array in results]
 
 
 def _input(name: str, value: object) -> np.ndarray:

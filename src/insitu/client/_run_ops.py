@@ -11,8 +11,6 @@ a missing model or input).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from insitu._checks import check_bool, check_str_list, check_type
 from insitu.client._execute_ops import INPROCESS, STREAMS, inference_path
 from insitu.client._inference_requests import as_bytes
@@ -20,9 +18,6 @@ from insitu.client._model_ops import ModelOps, TensorNames, tensor_names
 from insitu.errors import RedisInternalError
 from insitu.wire import messages
 from insitu.wire.devices import multigpu_key, multigpu_pick
-
-if TYPE_CHECKING:  # imported on first use: it loads the inference backends' registry
-    from insitu.client._local_runs import LocalRunner
 
 _STATS = ("duration", "samples", "calls", "errors", "requests")
 _TEXT = ("type", "backend", "device", "tag")  # and "key": the name asked for
@@ -32,7 +27,6 @@ class RunOps(ModelOps):
     """``run_model``/``run_script``/``get_ai_info`` (see the module docs)."""
 
     _path: str | None = None  # INSITU_INFERENCE_PATH on a standalone store (first run)
-    _local_runner: LocalRunner | None = None  # the in-process path's sessions
 
     def run_model(self, name: str, inputs: TensorNames = None, outputs: TensorNames = None) -> None:
         """Run the model ``name`` on the tensors ``inputs``, storing ``outputs``."""

@@ -39,6 +39,8 @@ class TensorOps(ClientCore):
             self._store.check_size(key, data.size * wire_dtype(data).itemsize)
         encoded = encode_tensor(data)
         self._store.put(key, Value(encoded.parts()))
+        if self._local_runner is not None:  # the in-process path may run on it unread
+            self._local_runner.wrote(key, encoded)
 
     def get_tensor(self, name: str) -> np.ndarray:
         """The tensor ``name`` as a new writable array; RedisKeyError if it does not exist."""
@@ -136,8 +138,10 @@ class TensorOps(ClientCore):
             channel = self._read_channel = RequestChannel(endpoint, timeouts, reads=True)
         try:
             return channel.get(key)
-        except RedisConnectionLostError:
-            return store.get(key)
+        except RedisConnectionLostError as err:
+            if isinstance(err.__cause__, TimeoutError):
+                raise  # no answer for SR_CMD_TIMEOUT: asking again would double the wait
+            return store.get(key)  # the connection was lost (a restart): the retrying path
 
     def _close_read_channel(self) -> None:
         channel, self._read_channel = self._read_channel, None

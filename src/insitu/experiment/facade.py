@@ -257,6 +257,7 @@ class Experiment(EntityFactory):
         self._stop_colocated(names)
         for store in selection.orchestrators:
             if self._reconnected.owns(store):
+                self._sampler.unwatch(store.name)
                 self._reconnected.stop(store)
             else:
                 self._control.stop_store(store.name)
@@ -271,7 +272,9 @@ class Experiment(EntityFactory):
         ``FileNotFoundError``); a corrupt one, a password file others may read, or a store
         that no longer answers raise ``CheckpointError`` (a ``SmartSimError``).
         """
-        return self._reconnected.reconnect(checkpoint)
+        store = self._reconnected.reconnect(checkpoint)
+        telemetry.watch_reconnected(self._sampler, store)
+        return store
 
     def poll(
         self, interval: int = 10, verbose: bool = True, kill_on_interrupt: bool = True

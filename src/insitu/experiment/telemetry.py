@@ -122,6 +122,14 @@ class StoreSampling:
             self._sampler.watch(event.name, endpoints, event.clustered, lambda: switch.is_enabled)
 
 
+def watch_reconnected(sampler: TelemetrySampler, store: Orchestrator) -> None:
+    """Sample ``store``, reconnected to from a checkpoint (no store event announces it), as
+    :class:`StoreSampling` samples the stores this driver started: per its own switch."""
+    endpoints = shard_endpoints(store.shard_addresses, store.password)
+    switch = store.telemetry
+    sampler.watch(store.name, endpoints, store.is_clustered, lambda: switch.is_enabled)
+
+
 def default_settings() -> tuple[bool, float, int]:
     """The settings of this process's environment (see :func:`settings_from_env`)."""
     return settings_from_env(os.environ)

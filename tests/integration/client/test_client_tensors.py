@@ -155,6 +155,15 @@ def test_oversized_value_is_refused_before_sending(client: Client, store: Store)
         assert isinstance(info.value, ValueError)
         client.put_tensor("small", np.ones(10))  # the connection was not dropped
         np.testing.assert_array_equal(client.get_tensor("small"), np.ones(10))
+        from insitu.client import Dataset
+
+        dataset = Dataset("ds_big")
+        dataset.add_tensor("ok", np.ones(4))
+        dataset.add_tensor("huge", np.zeros(2 * 1024 * 1024 // 8))
+        with pytest.raises(ValueTooLargeError, match="huge") as info:
+            client.put_dataset(dataset)  # a dataset's tensors too, before anything is sent
+        assert info.value.limit == 1024 * 1024
+        assert not client.dataset_exists("ds_big") and not client.key_exists("{ds_big}.ok")
     finally:
         for address in store.addresses:
             client.config_set("proto-max-bulk-len", str(512 * 1024 * 1024), address)

@@ -213,3 +213,23 @@ def test_a_bad_period_is_refused(exp: Experiment) -> None:
         exp.telemetry.period = 0
     with pytest.raises(TypeError):
         exp.telemetry.period = "5"  # type: ignore[assignment]
+
+
+@pytest.mark.usefixtures("fast_telemetry")
+def test_a_reconnected_store_is_sampled_while_its_switch_is_on(tmp_path: Path) -> None:
+    first_path, second_path = tmp_path / "first", tmp_path / "second"
+    first_path.mkdir()
+    second_path.mkdir()
+    with Experiment("starter", exp_path=str(first_path)) as first:
+        db = first.create_database(port=free_port_base(), db_identifier="shared")
+        first.start(db)
+        with Experiment("reconnector", exp_path=str(second_path)) as second:
+            again = second.reconnect_orchestrator(db.checkpoint_file)
+            again.telemetry.enable()
+
+            def sampled() -> bool:
+                return any(s.store == "shared" and s.up for s in telemetry_of(second_path).shards)
+
+            wait_for("a sample of the reconnected store", sampled)
+            second.stop(again)
+    assert not any(db.password in p.read_text() for p in telemetry_paths(second_path) if p.exists())

@@ -121,6 +121,77 @@ def test_errors_are_typed_and_nothing_is_written(local_client: tuple[Client, Sto
     assert not client.tensor_exists("y") and not client.tensor_exists("z")
 
 
+def _calls(client: Client, store: Store) -> dict[str, int]:
+    """How many times the store ran each command (``INFO commandstats``)."""
+    stats = client.get_db_node_info([store.address])[0]["Commandstats"]
+    return {
+        name.removeprefix("cmdstat_"): int(value.split(",")[0].removeprefix("calls="))
+        for name, value in stats.items()
+    }
+
+
+def test_known_inputs_take_one_round_trip_and_changed_ones_are_read_again(
+    local_client: tuple[Client, Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, store = local_client
+    client.set_model("sq", inference_models.onnx_square(), "ONNX")
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    client.put_tensor("x", x)
+    client.run_model("sq", "x", "y")  # loads the session: the full path
+    before = _calls(client, store)
+    client.run_model("sq", "x", "y")  # the model and x are known: one checked write
+    after = _calls(client, store)
+    # The script's own HGET/GET/SET count in commandstats too: one of each, where the full
+    # path would have added its HGET + GET and SET on top.
+    ran = {name: after.get(name, 0) - before.get(name, 0) for name in after}
+    assert ran["evalsha"] + ran.get("eval", 0) == 1
+    assert (ran["hget"], ran["get"], ran["set"]) == (1, 1, 1)
+    np.testing.assert_array_equal(client.get_tensor("y"), x * x)
+    monkeypatch.delenv("INSITU_INFERENCE_PATH")
+    with store.client() as other:  # another client changes the input behind our back
+        other.put_tensor("x", x + 1)
+        client.run_model("sq", "x", "y")
+        np.testing.assert_array_equal(other.get_tensor("y"), (x + 1) * (x + 1))
+        other.put_tensor("x", np.ones((2, 3), np.float32))  # same bytes count, other values
+        client.run_model("sq", "x", "y2")
+        np.testing.assert_array_equal(other.get_tensor("y2"), np.ones((2, 3)))
+        client.put_tensor("x", x)  # our own write is known again
+        client.run_model("sq", "x", "y3")
+        np.testing.assert_array_equal(other.get_tensor("y3"), x * x)
+        other.delete_tensor("x")  # a deleted input: the typed error, nothing written
+        with pytest.raises(RedisKeyError, match="input tensor 'x' does not exist"):
+            client.run_model("sq", "x", "y4")
+        assert not other.tensor_exists("y4")
+        other.put_tensor("x", x)
+        other.set_model(
+            "sq",
+            inference_models.onnx_linear(np.eye(3, dtype=np.float32), np.ones(3, np.float32)),
+            "ONNX",
+        )
+        client.run_model("sq", "x", "y5")  # the model was replaced: the new one runs
+        np.testing.assert_allclose(other.get_tensor("y5"), x + 1)
+
+
+def test_big_inputs_and_a_flushed_script_cache_still_give_right_results(
+    local_client: tuple[Client, Store],
+) -> None:
+    client, store = local_client
+    client.set_model("sq", inference_models.onnx_square(), "ONNX")
+    big = np.random.default_rng(2).random((8192, 3), dtype=np.float32)  # 96 KiB: not kept
+    client.put_tensor("big", big)
+    for _ in range(2):
+        client.run_model("sq", "big", "out")
+        np.testing.assert_array_equal(client.get_tensor("out"), big * big)
+    x = np.full((1, 3), 2, np.float32)
+    client.put_tensor("x", x)
+    client.run_model("sq", "x", "y")
+    for address in store.addresses:
+        client._store.node_command(client._shard_address(address), "SCRIPT", "FLUSH")
+    client.put_tensor("x", x * 2)
+    client.run_model("sq", "x", "y")  # NOSCRIPT: the script is sent again
+    np.testing.assert_array_equal(client.get_tensor("y"), (x * 2) ** 2)
+
+
 def test_a_cluster_takes_the_module_path(
     stores: dict[str, Store], monkeypatch: pytest.MonkeyPatch
 ) -> None:
