@@ -278,6 +278,10 @@ class BatchLauncher:
         self._wake.clear()
         return None
 
+    def wake(self) -> None:
+        """End a :meth:`wait_for_change` now (something was handed to a job)."""
+        self._wake.set()
+
     def cancel(self, job_ids: Sequence[str]) -> None:
         """Cancel the jobs and return once the scheduler reports them ended.
 

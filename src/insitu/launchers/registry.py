@@ -173,8 +173,9 @@ LAUNCHERS: tuple[LauncherInfo, ...] = (
         rules_executor=True, batch_settings="BsubBatchSettings",
     ),
     # PBS and LSF steps (and store shards) are processes of the driver, on its node of the
-    # allocation; their MPI ranks spread through mpiexec/jsrun (not multi_host: a store's
-    # shards are not yet placed one per node there, see docs/hpc.md).
+    # allocation, or of a batch group's step agent on the job's first node; their MPI ranks
+    # spread through mpiexec/jsrun (not multi_host: a store's shards are not yet placed one
+    # per node there, see docs/hpc.md).
     # Flux and Dragon place processes themselves; rules files reach Flux through its own
     # Python bindings (insitu.rules.members.flux), not through an insitu launcher.
     LauncherInfo("flux", detect=("flux",), rules_executor=True),

@@ -500,12 +500,13 @@ class Orchestrator(LiveConfig, SmartSimFace):
         specs = workers.worker_specs(
             shards, self.worker_layout, self._password, self._db_identifier
         )
-        if not self._multi_host:
-            return specs
+        batch = self._launch.batch_spec(self.num_shards)
+        if not self._multi_host:  # in the shards' batch job when there is one
+            group = None if batch is None else self._name
+            return [replace(spec, batch=batch, batch_group=group) for spec in specs]
         # Beside their shard: shard i is on node i of the allocation (see _shard_specs),
         # in the shards' batch job when there is one.
         per_shard = max(1, len(specs) // max(1, self.num_shards))
-        batch = self._launch.batch_spec(self.num_shards)
         return [
             replace(
                 spec,

@@ -10,6 +10,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from insitu import Experiment
@@ -116,7 +117,51 @@ def test_stop_cancels_running_and_queued_batch_jobs(sim: Simulator, tmp_path: Pa
     exp.stop(ensemble)
     assert exp.get_status(ensemble) == [JobState.CANCELLED] * 2
     assert sim.unfinished() == []
-    assert len(sim.jobs()) == 2  # one batch job per member on these schedulers
+    assert len(sim.jobs()) == 1  # the ensemble is one batch job, its members are steps
+    assert len(sim.calls({"pbs": "qdel", "lsf": "bkill"}[sim.launcher])) == 1
+
+
+def test_an_ensemble_with_batch_settings_is_one_job_of_steps(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    exp = Experiment("ens", exp_path=str(tmp_path), launcher=sim.launcher)
+    bs = exp.create_batch_settings(nodes=1, time="00:05:00")
+    show = 'echo "member=$MEMBER job=$PBS_JOBID$LSB_JOBID"; exit "$CODE"'
+    rs = exp.create_run_settings("/bin/sh", ["-c", show], run_command=None)
+    ensemble = exp.create_ensemble("ens", batch_settings=bs, run_settings=rs, replicas=3)
+    for index, member in enumerate(ensemble.models):
+        member.run_settings.update_env({"MEMBER": str(index), "CODE": str(index % 2 * 5)})
+    exp.start(ensemble, block=True)
+    assert exp.get_status(ensemble) == [JobState.COMPLETED, JobState.FAILED, JobState.COMPLETED]
+    (job,) = sim.jobs()
+    records = [exp._control.table.latest(m.name) for m in ensemble.models]
+    assert [r.returncode for r in records if r is not None] == [0, 5, 0]
+    assert len({r.job_id for r in records if r is not None}) == 3  # each member its own id
+    for index, member in enumerate(ensemble.models):
+        out = Path(member.path, f"{member.name}.out").read_text().split()
+        assert out[0] == f"member={index}" and out[1].startswith(f"job={job['id']}")
+    assert sim.unfinished() == []
+    assert len(sim.calls({"pbs": "qsub", "lsf": "bsub"}[sim.launcher])) == 1
+
+
+@needs_mpi
+def test_ensemble_members_run_their_mpi_steps_inside_the_one_job(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    exp = Experiment("mpiens", exp_path=str(tmp_path), launcher=sim.launcher)
+    bs = exp.create_batch_settings(nodes=1, time="00:05:00")
+    ensemble = exp.create_ensemble(
+        "ranks", batch_settings=bs, run_settings=_mpi_settings(sim, 2), replicas=2
+    )
+    exp.start(ensemble, block=True)
+    assert exp.get_status(ensemble) == [JobState.COMPLETED] * 2
+    (job,) = sim.jobs()
+    for member in ensemble.models:
+        rows = _ranks(member.path)
+        assert [row[1] for row in rows] == ["0", "1"]
+        assert {row[7].split(".")[0] for row in rows} == {str(job["id"])}
+    runner = {"pbs": "mpiexec", "lsf": "jsrun"}[sim.launcher]
+    assert len(sim.calls(runner)) == 2  # one step per member
 
 
 @needs_mpi
@@ -211,3 +256,28 @@ def test_a_store_and_a_model_run_as_steps_of_the_allocation(
     finally:
         exp.stop(db)
     assert exp.get_status(db)[0] is JobState.CANCELLED
+
+
+def test_a_batch_orchestrator_is_one_job_holding_every_shard(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from insitu.client import Client
+    from insitu.store.readiness import find_free_port_block
+
+    monkeypatch.setenv("FAKESCHED_NODES", "3")
+    exp = Experiment("orch", exp_path=str(tmp_path), launcher=sim.launcher)
+    db = exp.create_database(
+        db_nodes=3, port=find_free_port_block(3), batch=True, time="00:05:00", run_command=None
+    )
+    exp.start(db)
+    try:
+        (job,) = sim.jobs()  # shards and inference workers: steps of one batch job
+        assert job["state"] == "RUNNING"
+        client = Client(address=db.get_address()[0], cluster=True)
+        client.put_tensor("x", np.arange(4))
+        assert client.get_tensor("x").tolist() == [0, 1, 2, 3]
+    finally:
+        exp.stop(db)
+    assert set(exp.get_status(db)) == {JobState.CANCELLED}
+    assert len(sim.calls({"pbs": "qdel", "lsf": "bkill"}[sim.launcher])) == 1
+    assert sim.unfinished() == []
