@@ -193,6 +193,11 @@ class Experiment(EntityFactory):
                 spec = specs[model.name]
                 self._launch_model(model, spec, colocated.get(model.name), started_stores)
                 started_jobs.append(model.name)
+            # Launchers that run a batch Ensemble's members in one job through an agent
+            # (PBS, LSF, SGE) give the job back once told every member has joined.
+            seal = getattr(self._control.launcher, "seal_batch_groups", None)
+            if seal is not None:
+                seal([e.name for e in selection.ensembles if e.batch_settings is not None])
         except BaseException:
             self._control.stop_jobs(started_jobs)
             for name in started_stores:

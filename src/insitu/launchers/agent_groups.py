@@ -11,8 +11,10 @@ status, output and return code. The first member of a group submits the group's 
 members may join while it is queued or running. A member is Queued until the agent has
 started it, Running until its exit status is written, then Completed or Failed by its
 return code; a member whose group's job ended without running it is Failed (Cancelled if we
-cancelled it). Once every member has ended, the group's job is cancelled, so the allocation
-is given back at once.
+cancelled it). Once the group is *sealed* (its submitter says every member has joined:
+:meth:`AgentGroups.seal`, or a member was cancelled) and every member has ended, the group's
+job is cancelled, so the allocation is given back at once. Without the seal a quick member
+could end before the next one joins, and the job would be given back too early.
 
 Status costs no scheduler call of its own: the group jobs are asked about in the launcher's
 one status call per tick, and the members' files are read from the shared file system.
@@ -99,6 +101,7 @@ class _Group:
     job: str
     spool: Path
     members: list[str] = field(default_factory=list)
+    sealed: bool = False  # no member will join any more
     released: bool = False
 
 
@@ -190,6 +193,7 @@ class AgentGroups:
             for job_id in live:
                 record = self._members[job_id]
                 record.cancelled = True
+                record.group.sealed = True  # a stopped group takes no new members
                 write_private(record.group.spool / f"{job_id}.cancel", "")
         deadline = time.monotonic() + self._cancel_grace
         while live:
@@ -207,6 +211,16 @@ class AgentGroups:
             if live:
                 time.sleep(0.1)
         with self._lock:
+            self._release_finished()
+
+    def seal(self, groups: Sequence[str]) -> None:
+        """No member will join these groups any more: give their jobs back once every
+        member has ended (now, if they all have). Unknown names are ignored."""
+        with self._lock:
+            for name in groups:
+                group = self._groups.get(name)
+                if group is not None:
+                    group.sealed = True
             self._release_finished()
 
     def shutdown(self) -> None:
@@ -233,9 +247,9 @@ class AgentGroups:
         )
 
     def _release_finished(self) -> None:
-        """Cancel the job of every group whose members have all ended."""
+        """Cancel the job of every sealed group whose members have all ended."""
         for group in list(self._groups.values()):
-            if group.released:
+            if group.released or not group.sealed:
                 continue
             if any(not self._members[m].status.state.is_terminal for m in group.members):
                 continue

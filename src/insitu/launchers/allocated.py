@@ -154,6 +154,11 @@ class AllocatedLauncher:
             if batch:
                 self.batch.cancel(batch)
 
+    def seal_batch_groups(self, groups: Sequence[str]) -> None:
+        """Every member of these batch groups has been submitted: their jobs are given
+        back once the members have ended (see :meth:`AgentGroups.seal`)."""
+        self.groups.seal(groups)
+
     def shutdown(self) -> None:
         """Cancel every step, group member and batch job still running."""
         try:

@@ -49,6 +49,8 @@ class LauncherInfo:
     ``rules_executor``: ``insitu ensemble`` may run rules files on it. ``multi_host``: its
     jobs may run on other hosts than the driver's (a store then resolves its interface on
     each shard's host, and spreads its shards one per node).
+    ``detect_unless``: commands whose presence means another scheduler with the same
+    command names (Grid Engine's ``qacct`` beside ``qsub``, ``qstat``, ``qdel``).
     ``run_settings`` names the :mod:`insitu.settings` class every job of this launcher uses
     whatever the run command (Dragon's), ``batch_settings`` the class of its batch jobs
     (SmartSim's ``create_batch_settings``); names, so that this module imports no settings.
@@ -63,6 +65,7 @@ class LauncherInfo:
     batch_dialect: Callable[[], BatchDialect] | None = None
     rules_executor: bool = False
     multi_host: bool = False
+    detect_unless: tuple[str, ...] = ()
     run_settings: str | None = None
     batch_settings: str | None = None
 
@@ -132,6 +135,18 @@ def _check_lsf(spec: JobSpec) -> None:
     validate_lsf(spec)
 
 
+def _sge() -> Launcher:
+    from insitu.launchers.sge.launcher import sge_launcher
+
+    return sge_launcher()
+
+
+def _check_sge(spec: JobSpec) -> None:
+    from insitu.launchers.sge.launcher import validate_sge
+
+    validate_sge(spec)
+
+
 def _sbatch() -> BatchDialect:
     from insitu.launchers.slurm.commands import SBATCH
 
@@ -159,7 +174,7 @@ LAUNCHERS: tuple[LauncherInfo, ...] = (
         batch_settings="SbatchSettings",
     ),
     LauncherInfo(
-        "pbs", _pbs, _check_pbs, detect=("qsub", "qstat", "qdel"),
+        "pbs", _pbs, _check_pbs, detect=("qsub", "qstat", "qdel"), detect_unless=("qacct",),
         run_commands=("aprun", "mpirun", "mpiexec"), batch_command="qsub", batch_dialect=_qsub,
         rules_executor=True, batch_settings="QsubBatchSettings",
     ),
@@ -176,13 +191,17 @@ LAUNCHERS: tuple[LauncherInfo, ...] = (
     # allocation, or of a batch group's step agent on the job's first node; their MPI ranks
     # spread through mpiexec/jsrun (not multi_host: a store's shards are not yet placed one
     # per node there, see docs/hpc.md).
-    # Flux and Dragon place processes themselves; rules files reach Flux through its own
-    # Python bindings (insitu.rules.members.flux), not through an insitu launcher.
+    # Flux (not a SmartSim 0.8 launcher either) and Dragon place processes themselves;
+    # rules files reach Flux through its own Python bindings (insitu.rules.members.flux),
+    # not through an insitu launcher: `insitu info` lists a flux CLI, `launcher="flux"`
+    # is a LauncherNotAvailableError.
     LauncherInfo("flux", detect=("flux",), rules_executor=True),
     LauncherInfo("dragon", run_settings="DragonRunSettings"),
-    # Grid Engine: SmartSim 0.8 has its settings; insitu has the settings, no launcher.
+    # Grid Engine has PBS's command names; its qacct tells them apart (SmartSim never
+    # detects it). Its qsub directives are spelled by its scheduler, not a dialect.
     LauncherInfo(
-        "sge", run_commands=("mpirun", "mpiexec"), batch_command="qsub",
+        "sge", _sge, _check_sge, detect=("qsub", "qstat", "qdel", "qacct"),
+        run_commands=("mpirun", "mpiexec"), batch_command="qsub",
         batch_settings="SgeQsubBatchSettings",
     ),
 )  # fmt: skip
@@ -240,9 +259,18 @@ def detect_launcher() -> tuple[str, str]:
     if chosen and chosen != AUTO:
         return resolve_launcher_name(chosen), f"{LAUNCHER_ENV}={chosen}"
     for info in LAUNCHERS:
-        if info.usable and info.detect and all(shutil.which(c) for c in info.detect):
+        if info.usable and _detected(info):
             return info.name, f"{', '.join(info.detect)} found on PATH"
     return "local", "no workload manager's commands found on PATH"
+
+
+def _detected(info: LauncherInfo) -> bool:
+    """Every ``detect`` command of ``info`` on ``PATH``, and none of ``detect_unless``."""
+    return (
+        bool(info.detect)
+        and all(shutil.which(c) for c in info.detect)
+        and not any(shutil.which(c) for c in info.detect_unless)
+    )
 
 
 def detection_report() -> list[tuple[str, bool, str]]:
@@ -258,6 +286,10 @@ def detection_report() -> list[tuple[str, bool, str]]:
             f"found {', '.join(str(shutil.which(c)) for c in info.detect)}"
             if found else f"missing {', '.join(missing)}"
         )  # fmt: skip
+        others = [c for c in info.detect_unless if shutil.which(c)]
+        if found and others:
+            found = False
+            detail += f", but also {', '.join(others)} (another scheduler's)"
         if not info.usable:
             detail += " (not usable in this version)"
         rows.append((info.name, found and info.usable, detail))

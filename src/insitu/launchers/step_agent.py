@@ -68,13 +68,15 @@ def write_atomic(path: Path, text: str) -> None:
 
 def job_hosts(env: dict[str, str] | os._Environ[str]) -> list[str]:
     """The job's hosts, in order, each once: from the scheduler's host file (one host per
-    slot: ``PBS_NODEFILE``, LSF's ``LSB_DJOB_HOSTFILE``), else ``LSB_HOSTS`` (one word per
-    slot), else this host."""
-    for variable in ("PBS_NODEFILE", "LSB_DJOB_HOSTFILE"):
+    slot: ``PBS_NODEFILE``, LSF's ``LSB_DJOB_HOSTFILE``; Grid Engine's ``PE_HOSTFILE``),
+    else ``LSB_HOSTS`` (one word per slot), else this host."""
+    for variable in ("PBS_NODEFILE", "LSB_DJOB_HOSTFILE", "PE_HOSTFILE"):
         name = env.get(variable)
         if name:
             with contextlib.suppress(OSError):
-                return list(dict.fromkeys(Path(name).read_text().split()))
+                # Grid Engine's lines are "host slots queue processors": the host first.
+                lines = Path(name).read_text().splitlines()
+                return list(dict.fromkeys(line.split()[0] for line in lines if line.strip()))
     if env.get("LSB_HOSTS"):
         return list(dict.fromkeys(env["LSB_HOSTS"].split()))
     return [socket.gethostname()]

@@ -11,7 +11,7 @@ import pytest
 from tests.fakes.simulators import Simulator, installed
 
 
-@pytest.fixture(params=["pbs", "lsf"])
+@pytest.fixture(params=["pbs", "lsf", "sge"])
 def sim(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Simulator]:
