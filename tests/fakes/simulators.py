@@ -45,6 +45,16 @@ class Simulator:
         """Every job record the simulator holds."""
         return [json.loads(p.read_text()) for p in sorted((self.state / "jobs").glob("*.json"))]
 
+    def left_running(self, timeout: float = LEFTOVER_DEADLINE) -> list[dict[str, Any]]:
+        """Jobs still :meth:`unfinished` after waiting up to ``timeout`` seconds for them
+        (a job's runner outlives the moment the scheduler reports it ended, a little)."""
+        deadline = time.monotonic() + timeout
+        left = self.unfinished()
+        while left and time.monotonic() < deadline:
+            time.sleep(0.05)
+            left = self.unfinished()
+        return left
+
     def unfinished(self) -> list[dict[str, Any]]:
         """Jobs not finished, or whose processes still live."""
         return [

@@ -100,7 +100,7 @@ def test_status_is_one_call_per_tick_for_all_batch_jobs(sim: Simulator, tmp_path
     finally:
         launcher.shutdown()
     assert {s.state for s in launcher.poll(ids).values()} == {JobState.CANCELLED}
-    assert sim.unfinished() == []
+    assert sim.left_running() == []
 
 
 def test_a_refused_submission_carries_the_schedulers_message(
@@ -129,7 +129,7 @@ def test_stop_cancels_running_and_queued_batch_jobs(sim: Simulator, tmp_path: Pa
         time.sleep(0.1)
     exp.stop(ensemble)
     assert exp.get_status(ensemble) == [JobState.CANCELLED] * 2
-    assert sim.unfinished() == []
+    assert sim.left_running() == []
     assert len(sim.jobs()) == 1  # the ensemble is one batch job, its members are steps
     assert len(sim.calls(CANCEL[sim.launcher])) == 1
 
@@ -153,7 +153,7 @@ def test_an_ensemble_with_batch_settings_is_one_job_of_steps(
     for index, member in enumerate(ensemble.models):
         out = Path(member.path, f"{member.name}.out").read_text().split()
         assert out[0] == f"member={index}" and out[1].startswith(f"job={job['id']}")
-    assert sim.unfinished() == []
+    assert sim.left_running() == []
     assert len(sim.calls(SUBMIT[sim.launcher])) == 1
 
 
@@ -301,4 +301,4 @@ def test_a_batch_orchestrator_is_one_job_holding_every_shard(
         exp.stop(db)
     assert set(exp.get_status(db)) == {JobState.CANCELLED}
     assert len(sim.calls(CANCEL[sim.launcher])) == 1
-    assert sim.unfinished() == []
+    assert sim.left_running() == []

@@ -117,6 +117,11 @@ class SlurmLauncher:
                 self.batch.cancel(batch_ids)
         self._wake.set()
 
+    def seal_batch_groups(self, groups: Sequence[str]) -> None:
+        """Every member of these batch groups has been submitted: their jobs are given
+        back once the members have ended (see :meth:`BatchGroups.seal`)."""
+        self.groups.seal(groups)
+
     def shutdown(self) -> None:
         """Cancel every step and batch job still running."""
         try:
