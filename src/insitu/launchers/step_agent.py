@@ -21,7 +21,9 @@ queued or running:
 The agent never ends by itself: the driver cancels the job (``qdel``, ``bkill``) once every
 member has ended. On SIGTERM (the scheduler's cancel, a walltime) it ends every member it
 started, records their status, and exits. Files are written atomically (rename), so the
-driver never reads half a file. Standard library only: this runs on a compute node.
+driver never reads half a file. Members die with the agent even when the scheduler
+SIGKILLs it (:mod:`insitu.launchers.spawn`'s parent-death signal). Standard library and that
+module only: this runs on a compute node.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any
+
+from insitu.launchers import spawn
 
 TICK = 0.1
 """Seconds between two scans of the spool directory."""
@@ -141,7 +145,7 @@ class Agent:
             write_atomic(self.spool / f"{member}.rc", "127\n")
             return
         try:
-            proc = subprocess.Popen(
+            proc = spawn.popen(
                 [str(word) for word in order["argv"]],
                 cwd=order.get("cwd") or None,
                 env={**os.environ, **{str(k): str(v) for k, v in order.get("env", {}).items()}},

@@ -81,3 +81,33 @@ def test_stop_ends_every_running_member(tmp_path: Path) -> None:
     _until(lambda: len(agent.steps) == 2, agent)
     agent.stop()
     assert [(spool / f"{n}.rc").read_text() for n in ("a", "b")] == ["143\n", "143\n"]
+
+
+def test_members_die_with_a_killed_agent(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+
+    import psutil
+
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    sleeper = JobSpec("sl", "/bin/sleep", cwd=tmp_path)
+    (spool / "a.json").write_text(member_order(sleeper, ["/bin/sleep", "300"]))
+    agent = subprocess.Popen([sys.executable, "-m", "insitu.launchers.step_agent", str(spool)])
+    try:
+        deadline = time.monotonic() + 60
+        while not (spool / "a.start").exists():
+            assert time.monotonic() < deadline and agent.poll() is None
+            time.sleep(0.05)
+        pid = json.loads((spool / "a.start").read_text())["pid"]
+        os.kill(agent.pid, signal.SIGKILL)  # as a scheduler does after its grace period
+        agent.wait()
+        deadline = time.monotonic() + 30
+        while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+            assert time.monotonic() < deadline, "the member outlived its agent"
+            time.sleep(0.05)
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+            agent.wait()
