@@ -64,6 +64,7 @@ def member_order(spec: JobSpec, argv: Sequence[str]) -> str:
             "env": dict(spec.env),
             "out": str(spec.out_path or cwd / f"{spec.name}.out"),
             "err": str(spec.err_path or cwd / f"{spec.name}.err"),
+            "node_index": spec.resources.node_index,
         }
     )
 

@@ -49,6 +49,8 @@ class LauncherInfo:
     ``rules_executor``: ``insitu ensemble`` may run rules files on it. ``multi_host``: its
     jobs may run on other hosts than the driver's (a store then resolves its interface on
     each shard's host, and spreads its shards one per node).
+    ``batch_multi_host``: the members of its batch groups may run on the job's other nodes
+    (a batch store's shards one per node), though its other jobs run on the driver's host.
     ``detect_unless``: commands whose presence means another scheduler with the same
     command names (Grid Engine's ``qacct`` beside ``qsub``, ``qstat``, ``qdel``).
     ``run_settings`` names the :mod:`insitu.settings` class every job of this launcher uses
@@ -66,6 +68,7 @@ class LauncherInfo:
     rules_executor: bool = False
     multi_host: bool = False
     detect_unless: tuple[str, ...] = ()
+    batch_multi_host: bool = False
     run_settings: str | None = None
     batch_settings: str | None = None
 
@@ -176,21 +179,21 @@ LAUNCHERS: tuple[LauncherInfo, ...] = (
     LauncherInfo(
         "pbs", _pbs, _check_pbs, detect=("qsub", "qstat", "qdel"), detect_unless=("qacct",),
         run_commands=("aprun", "mpirun", "mpiexec"), batch_command="qsub", batch_dialect=_qsub,
-        rules_executor=True, batch_settings="QsubBatchSettings",
+        rules_executor=True, batch_settings="QsubBatchSettings", batch_multi_host=True,
     ),
     LauncherInfo(
         "pals", _pals, _check_pals, run_commands=("pals",), batch_command="qsub",
-        batch_dialect=_qsub, batch_settings="QsubBatchSettings",
+        batch_dialect=_qsub, batch_settings="QsubBatchSettings", batch_multi_host=True,
     ),
     LauncherInfo(
         "lsf", _lsf, _check_lsf, detect=("bsub", "bjobs", "bkill"),
         run_commands=("jsrun", "mpirun", "mpiexec"), batch_command="bsub", batch_dialect=_bsub,
-        rules_executor=True, batch_settings="BsubBatchSettings",
+        rules_executor=True, batch_settings="BsubBatchSettings", batch_multi_host=True,
     ),
     # PBS and LSF steps (and store shards) are processes of the driver, on its node of the
-    # allocation, or of a batch group's step agent on the job's first node; their MPI ranks
-    # spread through mpiexec/jsrun (not multi_host: a store's shards are not yet placed one
-    # per node there, see docs/hpc.md).
+    # allocation; their MPI ranks spread through mpiexec/jsrun. Members of a batch group run
+    # through the job's step agent, on the node it places them on (pbsdsh, blaunch): a batch
+    # store's shards one per node (batch_multi_host).
     # Flux (not a SmartSim 0.8 launcher either) and Dragon place processes themselves;
     # rules files reach Flux through its own Python bindings (insitu.rules.members.flux),
     # not through an insitu launcher: `insitu info` lists a flux CLI, `launcher="flux"`
@@ -319,6 +322,14 @@ def runs_on_other_hosts(name: str) -> bool:
     """Whether jobs of launcher ``name`` (resolved as in :func:`resolve_launcher_name`) may
     run on hosts other than the driver's."""
     return _BY_NAME[resolve_launcher_name(name)].multi_host
+
+
+def batch_runs_on_other_hosts(name: str) -> bool:
+    """Whether the members of a batch group of launcher ``name`` (a batch store's shards)
+    may run on the job's other nodes: every multi-host launcher's, and PBS's and LSF's
+    (through their step agent)."""
+    info = _BY_NAME[resolve_launcher_name(name)]
+    return info.multi_host or info.batch_multi_host
 
 
 def run_command_candidates(name: str) -> tuple[str, ...] | None:

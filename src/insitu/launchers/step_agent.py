@@ -9,7 +9,15 @@ queued or running:
 
 - ``<member>.json`` (written by the driver, 0600: it holds the member's environment):
   ``argv`` (its run command's, ``mpiexec -n 4 prog`` …), ``cwd``, ``env`` (added to the
-  job's environment), ``out``/``err`` (files its output is appended to).
+  job's environment), ``out``/``err`` (files its output is appended to), ``node_index``
+  (``null``, or the job's node to run on, modulo their number).
+
+A member runs here, on the job's first node, unless its ``node_index`` names another: it
+then runs there through the scheduler's own tool for starting a task on a node of the job
+(PBS ``pbsdsh -h HOST``, LSF ``blaunch HOST``, Grid Engine ``qrsh -inherit HOST``) as
+``python -m insitu.launchers.step_agent --exec <member>.json``, which takes the member's
+directory, environment and output files from that file (no value on a command line) and
+becomes its program.
 - ``<member>.start`` (written here once started): ``{"pid", "host", "time"}``.
 - ``<member>.rc`` (written here once ended): its exit status (128 + N for signal N).
 - ``<member>.cancel`` (written by the driver): end that member (SIGTERM to its process
@@ -36,6 +44,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -70,7 +79,7 @@ def write_atomic(path: Path, text: str) -> None:
     partial.replace(path)
 
 
-def job_hosts(env: dict[str, str] | os._Environ[str]) -> list[str]:
+def job_hosts(env: Mapping[str, str]) -> list[str]:
     """The job's hosts, in order, each once: from the scheduler's host file (one host per
     slot: ``PBS_NODEFILE``, LSF's ``LSB_DJOB_HOSTFILE``; Grid Engine's ``PE_HOSTFILE``),
     else ``LSB_HOSTS`` (one word per slot), else this host."""
@@ -86,6 +95,33 @@ def job_hosts(env: dict[str, str] | os._Environ[str]) -> list[str]:
     return [socket.gethostname()]
 
 
+def remote_prefix(env: Mapping[str, str], host: str) -> list[str] | None:
+    """The command that starts a task on ``host`` of the job ``env`` belongs to (``None``:
+    no scheduler job known)."""
+    if env.get("PBS_JOBID"):
+        return ["pbsdsh", "-h", host, "--"]
+    if env.get("LSB_JOBID"):
+        return ["blaunch", host]
+    if env.get("JOB_ID") and env.get("PE_HOSTFILE"):
+        return ["qrsh", "-inherit", host]
+    return None
+
+
+def exec_member(order_file: Path) -> None:
+    """Become the member ``order_file`` describes (its directory, environment, output
+    files, program); returns only by raising ``OSError``."""
+    order: dict[str, Any] = json.loads(order_file.read_text())
+    out = os.open(order["out"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    err = os.open(order["err"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    os.dup2(out, 1)
+    os.dup2(err, 2)
+    if order.get("cwd"):
+        os.chdir(order["cwd"])
+    env = {**os.environ, **{str(k): str(v) for k, v in order.get("env", {}).items()}}
+    argv = [str(word) for word in order["argv"]]
+    os.execvpe(argv[0], argv, env)
+
+
 def exit_status(returncode: int) -> int:
     """A shell's exit status for a process's return code (``-N``: killed by signal N)."""
     return 128 - returncode if returncode < 0 else returncode
@@ -94,8 +130,9 @@ def exit_status(returncode: int) -> int:
 class Agent:
     """Runs the members found in ``spool`` until told to stop (see the module docstring)."""
 
-    def __init__(self, spool: Path) -> None:
+    def __init__(self, spool: Path, hosts: Sequence[str] = ()) -> None:
         self.spool = spool
+        self.hosts = list(hosts)
         self.steps: dict[str, _Step] = {}
         self.handled: set[str] = set()
         self.stopping = False
@@ -144,9 +181,18 @@ class Agent:
             print(f"step_agent: cannot read {request.name}: {err}", file=sys.stderr)
             write_atomic(self.spool / f"{member}.rc", "127\n")
             return
+        argv = [str(word) for word in order["argv"]]
+        host = self._host_of(order.get("node_index"))
+        if host is not None:
+            prefix = remote_prefix(os.environ, host)
+            if prefix is None:
+                print(f"step_agent: no way to start {member} on {host}; here", file=sys.stderr)
+            else:
+                here = [sys.executable, "-m", "insitu.launchers.step_agent", "--exec"]
+                argv = [*prefix, *here, str(request.resolve())]
         try:
             proc = spawn.popen(
-                [str(word) for word in order["argv"]],
+                argv,
                 cwd=order.get("cwd") or None,
                 env={**os.environ, **{str(k): str(v) for k, v in order.get("env", {}).items()}},
                 stdin=subprocess.DEVNULL,
@@ -164,6 +210,13 @@ class Agent:
         start = {"pid": proc.pid, "host": socket.gethostname(), "time": time.time()}
         write_atomic(self.spool / f"{member}.start", json.dumps(start))
 
+    def _host_of(self, node_index: object) -> str | None:
+        """The job's node ``node_index`` names, when it is not this (the first) one."""
+        if not isinstance(node_index, int) or len(self.hosts) < 2:
+            return None
+        host = self.hosts[node_index % len(self.hosts)]
+        return None if host == self.hosts[0] else host
+
     def _finish(self, member: str, step: _Step) -> None:
         for handle in step.files:
             handle.close()
@@ -179,12 +232,19 @@ def _signal_group(pgid: int, sig: int) -> None:
 
 def main(argv: list[str]) -> int:
     """Run the agent over ``argv[0]`` (the spool directory) until SIGTERM."""
+    if len(argv) == 2 and argv[0] == "--exec":
+        try:
+            exec_member(Path(argv[1]))
+        except (OSError, ValueError, KeyError) as err:
+            print(f"step_agent: cannot start {argv[1]}: {err}", file=sys.stderr)
+        return 127
     if len(argv) != 1:
         print("usage: python -m insitu.launchers.step_agent SPOOL", file=sys.stderr)
         return 2
     spool = Path(argv[0])
-    agent = Agent(spool)
-    write_atomic(spool / "hosts", "".join(f"{host}\n" for host in job_hosts(os.environ)))
+    hosts = job_hosts(os.environ)
+    agent = Agent(spool, hosts)
+    write_atomic(spool / "hosts", "".join(f"{host}\n" for host in hosts))
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         agent.stopping = True

@@ -275,8 +275,13 @@ def test_a_store_and_a_model_run_as_steps_of_the_allocation(
     assert exp.get_status(db)[0] is JobState.CANCELLED
 
 
-def test_a_batch_orchestrator_is_one_job_holding_every_shard(
-    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def _node(call: list[str]) -> str:
+    """The node ``pbsdsh -h NODE -- …`` or ``blaunch NODE …`` starts its task on."""
+    return call[call.index("-h") + 1] if "-h" in call else call[0]
+
+
+def test_a_batch_orchestrator_is_one_job_with_a_shard_per_node(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, node_interface: str
 ) -> None:
     from insitu.client import Client
     from insitu.store.readiness import find_free_port_block
@@ -288,12 +293,22 @@ def test_a_batch_orchestrator_is_one_job_holding_every_shard(
             exp.create_database(db_nodes=3, port=find_free_port_block(3), batch=True)
         return
     db = exp.create_database(
-        db_nodes=3, port=find_free_port_block(3), batch=True, time="00:05:00", run_command=None
-    )
+        db_nodes=3, port=find_free_port_block(3), batch=True, time="00:05:00",
+        run_command=None, interface=node_interface,
+    )  # fmt: skip
     exp.start(db)
     try:
         (job,) = sim.jobs()  # shards and inference workers: steps of one batch job
         assert job["state"] == "RUNNING"
+        # Shard 0 (and its worker) on the job's first node, where the agent runs; shards
+        # 1 and 2 (and theirs) each on their own node, through the scheduler's tool.
+        tool, prefix = {"pbs": ("pbsdsh", "pbsnode"), "lsf": ("blaunch", "lsfnode")}[sim.launcher]
+        expected = [f"{prefix}2", f"{prefix}2", f"{prefix}3", f"{prefix}3"]
+        deadline = time.monotonic() + 60  # the workers join once the shards are ready
+        while len(placed := [_node(call) for call in sim.calls(tool)]) < len(expected):
+            assert time.monotonic() < deadline, placed
+            time.sleep(0.1)
+        assert sorted(placed) == expected
         client = Client(address=db.get_address()[0], cluster=True)
         client.put_tensor("x", np.arange(4))
         assert client.get_tensor("x").tolist() == [0, 1, 2, 3]
