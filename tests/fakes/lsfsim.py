@@ -12,6 +12,8 @@ reference):
   (PEND/RUN/DONE/EXIT; ``-`` for no exit code); ``Job <n> is not found`` on stderr for
   unknown ids (exit 255 when none is known).
 - ``bkill ID...``: ``Job <n> is being terminated``; the job ends EXIT with code 130.
+- ``blaunch HOST PROGRAM``: runs PROGRAM "on" host HOST of the job (``LSB_HOSTS`` lists
+  ``lsfnode1`` … ``lsfnode<N>`` for ``-nnodes N``; all stand on this machine).
 - ``jsrun``: ``--np``, ``--nrs``, ``--tasks_per_rs``, ``--rs_per_host``, ``--cpu_per_rs``
   (``--name value`` or ``--name=value``) mapped onto the real local ``mpirun -n N``.
 
@@ -24,7 +26,6 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -35,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import fakesched
 
 QUEUES = ("normal",)
+NODE_PREFIX = "lsfnode"
 WITH_VALUE = {"J", "o", "e", "cwd", "nnodes", "W", "P", "q", "n", "m", "R", "G"}
 
 
@@ -67,7 +69,8 @@ def bsub(args: list[str]) -> None:
     queue = options.get("q", "normal")
     if queue not in QUEUES:
         die(f"{queue}: No such queue. Job not submitted.", 255)
-    if int(options.get("nnodes", "1")) > int(os.environ.get("FAKESCHED_NODES", "2")):
+    nodes = int(options.get("nnodes", "1"))
+    if nodes > int(os.environ.get("FAKESCHED_NODES", "2")):
         die("Not enough hosts to meet the job's requirement. Job not submitted.", 255)
     cwd = options.get("cwd", os.getcwd())
     spool = Path(fakesched.state_dir()) / "spool"
@@ -80,7 +83,7 @@ def bsub(args: list[str]) -> None:
         options.get("o", os.path.join(cwd, "%j.out")),
         options.get("e", os.path.join(cwd, "%j.out")),
         env={"LSB_JOBID": "%j", "LSB_QUEUE": queue, "LSB_JOBNAME": name,
-             "LSB_HOSTS": socket.gethostname()},
+             "LSB_HOSTS": " ".join(f"{NODE_PREFIX}{i}" for i in range(1, nodes + 1))},
     )  # fmt: skip
     print(f"Job <{job}> is submitted to queue <{queue}>.")
 
@@ -145,7 +148,19 @@ def jsrun(args: list[str]) -> NoReturn:
     os.execv(real, [real, "--oversubscribe", "-n", tasks, *args])
 
 
-COMMANDS = {"bsub": bsub, "bjobs": bjobs, "bkill": bkill, "jsrun": jsrun}
+def blaunch(args: list[str]) -> NoReturn:
+    """``blaunch HOST PROGRAM ARGS``: the program on host HOST of this job (this machine,
+    with ``LSFSIM_NODE=HOST`` so tests can tell where it "ran")."""
+    if len(args) < 2:
+        die("Usage: blaunch [-n] [-u host_file | -z host_name ... | host_name] command", 1)
+    host, program = args[0], args[1:]
+    if host not in os.environ.get("LSB_HOSTS", "").split():
+        die(f"blaunch: host {host} is not allocated to this job", 1)
+    os.environ["LSFSIM_NODE"] = host
+    os.execvp(program[0], program)
+
+
+COMMANDS = {"bsub": bsub, "bjobs": bjobs, "bkill": bkill, "jsrun": jsrun, "blaunch": blaunch}
 
 
 def main() -> None:

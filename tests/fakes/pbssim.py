@@ -14,6 +14,8 @@ reference guide):
   ``qstat: Unknown Job Id ID`` on stderr and exit 153.
 - ``qdel ID...``: ends the job (SIGTERM, then SIGKILL); it becomes F with Exit_status 271
   (256 + SIGTERM, as PBS reports a job killed by qdel).
+- ``pbsdsh -h HOST -- PROGRAM``: runs PROGRAM "on" node HOST of the job (``PBS_NODEFILE``
+  lists ``pbsnode1`` … ``pbsnode<N>`` for ``select=N``; all stand on this machine).
 - ``mpiexec`` (PALS): ``-n/--np N``, ``--ppn``, ``--depth``, ``--hosts``, ``--cpu-bind``,
   ``--env K=V`` mapped onto the real local Open MPI ``mpirun -n N``.
 
@@ -37,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import fakesched
 
 SUFFIX = ".pbssim"
+NODE_PREFIX = "pbsnode"
 QUEUES = ("workq",)
 OPTIONS_WITH_VALUE = set("NoelAqjWSMmk")
 FLAGS = set("V")
@@ -99,7 +102,9 @@ def qsub(args: list[str]) -> None:
             "PBS_NODEFILE": str(nodefile), "PBS_JOBNAME": name,
         },
     )  # fmt: skip
-    Path(str(nodefile).replace("%j", str(job))).write_text(socket.gethostname() + "\n")
+    # One line per node (mpiprocs=1): the simulated nodes all stand on this machine.
+    names = "".join(f"{NODE_PREFIX}{i}\n" for i in range(1, nodes + 1))
+    Path(str(nodefile).replace("%j", str(job))).write_text(names)
     print(f"{job}{SUFFIX}")
 
 
@@ -191,7 +196,20 @@ def mpiexec(args: list[str]) -> NoReturn:
     os.execv(real, [real, "--oversubscribe", "-n", tasks, *args])
 
 
-COMMANDS = {"qsub": qsub, "qstat": qstat, "qdel": qdel, "mpiexec": mpiexec}
+def pbsdsh(args: list[str]) -> NoReturn:
+    """``pbsdsh -h HOST -- PROGRAM ARGS``: the program on node HOST of this job (this
+    machine, with ``PBSSIM_NODE=HOST`` so tests can tell where it "ran")."""
+    if len(args) < 4 or args[0] != "-h" or args[2] != "--":
+        die("usage: pbsdsh [-h hostname] -- program [args]", 1)
+    host, program = args[1], args[3:]
+    nodefile = os.environ.get("PBS_NODEFILE")
+    if not nodefile or host not in Path(nodefile).read_text().split():
+        die(f"pbsdsh: host {host} is not a node of this job", 1)
+    os.environ["PBSSIM_NODE"] = host
+    os.execvp(program[0], program)
+
+
+COMMANDS = {"qsub": qsub, "qstat": qstat, "qdel": qdel, "mpiexec": mpiexec, "pbsdsh": pbsdsh}
 
 
 def main() -> None:

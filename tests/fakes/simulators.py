@@ -1,7 +1,7 @@
-"""The PBS and LSF simulators (``pbssim.py``, ``lsfsim.py``) as test fixtures: their
-commands put first on ``PATH``, their state in a directory, and a check that no job they
-ran is left behind (simulated jobs run outside our process tree, as a real scheduler's do,
-so the suite's own leftover check cannot see them)."""
+"""The PBS, LSF and Grid Engine simulators (``pbssim.py``, ``lsfsim.py``, ``sgesim.py``) as
+test fixtures: their commands put first on ``PATH``, their state in a directory, and a
+check that no job they ran is left behind (simulated jobs run outside our process tree, as
+a real scheduler's do, so the suite's own leftover check cannot see them)."""
 
 from __future__ import annotations
 
@@ -45,6 +45,16 @@ class Simulator:
         """Every job record the simulator holds."""
         return [json.loads(p.read_text()) for p in sorted((self.state / "jobs").glob("*.json"))]
 
+    def left_running(self, timeout: float = LEFTOVER_DEADLINE) -> list[dict[str, Any]]:
+        """Jobs still :meth:`unfinished` after waiting up to ``timeout`` seconds for them
+        (a job's runner outlives the moment the scheduler reports it ended, a little)."""
+        deadline = time.monotonic() + timeout
+        left = self.unfinished()
+        while left and time.monotonic() < deadline:
+            time.sleep(0.05)
+            left = self.unfinished()
+        return left
+
     def unfinished(self) -> list[dict[str, Any]]:
         """Jobs not finished, or whose processes still live."""
         return [
@@ -57,6 +67,7 @@ class Simulator:
 KINDS = {
     "pbs": ("pbs-bin", "qstat", "PBS_JOBID", "pals"),
     "lsf": ("lsf-bin", "bjobs", "LSB_JOBID", "jsrun"),
+    "sge": ("sge-bin", "qstat", "JOB_ID", "mpirun"),
 }
 
 
@@ -71,7 +82,7 @@ def _alive(pid: int | None) -> bool:
 
 @contextlib.contextmanager
 def installed(kind: str, tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulator]:
-    """Install simulator ``kind`` (``pbs`` or ``lsf``) for one test; fail the test if a job
+    """Install simulator ``kind`` (``pbs``, ``lsf`` or ``sge``) for one test; fail the test if a job
     it ran is still running afterwards (and kill it)."""
     directory, status, variable, run_command = KINDS[kind]
     state = tmp / f"{kind}sim"
@@ -80,7 +91,13 @@ def installed(kind: str, tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     monkeypatch.setenv("FAKESCHED_DIR", str(state))
     monkeypatch.setenv("FAKESCHED_PYTHON", sys.executable)
     monkeypatch.setenv("PATH", f"{sim.bin}{os.pathsep}{os.environ.get('PATH', '')}")
-    for name in ("PBS_JOBID", "LSB_JOBID", "SLURM_JOB_ID", "INSITU_LAUNCHER"):
+    if kind == "sge":
+        # Grid Engine's run command is the real Open MPI mpirun (the PBS and LSF simulators'
+        # mpiexec/jsrun set these themselves): as root, on this machine's few cores.
+        for name in ("OMPI_ALLOW_RUN_AS_ROOT", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM",
+                     "OMPI_MCA_rmaps_base_oversubscribe"):  # fmt: skip
+            monkeypatch.setenv(name, "1")
+    for name in ("PBS_JOBID", "LSB_JOBID", "JOB_ID", "SLURM_JOB_ID", "INSITU_LAUNCHER"):
         monkeypatch.delenv(name, raising=False)
     yield sim
     deadline = time.monotonic() + LEFTOVER_DEADLINE

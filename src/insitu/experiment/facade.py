@@ -44,6 +44,7 @@ from insitu.experiment import telemetry
 from insitu.experiment.colocated import plan_colocated
 from insitu.experiment.factories import EntityFactory
 from insitu.experiment.loading import Load, colocated_load, load_objects, plan_loads
+from insitu.experiment.node_load import load_beside
 from insitu.experiment.notebook import SummaryText, Timeline, experiment_html, plot_timeline
 from insitu.experiment.preview import (
     Format,
@@ -62,7 +63,11 @@ from insitu.jobs.entity_types import EntityType
 from insitu.jobs.events import JobEvent
 from insitu.jobs.spec import JobSpec
 from insitu.jobs.status import JobState
-from insitu.launchers.registry import create_launcher, resolve_launcher_name
+from insitu.launchers.registry import (
+    create_launcher,
+    resolve_launcher_name,
+    runs_on_other_hosts,
+)
 from insitu.log import get_logger
 from insitu.runtime.controller import Controller
 from insitu.runtime.events import Subscription
@@ -188,6 +193,11 @@ class Experiment(EntityFactory):
                 spec = specs[model.name]
                 self._launch_model(model, spec, colocated.get(model.name), started_stores)
                 started_jobs.append(model.name)
+            # Launchers that run a batch Ensemble's members in one job through an agent
+            # (PBS, LSF, SGE) give the job back once told every member has joined.
+            seal = getattr(self._control.launcher, "seal_batch_groups", None)
+            if seal is not None:
+                seal([e.name for e in selection.ensembles if e.batch_settings is not None])
         except BaseException:
             self._control.stop_jobs(started_jobs)
             for name in started_stores:
@@ -246,7 +256,12 @@ class Experiment(EntityFactory):
         spec = _with_env(spec, self._model_env(model, store.connection_env()))
         self._colocated[model.name] = store
         load = colocated_load(model, store)
-        prepare = None if load is None else (lambda: load_objects(load))
+        prepare = None
+        if load is not None and runs_on_other_hosts(self._launcher_name):
+            # A store on another host's loopback: loaded from its own node.
+            prepare = lambda: load_beside(self._control, store, spec, load)  # noqa: E731
+        elif load is not None:
+            prepare = lambda: load_objects(load)  # noqa: E731
         self._control.start_colocated(store, spec, model.name, prepare=prepare)
 
     def stop(self, *args: Entity) -> None:

@@ -6,8 +6,10 @@
 - :mod:`~insitu.launchers.local`: local child processes.
 - :mod:`~insitu.launchers.batch`: ``BatchLauncher`` over a pure per-scheduler protocol.
 - :mod:`~insitu.launchers.subprocesses`: the one place that runs scheduler CLI tools.
-- :mod:`~insitu.launchers.directives` and ``slurm/``, ``pbs/``, ``lsf/``: pure builders of
-  each scheduler's batch options and script directives.
+- :mod:`~insitu.launchers.directives` and ``slurm/``, ``pbs/``, ``lsf/``, ``sge/``: pure
+  builders of each scheduler's batch options and script directives, and their launchers.
+- :mod:`~insitu.launchers.agent_groups` and :mod:`~insitu.launchers.step_agent`: batch
+  groups (one job, members as steps) on schedulers without ``srun --jobid``.
 
 This package imports nothing on import, so that ``insitu.store`` may read the registry
 without loading any launcher; the names below load their module on first use (PEP 562).

@@ -10,8 +10,10 @@ of the allocation the driver runs in (the scheduler sets ``allocation_var``: ``P
 (``mpiexec -n 4 …``), which places the ranks on the allocation's nodes. Outside an
 allocation a step is refused with ``AllocationError`` saying how to get one.
 
-An Ensemble with batch settings is one batch job per member here (on Slurm, one job
-whose members are steps). Step ids are ``step-<pid>``, never a scheduler's job id.
+Jobs of one ``batch_group`` (an Ensemble with batch settings, a batch Orchestrator's
+shards) are the steps of **one** batch job, run inside it by the step agent
+(:mod:`~insitu.launchers.agent_groups`), each with its own status. Step ids are
+``step-<pid>``, member ids ``member-<name>-<suffix>``, never a scheduler's job id.
 ``shutdown`` cancels every batch job and step still running.
 """
 
@@ -19,11 +21,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 
 from insitu.errors import AllocationError, UnsupportedOptionError
 from insitu.jobs.spec import JobSpec
 from insitu.launchers import run_commands
+from insitu.launchers.agent_groups import AgentGroups, agent_spec
 from insitu.launchers.base import JobStatus
 from insitu.launchers.batch import BatchLauncher, Scheduler, inline_run_command
 from insitu.launchers.local import LocalLauncher, local_argv
@@ -36,10 +38,8 @@ _HANDLED = ("walltime",)
 
 
 def _batch_job(spec: JobSpec) -> JobSpec:
-    """The batch job that runs ``spec``. Members of a batch group (an Ensemble with batch
-    settings) are each their own batch job with the group's options: unlike on Slurm, they
-    are not yet steps of one job (docs/hpc.md)."""
-    return inline_run_command(replace(spec, batch_group=None))
+    """The batch job that runs ``spec`` alone (its run command written into the script)."""
+    return inline_run_command(spec)
 
 
 def step_argv(spec: JobSpec) -> list[str]:
@@ -76,6 +76,7 @@ class AllocatedLauncher:
             cancel_grace=cancel_grace, vanish_grace=vanish_grace,
         )  # fmt: skip
         self.steps = LocalLauncher(argv=step_argv)
+        self.groups = AgentGroups(self.batch, step_argv, cancel_grace=cancel_grace)
         self._step_ids: dict[str, str] = {}  # our step id -> the local launcher's id
 
     def supports_batch(self) -> bool:
@@ -84,13 +85,23 @@ class AllocatedLauncher:
 
     def validate(self, spec: JobSpec) -> None:
         """Everything :meth:`submit` checks, before anything starts."""
+        if spec.batch is not None and spec.batch_group is not None:
+            self.batch.validate(agent_spec(spec.batch_group, spec, spec.cwd))
+            self._check_step(spec, in_batch=True)
+            return
         if spec.batch is not None:
             self.batch.validate(_batch_job(spec))
             return
         self._check_step(spec)
 
     def submit(self, spec: JobSpec) -> str:
-        """Submit a batch job, or start a step in this allocation; returns its id."""
+        """Submit a batch job, hand a group member to its group's job, or start a step in
+        this allocation; returns its id."""
+        if spec.batch is not None and spec.batch_group is not None:
+            self._check_step(spec, in_batch=True)
+            job_id = self.groups.submit(spec)
+            self.batch.wake()  # the monitor polls the new member soon
+            return job_id
         if spec.batch is not None:
             return self.batch.submit(_batch_job(spec))
         self._check_step(spec)
@@ -102,7 +113,8 @@ class AllocatedLauncher:
     def poll(self, job_ids: Sequence[str]) -> Mapping[str, JobStatus]:
         """Steps from their processes; batch jobs from one status call for all of them."""
         steps = [j for j in job_ids if j in self._step_ids]
-        batch = [j for j in job_ids if j not in self._step_ids]
+        members = [j for j in job_ids if j in self.groups]
+        batch = [j for j in job_ids if j not in self._step_ids and j not in self.groups]
         out: dict[str, JobStatus] = {}
         polled = self.steps.poll([self._step_ids[j] for j in steps])
         for job_id in steps:
@@ -112,8 +124,12 @@ class AllocatedLauncher:
                     job_id, status.state, status.returncode, status.start_time,
                     status.end_time, status.host,
                 )  # fmt: skip
-        if batch:
-            out.update(self.batch.poll(batch))
+        group_jobs = self.groups.jobs() if members else []
+        # One status call for batch jobs and group jobs alike.
+        jobs = self.batch.poll([*batch, *group_jobs]) if batch or group_jobs else {}
+        out.update({j: jobs[j] for j in batch if j in jobs})
+        if members:
+            out.update(self.groups.poll(members, jobs))
         return out
 
     def wait_for_change(self, timeout: float) -> Sequence[str] | None:
@@ -127,22 +143,33 @@ class AllocatedLauncher:
     def cancel(self, job_ids: Sequence[str]) -> None:
         """Stop steps (SIGTERM, then SIGKILL) and cancel batch jobs; returns once ended."""
         steps = [self._step_ids[j] for j in job_ids if j in self._step_ids]
-        batch = [j for j in job_ids if j not in self._step_ids]
+        members = [j for j in job_ids if j in self.groups]
+        batch = [j for j in job_ids if j not in self._step_ids and j not in self.groups]
         try:
             if steps:
                 self.steps.cancel(steps)
+            if members:
+                self.groups.cancel(members)
         finally:
             if batch:
                 self.batch.cancel(batch)
 
+    def seal_batch_groups(self, groups: Sequence[str]) -> None:
+        """Every member of these batch groups has been submitted: their jobs are given
+        back once the members have ended (see :meth:`AgentGroups.seal`)."""
+        self.groups.seal(groups)
+
     def shutdown(self) -> None:
-        """Cancel every step and batch job still running."""
+        """Cancel every step, group member and batch job still running."""
         try:
             self.steps.shutdown()
+            self.groups.shutdown()
         finally:
             self.batch.shutdown()
 
-    def _check_step(self, spec: JobSpec) -> None:
+    def _check_step(self, spec: JobSpec, *, in_batch: bool = False) -> None:
+        """Raise for a step this launcher could not start; ``in_batch``: a member of a
+        group's batch job (it needs no allocation of the driver's)."""
         backend = f"the {self.name} launcher"
         if spec.run_command is not None:
             name = os.path.basename(spec.run_command)
@@ -156,6 +183,12 @@ class AllocatedLauncher:
             run_commands.translate(spec, handled=_HANDLED)
         elif spec.mpmd or spec.run_args:
             raise UnsupportedOptionError("run_args", backend, "there is no run command")
+        if in_batch:
+            if spec.allocation is not None:
+                raise UnsupportedOptionError(
+                    "alloc", backend, "a member of a batch group runs in the group's job"
+                )
+            return
         if spec.allocation is None and not os.environ.get(self.allocation_var):
             raise AllocationError(
                 f"{spec.name}: steps of the {self.name} launcher run inside a {self.name} job, "

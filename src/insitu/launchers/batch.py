@@ -94,6 +94,16 @@ class Scheduler(Protocol):
     def cancel_argv(self, job_ids: Sequence[str]) -> list[str]: ...
 
 
+class History(Protocol):
+    """A scheduler's record of ended jobs, asked about jobs its status command no longer
+    lists (Slurm's ``sacct``; pure hooks as :class:`Scheduler`'s). ``parse`` raises
+    ``ShellError`` when the output is a failure (accounting not configured …)."""
+
+    def argv(self, job_ids: Sequence[str]) -> list[str]: ...
+
+    def parse(self, output: ToolOutput) -> Mapping[str, NativeStatus]: ...
+
+
 # ------------------------------------------------------------------------------ pure core
 def inline_run_command(spec: JobSpec) -> JobSpec:
     """A batch ``spec`` whose run command (``srun -n 4 …``, ``mpiexec …``) becomes the job
@@ -212,7 +222,10 @@ class BatchLauncher:
     between two status queries of a job (the scheduler's controller is shared);
     ``cancel_grace`` how long :meth:`cancel` waits for jobs to end; ``vanish_grace`` how
     long a job may be missing from the status output without an exit status before it
-    counts as Failed.
+    counts as Failed. ``history`` (Slurm's ``sacct``) is asked, in one call, about the jobs
+    the status output no longer lists and that left no exit status; the first time it
+    fails (no accounting database: ``sacct`` is installed but cannot answer) it is never
+    asked again, and those jobs are resolved as without it.
     """
 
     def __init__(
@@ -223,9 +236,15 @@ class BatchLauncher:
         poll_interval: float = 2.0,
         cancel_grace: float = 60.0,
         vanish_grace: float = 30.0,
+        history: History | None = None,
     ) -> None:
         self.name = scheduler.name
         self.scheduler = scheduler
+        self.history = history
+        self.history_usable: bool | None = None
+        """Whether ``history`` answers: ``None`` until first asked, then ``False`` for
+        good once it failed before ever answering."""
+        self.history_calls = 0
         self.tool_timeout = tool_timeout
         self.poll_interval = poll_interval
         self.cancel_grace = cancel_grace
@@ -277,6 +296,10 @@ class BatchLauncher:
         self._wake.wait(timeout)
         self._wake.clear()
         return None
+
+    def wake(self) -> None:
+        """End a :meth:`wait_for_change` now (something was handed to a job)."""
+        self._wake.set()
 
     def cancel(self, job_ids: Sequence[str]) -> None:
         """Cancel the jobs and return once the scheduler reports them ended.
@@ -334,9 +357,35 @@ class BatchLauncher:
         if not due:
             return
         output = self._run(self.scheduler.status_argv(due), check=False)
-        listed = self.scheduler.parse_status(output)
+        listed = dict(self.scheduler.parse_status(output))
+        gone = [
+            j for j in due if j not in listed and _read_exit(self._jobs[j].exit_file) is None
+        ]  # fmt: skip
+        if gone:
+            listed.update(self.ask_history(gone))
         for job_id in due:
             self._update(job_id, listed.get(job_id), now)
+
+    def ask_history(self, job_ids: Sequence[str]) -> Mapping[str, NativeStatus]:
+        """What ``history`` says about ``job_ids`` (one call); empty without a usable one."""
+        if self.history is None or self.history_usable is False:
+            return {}
+        self.history_calls += 1
+        try:
+            found = self.history.parse(self._run(self.history.argv(job_ids), check=False))
+        except ShellError as err:
+            if self.history_usable is None:
+                self.history_usable = False
+                said = (err.stderr or str(err)).strip().splitlines() or [""]
+                logger.info(
+                    "%s: job history unavailable, status from the queue and exit files only "
+                    "(%s)", self.name, said[-1],
+                )  # fmt: skip
+            else:
+                logger.warning("%s: job history failed: %s", self.name, err)
+            return {}
+        self.history_usable = True
+        return found
 
     def _update(self, job_id: str, native: NativeStatus | None, now: float) -> None:
         watched = self._jobs[job_id]

@@ -49,6 +49,10 @@ class LauncherInfo:
     ``rules_executor``: ``insitu ensemble`` may run rules files on it. ``multi_host``: its
     jobs may run on other hosts than the driver's (a store then resolves its interface on
     each shard's host, and spreads its shards one per node).
+    ``batch_multi_host``: the members of its batch groups may run on the job's other nodes
+    (a batch store's shards one per node), though its other jobs run on the driver's host.
+    ``detect_unless``: commands whose presence means another scheduler with the same
+    command names (Grid Engine's ``qacct`` beside ``qsub``, ``qstat``, ``qdel``).
     ``run_settings`` names the :mod:`insitu.settings` class every job of this launcher uses
     whatever the run command (Dragon's), ``batch_settings`` the class of its batch jobs
     (SmartSim's ``create_batch_settings``); names, so that this module imports no settings.
@@ -63,6 +67,8 @@ class LauncherInfo:
     batch_dialect: Callable[[], BatchDialect] | None = None
     rules_executor: bool = False
     multi_host: bool = False
+    detect_unless: tuple[str, ...] = ()
+    batch_multi_host: bool = False
     run_settings: str | None = None
     batch_settings: str | None = None
 
@@ -132,6 +138,18 @@ def _check_lsf(spec: JobSpec) -> None:
     validate_lsf(spec)
 
 
+def _sge() -> Launcher:
+    from insitu.launchers.sge.launcher import sge_launcher
+
+    return sge_launcher()
+
+
+def _check_sge(spec: JobSpec) -> None:
+    from insitu.launchers.sge.launcher import validate_sge
+
+    validate_sge(spec)
+
+
 def _sbatch() -> BatchDialect:
     from insitu.launchers.slurm.commands import SBATCH
 
@@ -159,29 +177,34 @@ LAUNCHERS: tuple[LauncherInfo, ...] = (
         batch_settings="SbatchSettings",
     ),
     LauncherInfo(
-        "pbs", _pbs, _check_pbs, detect=("qsub", "qstat", "qdel"),
+        "pbs", _pbs, _check_pbs, detect=("qsub", "qstat", "qdel"), detect_unless=("qacct",),
         run_commands=("aprun", "mpirun", "mpiexec"), batch_command="qsub", batch_dialect=_qsub,
-        rules_executor=True, batch_settings="QsubBatchSettings",
+        rules_executor=True, batch_settings="QsubBatchSettings", batch_multi_host=True,
     ),
     LauncherInfo(
         "pals", _pals, _check_pals, run_commands=("pals",), batch_command="qsub",
-        batch_dialect=_qsub, batch_settings="QsubBatchSettings",
+        batch_dialect=_qsub, batch_settings="QsubBatchSettings", batch_multi_host=True,
     ),
     LauncherInfo(
         "lsf", _lsf, _check_lsf, detect=("bsub", "bjobs", "bkill"),
         run_commands=("jsrun", "mpirun", "mpiexec"), batch_command="bsub", batch_dialect=_bsub,
-        rules_executor=True, batch_settings="BsubBatchSettings",
+        rules_executor=True, batch_settings="BsubBatchSettings", batch_multi_host=True,
     ),
     # PBS and LSF steps (and store shards) are processes of the driver, on its node of the
-    # allocation; their MPI ranks spread through mpiexec/jsrun (not multi_host: a store's
-    # shards are not yet placed one per node there, see docs/hpc.md).
-    # Flux and Dragon place processes themselves; rules files reach Flux through its own
-    # Python bindings (insitu.rules.members.flux), not through an insitu launcher.
+    # allocation; their MPI ranks spread through mpiexec/jsrun. Members of a batch group run
+    # through the job's step agent, on the node it places them on (pbsdsh, blaunch): a batch
+    # store's shards one per node (batch_multi_host).
+    # Flux (not a SmartSim 0.8 launcher either) and Dragon place processes themselves;
+    # rules files reach Flux through its own Python bindings (insitu.rules.members.flux),
+    # not through an insitu launcher: `insitu info` lists a flux CLI, `launcher="flux"`
+    # is a LauncherNotAvailableError.
     LauncherInfo("flux", detect=("flux",), rules_executor=True),
     LauncherInfo("dragon", run_settings="DragonRunSettings"),
-    # Grid Engine: SmartSim 0.8 has its settings; insitu has the settings, no launcher.
+    # Grid Engine has PBS's command names; its qacct tells them apart (SmartSim never
+    # detects it). Its qsub directives are spelled by its scheduler, not a dialect.
     LauncherInfo(
-        "sge", run_commands=("mpirun", "mpiexec"), batch_command="qsub",
+        "sge", _sge, _check_sge, detect=("qsub", "qstat", "qdel", "qacct"),
+        run_commands=("mpirun", "mpiexec"), batch_command="qsub",
         batch_settings="SgeQsubBatchSettings",
     ),
 )  # fmt: skip
@@ -239,9 +262,18 @@ def detect_launcher() -> tuple[str, str]:
     if chosen and chosen != AUTO:
         return resolve_launcher_name(chosen), f"{LAUNCHER_ENV}={chosen}"
     for info in LAUNCHERS:
-        if info.usable and info.detect and all(shutil.which(c) for c in info.detect):
+        if info.usable and _detected(info):
             return info.name, f"{', '.join(info.detect)} found on PATH"
     return "local", "no workload manager's commands found on PATH"
+
+
+def _detected(info: LauncherInfo) -> bool:
+    """Every ``detect`` command of ``info`` on ``PATH``, and none of ``detect_unless``."""
+    return (
+        bool(info.detect)
+        and all(shutil.which(c) for c in info.detect)
+        and not any(shutil.which(c) for c in info.detect_unless)
+    )
 
 
 def detection_report() -> list[tuple[str, bool, str]]:
@@ -257,6 +289,10 @@ def detection_report() -> list[tuple[str, bool, str]]:
             f"found {', '.join(str(shutil.which(c)) for c in info.detect)}"
             if found else f"missing {', '.join(missing)}"
         )  # fmt: skip
+        others = [c for c in info.detect_unless if shutil.which(c)]
+        if found and others:
+            found = False
+            detail += f", but also {', '.join(others)} (another scheduler's)"
         if not info.usable:
             detail += " (not usable in this version)"
         rows.append((info.name, found and info.usable, detail))
@@ -286,6 +322,14 @@ def runs_on_other_hosts(name: str) -> bool:
     """Whether jobs of launcher ``name`` (resolved as in :func:`resolve_launcher_name`) may
     run on hosts other than the driver's."""
     return _BY_NAME[resolve_launcher_name(name)].multi_host
+
+
+def batch_runs_on_other_hosts(name: str) -> bool:
+    """Whether the members of a batch group of launcher ``name`` (a batch store's shards)
+    may run on the job's other nodes: every multi-host launcher's, and PBS's and LSF's
+    (through their step agent)."""
+    info = _BY_NAME[resolve_launcher_name(name)]
+    return info.multi_host or info.batch_multi_host
 
 
 def run_command_candidates(name: str) -> tuple[str, ...] | None:

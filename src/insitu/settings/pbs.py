@@ -327,14 +327,24 @@ class SgeQsubBatchSettings(ArgBatchSettings):
         """See the module docstring."""
         resources = self.resources
         walltime = resources.pop("h_rt", None)
-        extra: list[tuple[str, str | None]] = [
-            (k, None if v is None else str(v)) for k, v in self.batch_args.items() if k != "A"
+        # The same options as format_batch_args: -pe, context variables, -l, -v, then the
+        # batch args (account and queue become the neutral fields).
+        listed = self._create_resource_list()
+        extra: list[tuple[str, str | None]] = []
+        for option in listed:
+            flag, _, value = option.partition(" ")
+            if flag != "-l" or not value.startswith("h_rt="):
+                extra.append((flag[1:], value))
+        extra += [
+            (k, None if v is None else str(v))
+            for k, v in self.batch_args.items()
+            if k not in ("A", "q")
         ]
-        extra += [("l", f"{k}={v}") for k, v in resources.items()]
         return BatchSpec(
             batch_command_of("SgeQsubBatchSettings"),
             walltime=None if walltime is None else parse_walltime(str(walltime)),
             account=self.batch_args.get("A"),
+            queue=self.batch_args.get("q"),
             batch_args=tuple(extra),
             preamble=self.preamble,
         )

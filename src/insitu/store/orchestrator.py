@@ -34,7 +34,12 @@ from insitu.errors import (
 from insitu.hosts import LOOPBACK, available_cpus, interface_addresses
 from insitu.jobs import JobSpec, Resources
 from insitu.jobs.entity_types import EntityType
-from insitu.launchers.registry import check_spec, resolve_launcher_name, runs_on_other_hosts
+from insitu.launchers.registry import (
+    batch_runs_on_other_hosts,
+    check_spec,
+    resolve_launcher_name,
+    runs_on_other_hosts,
+)
 from insitu.log import get_logger
 from insitu.store import credentials, options, topology, workers
 from insitu.store.cluster_setup import form_cluster
@@ -175,6 +180,7 @@ class Orchestrator(LiveConfig, SmartSimFace):
         store = cls.__new__(cls)
         store._adopt(plan)
         store._launch = plan.launch
+        store._place(plan.launch)
         store.run_command = plan.launch.run_command or ""
         return store
 
@@ -500,12 +506,13 @@ class Orchestrator(LiveConfig, SmartSimFace):
         specs = workers.worker_specs(
             shards, self.worker_layout, self._password, self._db_identifier
         )
-        if not self._multi_host:
-            return specs
+        batch = self._launch.batch_spec(self.num_shards)
+        if not self._multi_host:  # in the shards' batch job when there is one
+            group = None if batch is None else self._name
+            return [replace(spec, batch=batch, batch_group=group) for spec in specs]
         # Beside their shard: shard i is on node i of the allocation (see _shard_specs),
         # in the shards' batch job when there is one.
         per_shard = max(1, len(specs) // max(1, self.num_shards))
-        batch = self._launch.batch_spec(self.num_shards)
         return [
             replace(
                 spec,
@@ -563,9 +570,24 @@ class Orchestrator(LiveConfig, SmartSimFace):
         """Adopt ``launch`` once the launcher accepts every shard's job spec with it
         (``UnsupportedOptionError`` otherwise, and nothing changes)."""
         launch = check_batch_only(launch)
-        for spec in self._shard_specs(self._path.resolve(), launch):
-            check_spec(self.launcher, spec)
+        before = (self._multi_host, self._remote, self._node_local)
+        self._place(launch)
+        try:
+            for spec in self._shard_specs(self._path.resolve(), launch):
+                check_spec(self.launcher, spec)
+        except BaseException:
+            self._multi_host, self._remote, self._node_local = before
+            raise
         self._launch = launch
+
+    def _place(self, launch: ShardLaunch) -> None:
+        """Whether the shards run on other hosts than the driver's: on a multi-host
+        launcher, and in a batch job whose members its launcher places on the job's nodes
+        (PBS, LSF: ``batch_runs_on_other_hosts``)."""
+        spread = batch_runs_on_other_hosts if launch.batch else runs_on_other_hosts
+        self._multi_host = spread(self.launcher)
+        self._remote = self._multi_host and self._local_topology.unix_socket is None
+        self._node_local = self._remote and all(i == "lo" for i in self._interfaces)
 
     def _shard_specs(self, directory: Path, launch: ShardLaunch) -> list[JobSpec]:
         """One JobSpec per shard, in shard order, its config under ``directory`` (pure)."""

@@ -73,3 +73,29 @@ def test_stopping_a_batch_model_cancels_its_job(slurm_cluster: Cluster, tmp_path
     exp.stop(model)
     assert exp.get_status(model) == [JobState.CANCELLED]
     assert wait_queue_empty(slurm_cluster) == []
+
+
+def test_without_accounting_sacct_is_asked_once_and_status_falls_back(
+    slurm_cluster: Cluster, tmp_path: Path
+) -> None:
+    import time
+
+    from insitu.jobs import JobSpec
+    from insitu.jobs.spec import BatchSpec
+    from insitu.launchers.slurm.launcher import SlurmLauncher
+
+    launcher = SlurmLauncher(poll_interval=0.2)
+    spec = JobSpec("three", "/bin/sh", ("-c", "exit 3"), tmp_path, batch=BatchSpec("", nodes=1))
+    job_id = launcher.submit(spec)
+    deadline = time.monotonic() + 120
+    while not (status := launcher.poll([job_id])[job_id]).state.is_terminal:
+        assert time.monotonic() < deadline, status
+        time.sleep(0.2)
+    assert (status.state, status.returncode) == (JobState.FAILED, 3)
+    assert launcher.batch.history_calls == 0  # squeue still listed it: no sacct needed
+    # A job squeue forgot: this cluster has no slurmdbd, so sacct fails, once for good.
+    assert launcher.batch.ask_history(["999999"]) == {}
+    assert launcher.batch.history_usable is False
+    assert launcher.batch.ask_history(["999999", job_id]) == {}
+    assert launcher.batch.history_calls == 1
+    assert wait_queue_empty(slurm_cluster) == []

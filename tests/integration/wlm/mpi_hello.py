@@ -24,7 +24,7 @@ mpi.MPI_Allreduce(
     ctypes.byref(mine), ctypes.byref(total), 1,
     handle("ompi_mpi_int"), handle("ompi_mpi_op_sum"), world,
 )  # fmt: skip
-job = os.environ.get("PBS_JOBID") or os.environ.get("LSB_JOBID") or "-"
+job = os.environ.get("PBS_JOBID") or os.environ.get("LSB_JOBID") or os.environ.get("JOB_ID") or "-"
 with open(f"rank_{rank.value}.txt", "w") as out:
     out.write(f"rank {rank.value} of {size.value} sum {total.value} job {job}\n")
 mpi.MPI_Finalize()

@@ -10,14 +10,20 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from insitu import Experiment
-from insitu.errors import AllocationError, CommandTimeoutError, ShellError
+from insitu.errors import (
+    AllocationError,
+    CommandTimeoutError,
+    ShellError,
+    UnsupportedOptionError,
+)
 from insitu.jobs import JobSpec, JobState
 from insitu.jobs.spec import BatchSpec
 from insitu.launchers.base import Launcher
-from insitu.settings import JsrunSettings, PalsMpiexecSettings, RunSettings
+from insitu.settings import JsrunSettings, MpirunSettings, PalsMpiexecSettings, RunSettings
 from tests.fakes.simulators import Simulator
 
 HELLO = Path(__file__).with_name("mpi_hello.py")
@@ -28,8 +34,13 @@ needs_mpi = pytest.mark.skipif(
 )
 
 
+SUBMIT = {"pbs": "qsub", "lsf": "bsub", "sge": "qsub"}
+CANCEL = {"pbs": "qdel", "lsf": "bkill", "sge": "qdel"}
+
+
 def _mpi_settings(sim: Simulator, tasks: int) -> RunSettings:
-    cls = PalsMpiexecSettings if sim.step_run_command == "pals" else JsrunSettings
+    classes = {"pals": PalsMpiexecSettings, "jsrun": JsrunSettings, "mpirun": MpirunSettings}
+    cls = classes[sim.step_run_command]
     rs = cls(sys.executable, exe_args=[str(HELLO)])
     rs.set_tasks(tasks)
     return rs
@@ -43,7 +54,7 @@ def test_batch_models_end_with_their_return_codes(sim: Simulator, tmp_path: Path
     exp = Experiment("batch", exp_path=str(tmp_path), launcher=sim.launcher)
     bs = exp.create_batch_settings(nodes=1, time="00:05:00")
     bs.add_preamble(["echo preamble-ran"])
-    show = 'echo "job=$PBS_JOBID$LSB_JOBID"'
+    show = 'echo "job=$PBS_JOBID$LSB_JOBID$JOB_ID"'
     ok = exp.create_model(
         "ok", exp.create_run_settings("/bin/sh", ["-c", show], run_command=None),
         batch_settings=bs,
@@ -64,8 +75,10 @@ def test_batch_models_end_with_their_return_codes(sim: Simulator, tmp_path: Path
 def _launcher(sim: Simulator, **options: float) -> Launcher:
     from insitu.launchers.lsf.launcher import lsf_launcher
     from insitu.launchers.pbs.launcher import pbs_launcher
+    from insitu.launchers.sge.launcher import sge_launcher
 
-    return {"pbs": pbs_launcher, "lsf": lsf_launcher}[sim.launcher](**options)
+    factories = {"pbs": pbs_launcher, "lsf": lsf_launcher, "sge": sge_launcher}
+    return factories[sim.launcher](**options)
 
 
 def test_status_is_one_call_per_tick_for_all_batch_jobs(sim: Simulator, tmp_path: Path) -> None:
@@ -78,7 +91,8 @@ def test_status_is_one_call_per_tick_for_all_batch_jobs(sim: Simulator, tmp_path
             before = len(sim.calls(sim.status_command))
             states = launcher.poll(ids)
             calls = sim.calls(sim.status_command)
-            assert len(calls) == before + 1 and set(ids) <= set(calls[-1])
+            assert len(calls) == before + 1
+            assert set(ids) <= set(calls[-1]) or calls[-1] == ["-xml"]  # sge: all jobs
             if all(s.state is JobState.RUNNING for s in states.values()):
                 break
             assert time.monotonic() < deadline, states
@@ -86,7 +100,7 @@ def test_status_is_one_call_per_tick_for_all_batch_jobs(sim: Simulator, tmp_path
     finally:
         launcher.shutdown()
     assert {s.state for s in launcher.poll(ids).values()} == {JobState.CANCELLED}
-    assert sim.unfinished() == []
+    assert sim.left_running() == []
 
 
 def test_a_refused_submission_carries_the_schedulers_message(
@@ -115,8 +129,54 @@ def test_stop_cancels_running_and_queued_batch_jobs(sim: Simulator, tmp_path: Pa
         time.sleep(0.1)
     exp.stop(ensemble)
     assert exp.get_status(ensemble) == [JobState.CANCELLED] * 2
-    assert sim.unfinished() == []
-    assert len(sim.jobs()) == 2  # one batch job per member on these schedulers
+    assert sim.left_running() == []
+    assert len(sim.jobs()) == 1  # the ensemble is one batch job, its members are steps
+    assert len(sim.calls(CANCEL[sim.launcher])) == 1
+
+
+def test_an_ensemble_with_batch_settings_is_one_job_of_steps(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    exp = Experiment("ens", exp_path=str(tmp_path), launcher=sim.launcher)
+    bs = exp.create_batch_settings(nodes=1, time="00:05:00")
+    show = 'echo "member=$MEMBER job=$PBS_JOBID$LSB_JOBID$JOB_ID"; exit "$CODE"'
+    rs = exp.create_run_settings("/bin/sh", ["-c", show], run_command=None)
+    ensemble = exp.create_ensemble("ens", batch_settings=bs, run_settings=rs, replicas=3)
+    for index, member in enumerate(ensemble.models):
+        member.run_settings.update_env({"MEMBER": str(index), "CODE": str(index % 2 * 5)})
+    exp.start(ensemble, block=True)
+    assert exp.get_status(ensemble) == [JobState.COMPLETED, JobState.FAILED, JobState.COMPLETED]
+    (job,) = sim.jobs()
+    records = [exp._control.table.latest(m.name) for m in ensemble.models]
+    assert [r.returncode for r in records if r is not None] == [0, 5, 0]
+    assert len({r.job_id for r in records if r is not None}) == 3  # each member its own id
+    for index, member in enumerate(ensemble.models):
+        out = Path(member.path, f"{member.name}.out").read_text().split()
+        assert out[0] == f"member={index}" and out[1].startswith(f"job={job['id']}")
+    assert sim.left_running() == []
+    assert len(sim.calls(SUBMIT[sim.launcher])) == 1
+
+
+@needs_mpi
+def test_ensemble_members_run_their_mpi_steps_inside_the_one_job(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    exp = Experiment("mpiens", exp_path=str(tmp_path), launcher=sim.launcher)
+    bs = exp.create_batch_settings(nodes=1, time="00:05:00")
+    ensemble = exp.create_ensemble(
+        "ranks", batch_settings=bs, run_settings=_mpi_settings(sim, 2), replicas=2
+    )
+    exp.start(ensemble, block=True)
+    errors = [Path(m.path, f"{m.name}.err").read_text() for m in ensemble.models]
+    assert exp.get_status(ensemble) == [JobState.COMPLETED] * 2, errors
+    (job,) = sim.jobs()
+    for member in ensemble.models:
+        rows = _ranks(member.path)
+        assert [row[1] for row in rows] == ["0", "1"]
+        assert {row[7].split(".")[0] for row in rows} == {str(job["id"])}
+    if sim.launcher != "sge":  # Grid Engine's run command is the real mpirun
+        runner = {"pbs": "mpiexec", "lsf": "jsrun"}[sim.launcher]
+        assert len(sim.calls(runner)) == 2  # one step per member
 
 
 @needs_mpi
@@ -156,7 +216,7 @@ def test_a_hanging_or_missing_scheduler_cli_is_a_typed_error(
 ) -> None:
     spec = JobSpec("j", "/bin/true", cwd=tmp_path, batch=BatchSpec("", nodes=1))
     launcher = _launcher(sim, tool_timeout=2.0)
-    monkeypatch.setenv("FAKESCHED_HANG", {"pbs": "qsub", "lsf": "bsub"}[sim.launcher])
+    monkeypatch.setenv("FAKESCHED_HANG", SUBMIT[sim.launcher])
     with pytest.raises(CommandTimeoutError, match="did not finish within 2 s"):
         launcher.submit(spec)
     monkeypatch.delenv("FAKESCHED_HANG")
@@ -169,6 +229,8 @@ def test_a_hanging_or_missing_scheduler_cli_is_a_typed_error(
 def test_a_rules_file_runs_on_the_scheduler(
     sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if sim.launcher == "sge":
+        pytest.skip("rules files do not run on Grid Engine in this version (docs/hpc.md)")
     from insitu.rules.api import run_file
 
     rules = tmp_path / "rules.yaml"
@@ -211,3 +273,47 @@ def test_a_store_and_a_model_run_as_steps_of_the_allocation(
     finally:
         exp.stop(db)
     assert exp.get_status(db)[0] is JobState.CANCELLED
+
+
+def _node(call: list[str]) -> str:
+    """The node ``pbsdsh -h NODE -- …`` or ``blaunch NODE …`` starts its task on."""
+    return call[call.index("-h") + 1] if "-h" in call else call[0]
+
+
+def test_a_batch_orchestrator_is_one_job_with_a_shard_per_node(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, node_interface: str
+) -> None:
+    from insitu.client import Client
+    from insitu.store.readiness import find_free_port_block
+
+    monkeypatch.setenv("FAKESCHED_NODES", "3")
+    exp = Experiment("orch", exp_path=str(tmp_path), launcher=sim.launcher)
+    if sim.launcher == "sge":  # one node per shard cannot be asked of Grid Engine
+        with pytest.raises(UnsupportedOptionError, match="no node count"):
+            exp.create_database(db_nodes=3, port=find_free_port_block(3), batch=True)
+        return
+    db = exp.create_database(
+        db_nodes=3, port=find_free_port_block(3), batch=True, time="00:05:00",
+        run_command=None, interface=node_interface,
+    )  # fmt: skip
+    exp.start(db)
+    try:
+        (job,) = sim.jobs()  # shards and inference workers: steps of one batch job
+        assert job["state"] == "RUNNING"
+        # Shard 0 (and its worker) on the job's first node, where the agent runs; shards
+        # 1 and 2 (and theirs) each on their own node, through the scheduler's tool.
+        tool, prefix = {"pbs": ("pbsdsh", "pbsnode"), "lsf": ("blaunch", "lsfnode")}[sim.launcher]
+        expected = [f"{prefix}2", f"{prefix}2", f"{prefix}3", f"{prefix}3"]
+        deadline = time.monotonic() + 60  # the workers join once the shards are ready
+        while len(placed := [_node(call) for call in sim.calls(tool)]) < len(expected):
+            assert time.monotonic() < deadline, placed
+            time.sleep(0.1)
+        assert sorted(placed) == expected
+        client = Client(address=db.get_address()[0], cluster=True)
+        client.put_tensor("x", np.arange(4))
+        assert client.get_tensor("x").tolist() == [0, 1, 2, 3]
+    finally:
+        exp.stop(db)
+    assert set(exp.get_status(db)) == {JobState.CANCELLED}
+    assert len(sim.calls(CANCEL[sim.launcher])) == 1
+    assert sim.left_running() == []

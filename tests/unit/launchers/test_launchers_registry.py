@@ -23,7 +23,7 @@ from insitu.launchers.local import LocalLauncher
 SRC = Path(insitu.__file__).parent
 
 
-USABLE = ("local", "slurm", "pbs", "pals", "lsf")
+USABLE = ("local", "slurm", "pbs", "pals", "lsf", "sge")
 
 
 def test_every_smartsim_name_is_known_and_the_schedulers_are_usable() -> None:
@@ -46,7 +46,7 @@ def test_names_are_case_and_space_insensitive(name: str) -> None:
     assert registry.resolve_launcher_name(name) == "local"
 
 
-@pytest.mark.parametrize("name", ["flux", "dragon", "sge"])
+@pytest.mark.parametrize("name", ["flux", "dragon"])
 def test_known_names_are_not_available_yet(name: str) -> None:
     with pytest.raises(LauncherNotAvailableError, match="not supported yet") as info:
         registry.resolve_launcher_name(name)

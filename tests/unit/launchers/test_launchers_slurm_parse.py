@@ -77,3 +77,47 @@ def test_hostlists_exit_codes_and_scontrol() -> None:
     assert parse.exit_code("junk") is None
     record = parse.parse_scontrol("JobId=5 JobState=TIMEOUT ExitCode=0:15 NodeList=node1")
     assert record["JobState"] == "TIMEOUT" and parse.exit_code(record["ExitCode"]) == -15
+
+
+SACCT = (
+    # sacct --noheader --parsable2 --allocations --format=JobID,State,ExitCode,Start,End
+    "101|COMPLETED|0:0|2026-12-04T11:37:15|2026-12-04T11:37:20\n"
+    "101.batch|COMPLETED|0:0|2026-12-04T11:37:15|2026-12-04T11:37:20\n"
+    "102|FAILED|2:0|2026-12-04T11:37:15|2026-12-04T11:37:16\n"
+    "103|CANCELLED by 0|0:15|2026-12-04T11:37:15|2026-12-04T11:38:00\n"
+    "104|TIMEOUT|0:0|2026-12-04T11:00:00|2026-12-04T11:05:01\n"
+    "105|NODE_FAIL|0:0|2026-12-04T11:00:00|2026-12-04T11:02:00\n"
+    "106|OUT_OF_MEMORY|0:125|2026-12-04T11:00:00|2026-12-04T11:01:00\n"
+    "107|PENDING|0:0|Unknown|Unknown\n"
+    "108_3|COMPLETED|0:0|2026-12-04T11:00:00|2026-12-04T11:00:01\n"
+)
+
+
+def test_sacct_parsable2_lines_give_states_codes_and_times() -> None:
+    from insitu.launchers.slurm.scheduler import SacctHistory
+
+    found = SacctHistory().parse(out(0, SACCT))
+    assert sorted(found) == ["101", "102", "103", "104", "105", "106", "107", "108_3"]
+    resolved = {
+        job_id: resolve_state(native, parse.STATES, None, False) for job_id, native in found.items()
+    }
+    assert resolved == {
+        "101": (JobState.COMPLETED, 0), "102": (JobState.FAILED, 2),
+        "103": (JobState.CANCELLED, -15), "104": (JobState.FAILED, 0),
+        "105": (JobState.FAILED, 0), "106": (JobState.FAILED, -125),
+        "107": (JobState.QUEUED, None), "108_3": (JobState.COMPLETED, 0),
+    }  # fmt: skip
+    assert found["101"].start_time is not None and found["101"].end_time is not None
+    assert found["107"].start_time is None and found["107"].end_time is None
+    assert resolve_state(found["101"], parse.STATES, None, True) == (JobState.CANCELLED, 0)
+
+
+def test_sacct_without_accounting_is_a_failure() -> None:
+    disabled = "sacct: error: Slurm accounting storage is disabled\n"
+    with pytest.raises(ShellError, match="sacct failed") as info:
+        parse.parse_sacct(out(1, "", disabled))
+    assert info.value.stderr == disabled
+    with pytest.raises(ShellError):  # the database is configured but unreachable
+        parse.parse_sacct(out(0, "", "sacct: error: Problem talking to the database\n"))
+    argv = commands.sacct_argv(["1", "2"])
+    assert argv[0] == "sacct" and "--jobs=1,2" in argv and "--parsable2" in argv

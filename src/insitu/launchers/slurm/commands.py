@@ -67,6 +67,17 @@ def sinfo_dead_nodes_argv() -> list[str]:
     return ["sinfo", "--noheader", "--Node", f"--states={DEAD_NODE_STATES}", "--format=%N"]
 
 
+SACCT_FORMAT = "JobID,State,ExitCode,Start,End"
+"""``sacct --format`` for ended jobs (read by ``parse.parse_sacct``)."""
+
+
+def sacct_argv(job_ids: list[str]) -> list[str]:
+    """One accounting query for many jobs, whatever their age (``--starttime`` from the
+    epoch: by default sacct lists only jobs of today)."""
+    return ["sacct", "--noheader", "--parsable2", "--allocations", "--starttime=1970-01-01",
+            f"--jobs={','.join(job_ids)}", f"--format={SACCT_FORMAT}"]  # fmt: skip
+
+
 def scancel_argv(ids: list[str]) -> list[str]:
     """Cancel jobs or steps (``123`` or ``123.4``)."""
     return ["scancel", *ids]

@@ -5,8 +5,9 @@ The first member of a group submits the group's batch job: a script that only ho
 allocation (``sleep infinity``, after the user's preamble) with the group's batch options.
 Members wait, Queued, until it runs; then each starts as an ``srun`` step of it (so each has
 its own status, output and return code). A member whose group's job ended before it could
-start is Failed (Cancelled if we cancelled it); once every member has ended, the group's job
-is cancelled, so the allocation is given back at once.
+start is Failed (Cancelled if we cancelled it). Once the group is sealed (every member has
+joined: :meth:`BatchGroups.seal`, or a member was cancelled) and every member has ended, the
+group's job is cancelled, so the allocation is given back at once.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class _Group:
     holder: str
     members: list[str] = field(default_factory=list)
     cancelled: bool = False
+    sealed: bool = False  # no member will join any more
 
 
 class BatchGroups:
@@ -94,12 +96,25 @@ class BatchGroups:
         ended has its job cancelled."""
         with self._lock:
             for job_id in job_ids:
+                group = self._group_of.get(job_id)
+                if group is not None:
+                    group.sealed = True  # a stopped group takes no new members
                 if self._pending.pop(job_id, None) is not None:
                     self._ended[job_id] = JobStatus(job_id, JobState.CANCELLED)
             started = [j for j in job_ids if j in self._steps]
         if started:
             self._steps.cancel(started)
         with self._lock:
+            self._release_finished()
+
+    def seal(self, groups: Sequence[str]) -> None:
+        """No member will join these groups any more: give their jobs back once every
+        member has ended (now, if they all have). Unknown names are ignored."""
+        with self._lock:
+            for name in groups:
+                group = self._groups.get(name)
+                if group is not None:
+                    group.sealed = True
             self._release_finished()
 
     def shutdown(self) -> None:
@@ -127,8 +142,10 @@ class BatchGroups:
                 self._ended[job_id] = JobStatus(job_id, ended)
 
     def _release_finished(self) -> None:
-        """Cancel the job of every group whose members have all ended."""
+        """Cancel the job of every sealed group whose members have all ended."""
         for group in list(self._groups.values()):
+            if not group.sealed:
+                continue
             if group.cancelled or any(m in self._pending for m in group.members):
                 continue
             if any(m in self._steps.live() for m in group.members):

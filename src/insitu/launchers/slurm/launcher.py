@@ -2,7 +2,8 @@
 
 A job with batch options (``JobSpec.batch``) is one ``sbatch`` job, run by a
 :class:`~insitu.launchers.batch.BatchLauncher` over :class:`SlurmScheduler` (one ``squeue``
-for all batch jobs per tick; a job that left the queue is resolved from its exit file). Its
+for all batch jobs per tick; a job that left the queue is resolved from ``sacct`` where
+accounting works, else from its exit file). Its
 run command, if any (``srun`` …), is written into the job script. Any other job is a step
 of its allocation (``alloc=`` or ``$SLURM_JOB_ID``; :mod:`~insitu.launchers.slurm.steps`).
 Jobs of one ``batch_group`` are the steps of one batch job
@@ -22,7 +23,7 @@ from insitu.jobs.spec import JobSpec
 from insitu.launchers.base import JobStatus
 from insitu.launchers.batch import BatchLauncher, inline_run_command
 from insitu.launchers.slurm.groups import BatchGroups
-from insitu.launchers.slurm.scheduler import SlurmScheduler
+from insitu.launchers.slurm.scheduler import SacctHistory, SlurmScheduler
 from insitu.launchers.slurm.steps import StepRunner, check_step
 from insitu.launchers.subprocesses import DEFAULT_TIMEOUT
 
@@ -59,7 +60,7 @@ class SlurmLauncher:
         )
         self.batch = BatchLauncher(
             SlurmScheduler(), tool_timeout=tool_timeout, poll_interval=poll_interval,
-            cancel_grace=cancel_grace, vanish_grace=vanish_grace,
+            cancel_grace=cancel_grace, vanish_grace=vanish_grace, history=SacctHistory(),
         )  # fmt: skip
         self.groups = BatchGroups(self.steps, self.batch)
         self._wake = threading.Event()
@@ -115,6 +116,11 @@ class SlurmLauncher:
             if batch_ids:
                 self.batch.cancel(batch_ids)
         self._wake.set()
+
+    def seal_batch_groups(self, groups: Sequence[str]) -> None:
+        """Every member of these batch groups has been submitted: their jobs are given
+        back once the members have ended (see :meth:`BatchGroups.seal`)."""
+        self.groups.seal(groups)
 
     def shutdown(self) -> None:
         """Cancel every step and batch job still running."""

@@ -67,6 +67,7 @@ class SlurmJob:
     name: str = ""
     start_time: float | None = None
     end_time: float | None = None
+    returncode: int | None = None
 
 
 _PARSABLE = re.compile(r"^\s*(\d+)(?:;\S*)?\s*$", re.MULTILINE)
@@ -121,6 +122,29 @@ def parse_steps(output: ToolOutput) -> dict[str, SlurmJob]:
         step_id, state, nodes, start, name = (p.strip() for p in parts)
         steps[name] = SlurmJob(step_id, state, nodes, name, parse_time(start))
     return steps
+
+
+def parse_sacct(output: ToolOutput) -> dict[str, SlurmJob]:
+    """``sacct --noheader --parsable2 --format=SACCT_FORMAT`` by job id (job allocations
+    only: ``123.batch``, ``123.0`` lines are steps and left out), with each job's return
+    code from its ``ExitCode``.
+
+    A failure (``sacct`` installed without an accounting database: "Slurm accounting
+    storage is disabled", or the database unreachable) raises ``ShellError``.
+    """
+    if not output.ok or "error" in output.stderr.lower():
+        raise ShellError("sacct failed", output.command, output.stderr)
+    jobs: dict[str, SlurmJob] = {}
+    for line in output.stdout.splitlines():
+        parts = line.split("|")
+        if len(parts) < 5 or not parts[0].strip() or "." in parts[0]:
+            continue
+        job_id, state, code, start, end = (p.strip() for p in parts[:5])
+        jobs[job_id] = SlurmJob(
+            job_id, state, start_time=parse_time(start), end_time=parse_time(end),
+            returncode=exit_code(code),
+        )  # fmt: skip
+    return jobs
 
 
 def parse_time(text: str) -> float | None:

@@ -1,5 +1,6 @@
 """Slurm as a :class:`~insitu.launchers.batch.Scheduler`: how ``sbatch`` jobs are spelled,
-submitted, queried (one ``squeue`` for all of them) and cancelled (pure)."""
+submitted, queried (one ``squeue`` for all of them) and cancelled, and ``sacct`` as its
+:class:`~insitu.launchers.batch.History` (pure)."""
 
 from __future__ import annotations
 
@@ -45,3 +46,18 @@ class SlurmScheduler:
 def _native_word(state: str) -> str:
     """``CANCELLED by 0`` → ``CANCELLED`` (the key of :data:`parse.STATES`)."""
     return state.strip().split(" ")[0].rstrip("+").upper()
+
+
+class SacctHistory:
+    """``sacct`` about jobs ``squeue`` forgot (see :class:`insitu.launchers.batch.History`)."""
+
+    def argv(self, job_ids: Sequence[str]) -> list[str]:
+        return commands.sacct_argv(list(job_ids))
+
+    def parse(self, output: ToolOutput) -> Mapping[str, NativeStatus]:
+        return {
+            job_id: NativeStatus(
+                _native_word(job.state), job.returncode, job.start_time, job.end_time
+            )
+            for job_id, job in parse.parse_sacct(output).items()
+        }
