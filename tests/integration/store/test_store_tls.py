@@ -27,6 +27,7 @@ from insitu.connection.tls import is_verification_failure
 from insitu.errors import TlsNotSupportedError, TlsVerificationError, UnsupportedOptionError
 from insitu.inference.launch import worker_is_ready
 from insitu.store.readiness import find_free_port_block
+from insitu.store.reconnect import plan_of, read_checkpoint
 from insitu.store.server_binary import bundled_binary_path
 from insitu.store.tls_certs import StoreAuthority
 from insitu.store.tls_store import TLS_ENV
@@ -266,3 +267,14 @@ def test_an_engine_without_tls_is_refused_before_anything_starts(
     after = {p.pid for p in psutil.Process().children(recursive=True)}
     assert after <= before  # nothing was started
     assert not [p for p in tmp_path.rglob("*") if p.suffix in (".conf", ".key")]
+
+
+def test_the_checkpoint_reconnects_over_tls(
+    tls_stores: tuple[Experiment, Orchestrator, Orchestrator],
+) -> None:
+    _, single, cluster = tls_stores
+    for store in (single, cluster):
+        checkpoint, password = read_checkpoint(store.checkpoint_file)
+        assert checkpoint.tls_ca == store.tls_ca and password == store.password
+        plan = plan_of(checkpoint)  # another driver would start from this
+        assert plan.tls and plan.server_binary.flavor == "redis"
