@@ -454,11 +454,11 @@ class Orchestrator(LiveConfig, SmartSimFace):
         directory = self._path.resolve()
         directory.mkdir(parents=True, exist_ok=True)
         specs = self._shard_specs(directory, self._launch)
+        self._secrets_written = True  # from here on, mark_stopped deletes what was written
         tls = self._issue_certificates(directory) if self._tls else None
         for index, name in enumerate(self.shard_names):
             self._write_shard_config(directory, index, name, tls)
             self._address_file(directory, name).unlink(missing_ok=True)
-        self._secrets_written = True
         self._probes = tuple(
             ShardProbe(name, address, directory / f"{name}.out", directory / f"{name}.err")
             for name, address in zip(self.shard_names, self._topology.addresses, strict=True)

@@ -24,7 +24,12 @@ from insitu import Experiment, Orchestrator
 from insitu.client import Client
 from insitu.connection.resp_connection import NotSentError, RespConnection
 from insitu.connection.tls import is_verification_failure
-from insitu.errors import TlsNotSupportedError, TlsVerificationError, UnsupportedOptionError
+from insitu.errors import (
+    RedisConnectionError,
+    TlsNotSupportedError,
+    TlsVerificationError,
+    UnsupportedOptionError,
+)
 from insitu.inference.launch import worker_is_ready
 from insitu.store.readiness import find_free_port_block
 from insitu.store.reconnect import plan_of, read_checkpoint
@@ -278,3 +283,34 @@ def test_the_checkpoint_reconnects_over_tls(
         assert checkpoint.tls_ca == store.tls_ca and password == store.password
         plan = plan_of(checkpoint)  # another driver would start from this
         assert plan.tls and plan.server_binary.flavor == "redis"
+
+
+def test_clients_keep_working_across_a_restart_of_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SR_CONN_TIMEOUT", "30")
+    exp = Experiment("tls-restart", exp_path=str(tmp_path), launcher="local")
+    try:
+        store = exp.create_database(port=find_free_port_block(1), tls=True, inference_workers=0)
+        exp.start(store)
+        assert store.tls_ca is not None
+        first_ca = Path(store.tls_ca).read_bytes()
+        client = Client(False, store.get_address()[0], tls_ca=store.tls_ca)
+        client.put_tensor("before", np.arange(3))
+        np.testing.assert_array_equal(client.get_tensor("before"), np.arange(3))
+        exp.stop(store)
+        exp.start(store)  # a new server certificate from the same CA
+        assert Path(store.tls_ca).read_bytes() == first_ca
+        deadline = time.monotonic() + 30
+        while True:  # the first calls may meet the closed connections of the old server
+            try:
+                client.put_tensor("after", np.arange(4))
+                break
+            except RedisConnectionError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)  # poll: the client reconnects on its next call
+        np.testing.assert_array_equal(client.get_tensor("after"), np.arange(4))
+        assert not client.tensor_exists("before")  # no persistence asked for
+        client.close()
+    finally:
+        exp.stop_all()
