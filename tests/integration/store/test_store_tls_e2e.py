@@ -31,6 +31,7 @@ from insitu.errors import (
     UnsupportedOptionError,
 )
 from insitu.inference.launch import worker_is_ready
+from insitu.runtime.telemetry_reader import read_telemetry
 from insitu.store.readiness import find_free_port_block
 from insitu.store.reconnect import plan_of, read_checkpoint
 from insitu.store.server_binary import bundled_binary_path
@@ -314,3 +315,20 @@ def test_clients_keep_working_across_a_restart_of_the_store(
         client.close()
     finally:
         exp.stop_all()
+
+
+def test_the_telemetry_sampler_reads_a_tls_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INSITU_TELEMETRY_PERIOD", "0.1")
+    with Experiment("tls-tele", exp_path=str(tmp_path), launcher="local") as exp:
+        store = exp.create_database(port=find_free_port_block(1), tls=True, inference_workers=0)
+        store.telemetry.enable()
+        exp.start(store)
+        deadline = time.monotonic() + 60
+        while not any(s.up for s in read_telemetry(tmp_path).shards):
+            assert time.monotonic() < deadline, "no sample of the TLS store came up"
+            time.sleep(0.05)  # poll the telemetry file
+        exp.stop(store)
+    down = [s for s in read_telemetry(tmp_path).shards if not s.up]
+    assert all("CERTIFICATE" not in (s.error or "") for s in down)
