@@ -21,7 +21,7 @@ import redis
 from tests import inference_models
 
 from insitu import Experiment, Orchestrator
-from insitu.client import Client
+from insitu.client import Client, credentials
 from insitu.connection.resp_connection import NotSentError, RespConnection
 from insitu.connection.tls import is_verification_failure
 from insitu.errors import (
@@ -332,3 +332,29 @@ def test_the_telemetry_sampler_reads_a_tls_store(
         exp.stop(store)
     down = [s for s in read_telemetry(tmp_path).shards if not s.up]
     assert all("CERTIFICATE" not in (s.error or "") for s in down)
+
+
+def test_another_driver_reconnects_to_a_tls_store_and_stops_it(tmp_path: Path) -> None:
+    first = Experiment("tls-first", exp_path=str(tmp_path), launcher="local")
+    try:
+        store = first.create_database(port=find_free_port_block(1), tls=True, inference_workers=0)
+        first.start(store)
+        assert store.tls_ca is not None
+        key = Path(store.tls_ca).parent / "server.key"
+        credentials.unregister(store.client_addresses())  # as if this were another process
+        (tmp_path / "second").mkdir()
+        second = Experiment("tls-second", exp_path=str(tmp_path / "second"), launcher="local")
+        found = second.reconnect_orchestrator(store.checkpoint_file)
+        assert found.tls_ca == store.tls_ca
+        assert "SSDB_TLS_CA" in found.connection_env()
+        with Client(False, found.get_address()[0]) as client:  # CA and password registered
+            client.put_tensor("t", np.arange(2))
+            assert client.tensor_exists("t")
+        second.stop(found)  # SHUTDOWN over TLS, then the secret files go
+        assert not key.exists() and Path(store.tls_ca).exists()
+        deadline = time.monotonic() + 30
+        while store.is_active():
+            assert time.monotonic() < deadline, "the shard still answers"
+            time.sleep(0.05)  # poll the shard
+    finally:
+        first.stop_all()
