@@ -216,4 +216,7 @@ def _explain(err: BaseException, settings: ConnectionSettings) -> str:
         return f"the {settings.describe()} refused the password"
     if "luster mode is not enabled" in text or "cluster support disabled" in text:
         return f"{text}: the store is not a cluster; connect with cluster=False"
+    if settings.tls is None and ("closed by server" in text or "reset by peer" in text):
+        # A TLS-only store drops a plain connection at its first bytes.
+        return f"{text} (if the store is a TLS store, name its CA: set SSDB_TLS_CA or tls_ca=)"
     return text

@@ -143,9 +143,17 @@ def test_a_launched_application_finds_tls_in_its_environment(
 
 
 def test_a_plain_tcp_client_is_refused(
-    tls_stores: tuple[Experiment, Orchestrator, Orchestrator],
+    tls_stores: tuple[Experiment, Orchestrator, Orchestrator], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, single, cluster = tls_stores
+    monkeypatch.setenv("SR_CONN_TIMEOUT", "1")
+    addresses = single.client_addresses()
+    credentials.unregister(addresses)  # a client that does not know the store uses TLS
+    try:
+        with pytest.raises(RedisConnectionError, match="SSDB_TLS_CA"):
+            Client(False, single.get_address()[0], password=single.password)
+    finally:
+        credentials.register(addresses, single.password, single.tls_ca)
     for store in (single, cluster):
         address = parse_address(store.get_address()[0])
         plain = redis.Redis(
