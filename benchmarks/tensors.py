@@ -9,12 +9,18 @@ median and p99 latency, throughput at the median, and the ratios the targets are
 
 Run with ``python benchmarks/tensors.py`` (about two minutes). Results are printed and
 written to the "Tensors" section of docs/benchmarks.md.
+
+``python benchmarks/tensors.py --tls`` measures what TLS costs instead: the insitu client
+against a TLS store and a plain one, both on the same TLS-capable server binary, started in
+the same run (standalone and 3-shard cluster), calls alternated; written to the "TLS
+overhead" section.
 """
 
 from __future__ import annotations
 
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -151,5 +157,87 @@ def report(rows: list[Row]) -> None:
     )
 
 
+TLS_SIZES = [(8, "8 B", 1000), (KIB, "1 KiB", 1000), (64 * KIB, "64 KiB", 300),
+             (MIB, "1 MiB", 100), (16 * MIB, "16 MiB", 11)]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TlsRow:
+    topology: str
+    size: str
+    nbytes: int
+    op: str
+    tls: list[float]
+    plain: list[float]
+
+    def cells(self) -> list[str]:
+        mt, mp = statistics.median(self.tls), statistics.median(self.plain)
+        return [
+            self.topology, self.size, self.op, f"{mp * 1e6:,.0f}", f"{mt * 1e6:,.0f}",
+            f"{self.nbytes / mp / MIB:,.1f}", f"{self.nbytes / mt / MIB:,.1f}", f"{mt / mp:.2f}",
+        ]  # fmt: skip
+
+
+def bench_tls_pair(name: str, tls: Client, plain: Client) -> list[TlsRow]:
+    rows = []
+    for nbytes, label, n in TLS_SIZES:
+        array = np.random.default_rng(0).random(nbytes // 8)
+        t_put, p_put = timed_pair(
+            lambda a=array: tls.put_tensor("bench", a),
+            lambda a=array: plain.put_tensor("bench", a),
+            n,
+        )
+        assert np.array_equal(tls.get_tensor("bench"), plain.get_tensor("bench"))
+        t_get, p_get = timed_pair(
+            lambda: tls.get_tensor("bench"), lambda: plain.get_tensor("bench"), n
+        )
+        rows += [TlsRow(name, label, nbytes, "put", t_put, p_put),
+                 TlsRow(name, label, nbytes, "get", t_get, p_get)]  # fmt: skip
+    return rows
+
+
+def main_tls() -> None:
+    root = Path(tempfile.mkdtemp(prefix="insitu-bench-tls-"))
+    exp = Experiment("bench-tls", exp_path=str(root), launcher="local")
+    rows: list[TlsRow] = []
+    try:
+        tls = exp.create_database(port=find_free_port_block(1), db_identifier="tls", tls=True,
+                                  inference_workers=0)  # fmt: skip
+        engine = tls.server_binary.path  # the plain stores run the very same binary
+        plain = exp.create_database(port=find_free_port_block(1), db_identifier="plain",
+                                    server_binary=engine, inference_workers=0)  # fmt: skip
+        tls_cl = exp.create_database(port=find_free_port_block(3), db_nodes=3, tls=True,
+                                     db_identifier="tlscl", inference_workers=0)  # fmt: skip
+        plain_cl = exp.create_database(port=find_free_port_block(3), db_nodes=3,
+                                       db_identifier="plaincl", server_binary=engine,
+                                       inference_workers=0)  # fmt: skip
+        exp.start(tls, plain, tls_cl, plain_cl)
+        rows += bench_tls_pair("standalone TCP", Client(False, tls.get_address()[0]),
+                               Client(False, plain.get_address()[0]))  # fmt: skip
+        rows += bench_tls_pair("3-shard cluster", Client(True, tls_cl.get_address()[0]),
+                               Client(True, plain_cl.get_address()[0]))  # fmt: skip
+        flavor = f"{tls.server_binary.flavor} {tls.server_binary.version_string}"
+    finally:
+        exp.stop_all()
+        shutil.rmtree(root, ignore_errors=True)
+    head = ["store", "size", "op", "plain median (µs)", "TLS median (µs)", "plain MiB/s",
+            "TLS MiB/s", "TLS / plain time"]  # fmt: skip
+    table = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    table += ["| " + " | ".join(row.cells()) + " |" for row in rows]
+    text = "\n".join(table)
+    print(text)
+    write_section(
+        "TLS overhead",
+        f"float64 tensors through the insitu client; a TLS store (`tls=True`: TLS 1.3, "
+        f"ECDSA P-256 certificate, server verified) against a plain TCP store on the same "
+        f"server binary ({flavor}), started in the same run, calls alternated. "
+        "`TLS / plain time` is the ratio of median latencies (1.00: no overhead).\n\n"
+        f"{text}\n",
+    )
+
+
 if __name__ == "__main__":
-    main()
+    if "--tls" in sys.argv[1:]:
+        main_tls()
+    else:
+        main()

@@ -50,6 +50,7 @@ which raises the built-ins in those places, keeps catching them.
     ├── NotAnExperimentError                 (+ FileNotFoundError; path: no launch record there)
     ├── ClientError                          (+ RuntimeError; the SmartRedis error names)
     │   ├── RedisConnectionError             (address; transient)
+    │   │   └── TlsVerificationError         (the server's certificate was refused)
     │   │   └── RedisConnectionLostError     (+ RedisTimeoutError; a shard failed mid-run)
     │   │       └── StoreUnavailableError    (+ RedisDatabaseError; code; refused until timeout)
     │   │           ├── ClusterDownError     (CLUSTERDOWN, MASTERDOWN, TRYAGAIN: slot unserved)
@@ -472,6 +473,14 @@ class RedisConnectionError(ClientError):
         super().__init__(message or f"could not connect to the store at {address or '?'}")
 
 
+class TlsVerificationError(RedisConnectionError):
+    """A TLS store's certificate did not verify against the CA the client trusts (a
+    wrong or stale CA file, or a server that is not the store). Not transient: retrying
+    cannot fix it."""
+
+    transient = False
+
+
 class RedisReplyError(ClientError):
     """A data-plane operation failed (SmartRedis's base class for operation errors)."""
 
@@ -813,6 +822,7 @@ __all__ = [
     "StoreOutOfMemoryError",
     "StoreUnavailableError",
     "TlsNotSupportedError",
+    "TlsVerificationError",
     "TrainingDataError",
     "UnknownInterfaceError",
     "UnknownNodeError",

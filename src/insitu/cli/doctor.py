@@ -1,10 +1,10 @@
 """``insitu doctor``: what this machine offers insitu, one line per check.
 
-The store engine and its version, whether it was built with TLS, the store module (built
-or not, its path, and whether each engine found here loads it), the ML backends that can be
-imported, the launchers that are usable and detected, and GPUs. Each check says what to
-install when something is missing; the exit status is 1 only when no store engine is found
-(nothing else is required).
+The store engine and its version, whether each engine found here was built with TLS (a MISS
+only when none was), the store module (built or not, its path, and whether each engine found
+here loads it), the ML backends that can be imported, the launchers that are usable and
+detected, and GPUs. Each check says what to install when something is missing; the exit
+status is 1 only when no store engine is found (nothing else is required).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from insitu.errors import InsituError
@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def engine_checks() -> list[Check]:
-    """The store server insitu would start, and whether it can serve TLS."""
+    """The store server insitu would start, then whether each engine found here can serve
+    TLS (``tls=True`` picks one that can)."""
     from insitu.store.server_binary import find_server_binary
 
     try:
@@ -61,25 +62,26 @@ def engine_checks() -> list[Check]:
         return [Check("store engine", False, str(err))]
     version = ".".join(str(v) for v in binary.version)
     found = Check("store engine", True, f"{binary.flavor} {version} at {binary.path}")
-    return [found, tls_check(Path(binary.path))]
+    tls = [tls_check(engine) for engine in _engines()]
+    if not any(check.ok for check in tls):  # no engine here can serve a TLS store
+        tls = [replace(check, ok=False) for check in tls]
+    return [found, *tls]
 
 
 def tls_check(binary: Path) -> Check:
-    """Whether ``binary`` was built with TLS: it is asked to serve TLS with no certificate
-    and no plain port, which fails at once either way, saying which."""
-    from insitu.launchers.subprocesses import run_tool
+    """Whether ``binary`` was built with TLS (:mod:`insitu.store.engine_tls`: it is asked
+    to serve TLS with no certificate and no plain port, which fails at once either way,
+    saying which)."""
+    from insitu.store.engine_tls import TLS_INSTALL_HINT, tls_support
 
-    try:
-        out = run_tool([str(binary), "--port", "0", "--tls-port", "1", "--save", "",
-                        "--loglevel", "warning"], timeout=10, check=False)  # fmt: skip
-    except InsituError as err:
-        return Check("TLS", None, f"could not ask {binary.name}: {err}")
-    text = out.stdout + out.stderr
-    if "Failed finding TLS support" in text or "connection type tls" in text:
-        return Check("TLS", False, f"{binary.name} was built without TLS")
-    if "tls-cert-file" in text or "Failed to configure TLS" in text:
-        return Check("TLS", True, f"{binary.name} supports TLS")
-    return Check("TLS", None, f"{binary.name} did not say whether it supports TLS")
+    supported = tls_support(str(binary))
+    topic = f"TLS in {binary.name}"
+    if supported is None:
+        return Check(topic, None, f"{binary}: did not say whether it supports TLS")
+    if not supported:
+        hint = f"for TLS stores {TLS_INSTALL_HINT}"
+        return Check(topic, None, f"{binary}: built without TLS ({hint})")
+    return Check(topic, True, f"{binary}: supports TLS (tls=True uses it)")
 
 
 def module_checks() -> list[Check]:

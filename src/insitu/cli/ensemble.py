@@ -114,7 +114,7 @@ def _store_source(spec: EnsembleSpec) -> MetricSource | None:
     if not spec.store_metrics() or "SSDB" not in os.environ:
         return None
     conn = StoreConnection.from_env(os.environ)
-    return StoreMetricSource(conn.addresses, conn.password, conn.clustered)
+    return StoreMetricSource(conn.addresses, conn.password, conn.clustered, conn.tls_ca)
 
 
 class Printer:

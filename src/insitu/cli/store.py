@@ -6,7 +6,9 @@ and the file that holds its password (mode 0600; the password is never printed, 
 put on a command line). The directory (``--dir``, default ``./insitu-store``) is the
 driver's experiment directory, so ``insitu status``, ``insitu logs`` and the dashboard show
 the store too. ``stop`` asks that driver to stop it (SIGTERM) and waits; ``info`` prints
-each shard's figures.
+each shard's figures. ``--tls`` (or ``INSITU_TLS=1``) starts a TLS store: ``start`` prints
+the CA certificate clients verify it against (``SSDB_TLS_CA``), and ``info`` connects over
+TLS.
 
 ``stop CHECKPOINT`` stops a store whatever became of the driver that started it (SIGKILLed,
 its node lost), from its checkpoint (``insitu_db.json`` in the store's directory): every
@@ -51,6 +53,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         p.add_argument("--interface", action="append", help="network interface to bind (repeat)")
         p.add_argument("--unix-socket", help="serve on this Unix socket instead of TCP")
         p.add_argument("--name", default="store", help="the store's name (default: store)")
+        p.add_argument("--tls", action="store_true", help="listen on TLS only (a CA of its own)")
     for name, text in (
         ("stop", "stop the store (or, given its checkpoint, a store left behind)"),
         ("info", "show the store's address and figures"),
@@ -128,6 +131,8 @@ def start(directory: Path, args: argparse.Namespace) -> int:
         argv += ["--interface", interface]
     if args.unix_socket:
         argv += ["--unix-socket", args.unix_socket]
+    if args.tls:
+        argv += ["--tls"]
     with (directory / LOG_FILE).open("ab") as log:
         driver = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                   start_new_session=True)  # fmt: skip
@@ -138,6 +143,8 @@ def start(directory: Path, args: argparse.Namespace) -> int:
             addresses = ", ".join(str(a) for a in state["addresses"])  # type: ignore[attr-defined]
             print(f"store {state['name']} ready at {addresses}")
             print(f"password file: {state['password_file']} (readable by you only)")
+            if state.get("tls_ca"):
+                print(f"TLS: verify the store against {state['tls_ca']} (SSDB_TLS_CA)")
             print(f"driver pid {driver.pid}; stop it with: insitu store stop --dir {directory}")
             return 0
         if driver.poll() is not None:
@@ -164,6 +171,8 @@ def serve(directory: Path, args: argparse.Namespace) -> int:
             options["unix_socket"] = args.unix_socket
         if args.interface:
             options["interface"] = args.interface
+        if args.tls:
+            options["tls"] = True
         store = exp.create_database(
             port=args.port,
             db_nodes=args.shards,
@@ -175,7 +184,7 @@ def serve(directory: Path, args: argparse.Namespace) -> int:
         write_private(password, store.password + "\n")
         state = {"name": store.name, "addresses": store.get_address(),
                  "clustered": store.is_clustered, "pid": os.getpid(),
-                 "password_file": str(password)}  # fmt: skip
+                 "password_file": str(password), "tls_ca": store.tls_ca}  # fmt: skip
         write_private(directory / STATE_FILE, json.dumps(state) + "\n")
         stop_requested.wait()
     return 0
@@ -232,7 +241,9 @@ def info(directory: Path) -> int:
         return 1
     password = Path(str(state["password_file"])).read_text().strip()
     code = 0
-    for index, endpoint in enumerate(shard_endpoints(addresses, password)):
+    tls_ca = state.get("tls_ca")
+    ca = tls_ca if isinstance(tls_ca, str) else None
+    for index, endpoint in enumerate(shard_endpoints(addresses, password, tls_ca=ca)):
         probe = ShardProbe(str(state.get("name")), index, endpoint, bool(state.get("clustered")))
         sample = probe.sample("", time.time())[0]
         probe.close()

@@ -35,7 +35,7 @@ from insitu.errors import ParameterTypeError
 from insitu.wire.env import parse_key_prefix_env
 from insitu.wire.keys import KeyPrefixes, Kind
 
-_ADDRESS_KWARGS = ("cluster", "address", "logger_name", "password")
+_ADDRESS_KWARGS = ("cluster", "address", "logger_name", "password", "tls_ca")
 
 
 class Client(TensorOps, DatasetOps, AdminOps, RunOps):
@@ -54,6 +54,7 @@ class Client(TensorOps, DatasetOps, AdminOps, RunOps):
         logger_name: str = "Default",
         *,
         password: str | None = None,
+        tls_ca: str | None = None,
     ) -> None: ...
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -146,11 +147,15 @@ def _address_form(
     logger_name: object = "Default",
     *,
     password: object = None,
+    tls_ca: object = None,
 ) -> tuple[ConnectionSettings, str]:
     clustered = check_bool("cluster", cluster)
     where = None if address is None else check_type("address", address, str, "a str")
     name = check_type("logger_name", logger_name, str, "a str")
     secret = None if password is None else check_type("password", password, str, "a str")
+    ca = None if tls_ca is None else check_type("tls_ca", tls_ca, str, "a str")
     options = ConfigOptions.create_from_environment("")
-    settings = resolve_settings(options, address=where, cluster=clustered, password=secret)
+    settings = resolve_settings(
+        options, address=where, cluster=clustered, password=secret, tls_ca=ca
+    )
     return settings, name

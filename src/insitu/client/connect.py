@@ -8,14 +8,20 @@ Where the pieces come from (first match wins):
 * password — the ``password`` argument, else the ``SSDB_PASSWORD`` option (an override on
   the ConfigOptions, else ``SSDB_PASSWORD[_<id>]``), else the password the Experiment in
   this process registered for that address (:mod:`insitu.client.credentials`), else none;
+* TLS — the ``tls_ca`` argument, else the ``SSDB_TLS_CA`` option (override, else
+  ``SSDB_TLS_CA[_<id>]``), else the CA the Experiment registered for that address; with a
+  CA the client connects over TLS and verifies the server against it (TCP addresses only),
+  without one over plain TCP;
 * timeouts — :meth:`ConfigOptions.timeouts`.
 
 Connecting retries every ``SR_CONN_INTERVAL`` until ``SR_CONN_TIMEOUT``, then raises
 :class:`~insitu.errors.RedisConnectionError` naming the address that did not answer; a
-refused password fails at once. A cluster whose layout was learnt from a live shard is
-connected at once even while some other shard is dead: operations on that shard's keys
-raise ``RedisConnectionError`` naming it after ``SR_CMD_TIMEOUT`` (the transport's
-contract), the others work, and the client recovers when the shard is back.
+refused password, or a server certificate that does not verify
+(:class:`~insitu.errors.TlsVerificationError`), fails at once. A cluster whose layout was
+learnt from a live shard is connected at once even while some other shard is dead:
+operations on that shard's keys raise ``RedisConnectionError`` naming it after
+``SR_CMD_TIMEOUT`` (the transport's contract), the others work, and the client recovers
+when the shard is back.
 """
 
 from __future__ import annotations
@@ -31,10 +37,11 @@ from insitu.client import credentials
 from insitu.client.config_options import ConfigOptions, Timeouts
 from insitu.client.routing import ClusterRouter, Router, StandaloneRouter
 from insitu.client.transport import RedisTransport
-from insitu.errors import RedisConnectionError, RedisParameterError
+from insitu.connection.tls import is_verification_failure
+from insitu.errors import RedisConnectionError, RedisParameterError, TlsVerificationError
 from insitu.wire.addresses import Address, parse_address_list
-from insitu.wire.endpoint import Credentials, Endpoint
-from insitu.wire.env import ADDRESS_VAR, DB_TYPE_VAR, PASSWORD_VAR
+from insitu.wire.endpoint import Credentials, Endpoint, TlsOptions
+from insitu.wire.env import ADDRESS_VAR, DB_TYPE_VAR, PASSWORD_VAR, TLS_CA_VAR
 
 _DB_TYPES = {"clustered": True, "standalone": False}
 
@@ -47,6 +54,7 @@ class ConnectionSettings:
     clustered: bool
     credentials: Credentials
     timeouts: Timeouts
+    tls: TlsOptions | None = None
 
     def endpoint(self, address: Address | None = None) -> Endpoint:
         """How to reach the shard at ``address`` (default: the first address): every
@@ -56,6 +64,7 @@ class ConnectionSettings:
         return Endpoint(
             address or self.addresses[0],
             self.credentials,
+            self.tls,
             connect_timeout=min(timeouts.connect, timeouts.command),
             timeout=timeouts.command,
         )
@@ -63,6 +72,8 @@ class ConnectionSettings:
     def describe(self) -> str:
         """``<kind> store at <addresses>`` (never the password)."""
         kind = "clustered" if self.clustered else "standalone"
+        if self.tls is not None:
+            kind += " TLS"
         return f"{kind} store at {', '.join(str(a) for a in self.addresses)}"
 
 
@@ -72,6 +83,7 @@ def resolve_settings(
     address: str | None = None,
     cluster: bool | None = None,
     password: str | None = None,
+    tls_ca: str | None = None,
 ) -> ConnectionSettings:
     """Settings for ``options``' store, overridden by the explicit arguments."""
     raw = address if address else options.lookup_string(ADDRESS_VAR)
@@ -89,7 +101,13 @@ def resolve_settings(
     if not clustered:
         addresses = addresses[:1]
     secret = password or options.lookup_string(PASSWORD_VAR) or _registered(addresses)
-    return ConnectionSettings(addresses, clustered, Credentials(secret or None), options.timeouts())
+    if tls_ca and any(a.is_unix for a in addresses):
+        raise RedisParameterError("TLS is for TCP addresses; a Unix socket store has none")
+    ca = tls_ca or options.lookup_string(TLS_CA_VAR) or _registered_ca(addresses)
+    tls = TlsOptions.from_ca(ca) if not any(a.is_unix for a in addresses) else None
+    return ConnectionSettings(
+        addresses, clustered, Credentials(secret or None), options.timeouts(), tls
+    )
 
 
 def _db_type(options: ConfigOptions) -> bool:
@@ -104,6 +122,14 @@ def _db_type(options: ConfigOptions) -> bool:
 def _registered(addresses: tuple[Address, ...]) -> str | None:
     for address in addresses:
         found = credentials.lookup(address)
+        if found:
+            return found
+    return None
+
+
+def _registered_ca(addresses: tuple[Address, ...]) -> str | None:
+    for address in addresses:
+        found = credentials.lookup_tls_ca(address)
         if found:
             return found
     return None
@@ -134,6 +160,12 @@ def open_transport(settings: ConnectionSettings) -> RedisTransport:
             raise RedisConnectionError(_explain(err, settings), where) from err
         except (rex.RedisError, rex.RedisClusterException, OSError) as err:
             _close(router)
+            if settings.tls is not None and is_verification_failure(err):
+                raise TlsVerificationError(
+                    f"the {settings.describe()} presented a certificate that does not "
+                    f"verify against {settings.tls.ca_file}: {err}",
+                    where,
+                ) from err
             remaining = deadline - time.monotonic()
             if remaining <= 0 or _is_permanent(err):
                 raise RedisConnectionError(
@@ -184,4 +216,7 @@ def _explain(err: BaseException, settings: ConnectionSettings) -> str:
         return f"the {settings.describe()} refused the password"
     if "luster mode is not enabled" in text or "cluster support disabled" in text:
         return f"{text}: the store is not a cluster; connect with cluster=False"
+    if settings.tls is None and ("closed by server" in text or "reset by peer" in text):
+        # A TLS-only store drops a plain connection at its first bytes.
+        return f"{text} (if the store is a TLS store, name its CA: set SSDB_TLS_CA or tls_ca=)"
     return text

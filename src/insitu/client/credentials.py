@@ -1,5 +1,6 @@
-"""The passwords of the live stores of this process, so that a ``Client`` in the driver
-connects with only an address (as SmartRedis users do).
+"""The passwords (and, for TLS stores, CA certificates) of the live stores of this
+process, so that a ``Client`` in the driver connects with only an address (as SmartRedis
+users do).
 
 Contract:
 
@@ -23,6 +24,7 @@ from insitu.wire.addresses import Address, parse_address
 
 _lock = threading.Lock()
 _registry: dict[Address, str] = {}
+_tls_cas: dict[Address, str] = {}
 
 
 def _key(address: Address | str) -> Address:
@@ -30,12 +32,17 @@ def _key(address: Address | str) -> Address:
     return where.canonical()
 
 
-def register(addresses: Iterable[Address | str], password: str) -> None:
-    """Record ``password`` for every address of a store that is now live."""
+def register(addresses: Iterable[Address | str], password: str, tls_ca: str | None = None) -> None:
+    """Record ``password`` (and the CA certificate of a TLS store, ``tls_ca``) for every
+    address of a store that is now live."""
     keys = [_key(a) for a in addresses]
     with _lock:
         for key in keys:
             _registry[key] = password
+            if tls_ca:
+                _tls_cas[key] = tls_ca
+            else:
+                _tls_cas.pop(key, None)
 
 
 def unregister(addresses: Iterable[Address | str]) -> None:
@@ -44,6 +51,7 @@ def unregister(addresses: Iterable[Address | str]) -> None:
     with _lock:
         for key in keys:
             _registry.pop(key, None)
+            _tls_cas.pop(key, None)
 
 
 def lookup(address: Address | str) -> str | None:
@@ -54,6 +62,16 @@ def lookup(address: Address | str) -> str | None:
         return None
     with _lock:
         return _registry.get(key)
+
+
+def lookup_tls_ca(address: Address | str) -> str | None:
+    """The CA certificate of the live TLS store at ``address`` (None: none registered)."""
+    try:
+        key = _key(address)
+    except RedisParameterError:
+        return None
+    with _lock:
+        return _tls_cas.get(key)
 
 
 def registered_addresses() -> tuple[str, ...]:

@@ -20,7 +20,8 @@ from redis.connection import AbstractConnection
 from redis.retry import Retry
 
 from insitu.connection.resp import ServerReplyError
-from insitu.errors import RedisParameterError, UnsupportedOptionError
+from insitu.connection.tls import redis_py_options
+from insitu.errors import RedisParameterError
 from insitu.wire.addresses import Address
 from insitu.wire.endpoint import Endpoint
 
@@ -28,11 +29,10 @@ _DEFAULT_NODE_TRIES = 3
 
 
 def _options(endpoint: Endpoint) -> dict[str, object]:
-    if endpoint.tls is not None:
-        # The shape is here (Endpoint.tls); servers with TLS are not started by insitu yet.
-        raise UnsupportedOptionError("tls", "this version of insitu", "TLS store connections")
     creds = endpoint.credentials
+    tls = {} if endpoint.tls is None else redis_py_options(endpoint.tls)
     return {
+        **tls,
         "username": creds.user,
         "password": creds.password or None,
         "protocol": 2,
@@ -134,6 +134,7 @@ def checked_out(node: redis.Redis) -> Iterator[AbstractConnection]:
 
 def raw_socket(conn: AbstractConnection) -> socket.socket | None:
     """The connected socket of ``conn`` (None before it connects or for a non-socket
-    connection): the zero-copy bulk path reads and writes it directly."""
+    connection): the zero-copy bulk path reads and writes it directly (a TLS socket is
+    an ``ssl.SSLSocket``, which :func:`~insitu.connection.resp.send_all` handles)."""
     sock = getattr(conn, "_sock", None)
     return sock if isinstance(sock, socket.socket) else None

@@ -11,6 +11,7 @@ Only ``GET``-style replies are read here; everything else goes through redis-py'
 from __future__ import annotations
 
 import socket
+import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -107,7 +108,12 @@ def encode_text(text: str, what: str = "a key or argument") -> bytes:
 
 def send_all(sock: socket.socket, buffers: Sequence[Buffer]) -> None:
     """Send ``buffers`` in order with as few system calls as possible (``sendmsg``
-    gathers them, so nothing is joined); partial sends are continued."""
+    gathers them, so nothing is joined); partial sends are continued. A TLS socket has
+    no ``sendmsg``: each buffer is sent whole in turn (TLS copies into records anyway)."""
+    if isinstance(sock, ssl.SSLSocket):
+        for buffer in buffers:
+            sock.sendall(buffer)
+        return
     pending = [memoryview(b).cast("B") for b in buffers]
     while pending:
         sent = sock.sendmsg(pending[:_IOV_MAX])

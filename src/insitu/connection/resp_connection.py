@@ -26,6 +26,12 @@ system call; their replies are read by the next call, and their error replies ke
 replies). A loop that ends each round with writes and begins the next with a blocking read
 so pays one send and one round trip per round. :meth:`RespConnection.close` flushes first
 (best effort).
+
+Over TLS (``endpoint.tls``) the server is verified (:mod:`insitu.connection.tls`) during
+connecting, within ``connect_timeout``; reads and writes then use Python's socket timeouts
+(a TLS socket cannot be peeked at or read without blocking by flags), replies are not
+spun for, and the idle check asks whether the socket turned readable while no reply was
+due (the server closed it).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import contextlib
 import os
 import select
 import socket
+import ssl
 import struct
 import time
 from collections.abc import Sequence
@@ -46,7 +53,7 @@ from insitu.connection.resp import (
     ServerReplyError,
     encode_text,
 )
-from insitu.errors import UnsupportedOptionError
+from insitu.connection.tls import client_context
 from insitu.wire.endpoint import Endpoint
 
 Arg = str | bytes | int
@@ -64,8 +71,6 @@ class RespConnection:
     ``endpoint.connect_timeout``; any one send or receive ``endpoint.timeout``."""
 
     def __init__(self, endpoint: Endpoint, *, idle_check: float | None = None) -> None:
-        if endpoint.tls is not None:
-            raise UnsupportedOptionError("tls", "this version of insitu", "TLS store connections")
         self.endpoint = endpoint
         self.address = endpoint.address
         self._timeout = endpoint.timeout
@@ -234,6 +239,12 @@ class RespConnection:
 
     def _drop_if_closed(self, sock: socket.socket) -> None:
         """Close ``sock`` if the server closed its end (EOF pending, nothing else)."""
+        if isinstance(sock, ssl.SSLSocket):
+            # Readable with no reply due: EOF or a close alert (or stray bytes; a socket
+            # out of step is dropped as well). With replies due, the next read tells.
+            if not self._unread and not sock.pending() and _readable(sock):
+                self._drop_keeping_queue()
+            return
         try:
             closed = sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
         except BlockingIOError:
@@ -241,10 +252,13 @@ class RespConnection:
         except OSError:
             closed = True
         if closed:  # replies still unread are lost with it; queued commands are not
-            queued, count = self._queued, self._queued_count
-            self._queued = []
-            self.close()
-            self._queued, self._queued_count = queued, count
+            self._drop_keeping_queue()
+
+    def _drop_keeping_queue(self) -> None:
+        queued, count = self._queued, self._queued_count
+        self._queued = []
+        self.close()
+        self._queued, self._queued_count = queued, count
 
     def _connect(self) -> socket.socket:
         where = self.address
@@ -259,13 +273,16 @@ class RespConnection:
         sock.settimeout(self.endpoint.connect_timeout)
         try:
             sock.connect(target)
-            # Blocking mode with kernel timeouts: Python polls before every send and recv
-            # on a socket with a timeout — a system call per operation saved.
-            sock.settimeout(None)
-            seconds = int(self._timeout)
-            timeval = struct.pack("ll", seconds, int((self._timeout - seconds) * 1e6))
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
+            if self.endpoint.tls is not None:
+                sock = self._secure(sock, where.host)
+            else:
+                # Blocking mode with kernel timeouts: Python polls before every send and
+                # recv on a socket with a timeout — a system call per operation saved.
+                sock.settimeout(None)
+                seconds = int(self._timeout)
+                timeval = struct.pack("ll", seconds, int((self._timeout - seconds) * 1e6))
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
             self._sock = sock
             if where.is_unix:
                 self._poller = select.poll()
@@ -281,6 +298,14 @@ class RespConnection:
             sock.close()
             raise
         return sock
+
+    def _secure(self, sock: socket.socket, host: str) -> ssl.SSLSocket:
+        """``sock`` after a verified TLS handshake (within the connect timeout), set to
+        time out reads and writes after ``timeout``."""
+        assert self.endpoint.tls is not None
+        secure = client_context(self.endpoint.tls).wrap_socket(sock, server_hostname=host)
+        secure.settimeout(self._timeout)
+        return secure
 
     def _read(self, sock: socket.socket, count: int, spin_until: float = 0.0) -> list[object]:
         replies: list[object] = []
@@ -308,6 +333,12 @@ class RespConnection:
         time; 0: not at all), then waited for. Polling spares the wake-up of a sleeping
         thread (tens of µs when the sender runs on another CPU); each empty poll yields
         the CPU, so a store sharing it still runs at once."""
+        if isinstance(sock, ssl.SSLSocket):
+            try:
+                return sock.recv(_RECV)
+            except TimeoutError:
+                message = f"no reply from {self.address} within {self._timeout:g} s"
+                raise TimeoutError(message) from None
         while spin_until and time.perf_counter() < spin_until:
             try:
                 return sock.recv(_RECV, socket.MSG_DONTWAIT)
@@ -320,6 +351,13 @@ class RespConnection:
         except BlockingIOError:  # SO_RCVTIMEO expired
             message = f"no reply from {self.address} within {self._timeout:g} s"
             raise TimeoutError(message) from None
+
+
+def _readable(sock: socket.socket) -> bool:
+    """True if ``sock`` has bytes (or EOF) to read now (one non-blocking poll)."""
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 def _packed(commands: Sequence[Sequence[Arg]]) -> bytes:

@@ -16,7 +16,9 @@ Rules (SmartSim 0.8 semantics unless marked *insitu*):
   ``inter_op_threads``, ``intra_op_threads`` (SmartSim's spellings ``inter_op_parallelism`` /
   ``intra_op_parallelism`` are accepted too), which go to the store's inference workers,
   and *insitu*'s ``inference_workers`` (workers beside the store, default 1; 0 for none).
-  ``limit_app_cpus`` is refused as in SmartSim.
+  ``limit_app_cpus`` is refused as in SmartSim. *insitu*: ``tls=True`` makes a TCP store
+  TLS-only (:mod:`insitu.store.tls_store`; refused for a Unix-socket store, which is not on
+  the network); left out, the driver's ``INSITU_TLS`` switch decides when the store starts.
 * ``debug=True`` raises the server's log level to ``verbose`` (*insitu*: SmartSim kept or
   dropped a log file; insitu always keeps the server log, ``debug`` makes it detailed).
 * *insitu*: a port or socket left at its default (6379, ``/tmp/redis.socket``) moves to the
@@ -44,6 +46,7 @@ from insitu.errors import (
 )
 from insitu.store import options
 from insitu.store.launch_options import refuse_launch_kwargs
+from insitu.store.tls_store import tls_requested
 from insitu.store.topology import normalize_interfaces
 from insitu.store.unix_socket import socket_mode, validate_socket_path
 from insitu.wire.env import validate_db_identifier
@@ -121,6 +124,7 @@ class ColocationSpec:
     server_options: tuple[tuple[str, str], ...] = ()
     threads: InferenceThreads = InferenceThreads()
     movable: bool = False
+    tls: bool | None = None  # None: INSITU_TLS decides when the store starts
 
     @property
     def endpoint(self) -> str:
@@ -226,10 +230,15 @@ def _common(
     identifier = validate_db_identifier(
         tc.check_str("db_identifier", db_identifier, allow_empty=True)
     )
-    server_options, threads = split_server_kwargs(kwargs, debug=flag)
+    rest = {k: v for k, v in kwargs.items() if k != "tls"}
+    tls = kwargs.get("tls")
+    # An explicit tls=True on a socket store is refused now; the switch is read at start.
+    tls_requested(tls, {}, unix_socket=transport == "uds")
+    server_options, threads = split_server_kwargs(rest, debug=flag)
     return ColocationSpec(
-        transport, cpus, pinning, flag, identifier, server_options=server_options, threads=threads
-    )
+        transport, cpus, pinning, flag, identifier, server_options=server_options,
+        threads=threads, tls=None if tls is None else bool(tls),
+    )  # fmt: skip
 
 
 def _socket_path(path: object) -> str:

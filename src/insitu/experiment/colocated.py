@@ -9,6 +9,7 @@ that every store an application sees has its own environment variable names, and
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,6 +28,7 @@ from insitu.store.orchestrator import Orchestrator
 from insitu.store.plan import StorePlan
 from insitu.store.readiness import port_free
 from insitu.store.server_binary import find_server_binary
+from insitu.store.tls_store import tls_requested
 from insitu.store.topology import CLUSTER_BUS_OFFSET, Topology, bind_addresses
 from insitu.store.unix_socket import check_socket_free, socket_mode
 from insitu.store.workers import WorkerLayout
@@ -188,6 +190,7 @@ def build_store(
     model's directory, pinned per ``spec`` among ``cpus``. ``spec`` was checked when the
     Model was colocated; it is not validated again here."""
     bind = bind_addresses(spec.interfaces, interface_addresses())
+    tls = tls_requested(spec.tls, os.environ, unix_socket=spec.unix_socket is not None)
     if spec.unix_socket is None:
         layout = Topology(1, (spec.port,), bind)
     else:
@@ -200,7 +203,7 @@ def build_store(
         path=Path(model.path),
         topology=layout,
         interfaces=spec.interfaces,
-        server_binary=find_server_binary(),
+        server_binary=find_server_binary(tls=tls),
         workers=WorkerLayout(
             threads.workers,
             threads=WorkerThreads(
@@ -211,6 +214,7 @@ def build_store(
         socket_mode=socket_mode(spec.socket_permissions),
         cpus_per_shard=spec.db_cpus,
         cpu_pinning=resolve_pinning(spec, cpus),
+        tls=tls,
     )
     return Orchestrator.from_plan(plan)
 

@@ -119,7 +119,9 @@ def load_objects(load: Load) -> None:
     store = load.store
     wait_for_workers(store, load, time.monotonic() + WORKER_READY_TIMEOUT)
     address = store.get_address()[0]
-    with Client(store.is_clustered, address, password=store.password) as client:
+    with Client(
+        store.is_clustered, address, password=store.password, tls_ca=store.tls_ca
+    ) as client:
         for obj, owner in zip(load.objects, load.owners, strict=True):
             try:
                 set_object(client, obj)
@@ -138,7 +140,7 @@ def wait_for_workers(store: Orchestrator, load: Load, deadline: float) -> None:
         return
     shards = zip(store.get_address(), store.shard_names, strict=True)
     for index, (address, shard) in enumerate(shards):
-        while not worker_is_ready(address, store.password, index):
+        while not worker_is_ready(address, store.password, index, store.tls_ca):
             if time.monotonic() > deadline:
                 raise DBObjectLoadError(
                     load.owners[0], load.objects[0].name, store.name,

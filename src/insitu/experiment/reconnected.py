@@ -36,7 +36,7 @@ class ReconnectedStores:
         store._password = password  # the store's own secret, read from its 0600 file
         store._active = True
         self._stores[store.name] = store
-        credentials.register(store.client_addresses(), password)
+        credentials.register(store.client_addresses(), password, store.tls_ca)
         return store
 
     def owns(self, store: Orchestrator) -> bool:
@@ -45,7 +45,7 @@ class ReconnectedStores:
 
     def stop(self, store: Orchestrator) -> None:
         """Shut every shard of ``store`` down and forget it."""
-        shutdown_shards(tuple(store.shard_addresses), store.password)
+        shutdown_shards(tuple(store.shard_addresses), store.password, store.tls_ca)
         store.mark_stopped()
         remove_secret_files(Path(store.path).resolve(), store.name, store.shard_names)
         credentials.unregister(store.client_addresses())

@@ -40,7 +40,7 @@ class PasswordRegistration:
         addresses = store.client_addresses()
         with self._lock:
             self._registered[store.name] = addresses
-        credentials.register(addresses, store.password)
+        credentials.register(addresses, store.password, store.tls_ca)
 
     def stopped(self, store: Orchestrator) -> None:
         """Forget the addresses of ``store``."""

@@ -117,7 +117,7 @@ class StoreSampling:
             return
         store = self._find(event.name)
         if isinstance(store, Orchestrator):
-            endpoints = shard_endpoints(event.addresses, store.password)
+            endpoints = shard_endpoints(event.addresses, store.password, tls_ca=store.tls_ca)
             switch = store.telemetry
             self._sampler.watch(event.name, endpoints, event.clustered, lambda: switch.is_enabled)
 

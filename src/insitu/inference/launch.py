@@ -15,12 +15,15 @@ from insitu.inference.shard import connect, shard_tag
 from insitu.wire.keys import heartbeat_key
 
 
-def worker_is_ready(address: str, password: str, shard_index: int) -> bool:
-    """True once a worker serves shard ``shard_index`` of the store at ``address``.
+def worker_is_ready(
+    address: str, password: str, shard_index: int, tls_ca: str | None = None
+) -> bool:
+    """True once a worker serves shard ``shard_index`` of the store at ``address``
+    (a TLS store's: verified against ``tls_ca``).
 
     False while the store or the worker is not up yet; RedisConnectionError if the store
     refuses ``password`` (waiting would not help)."""
-    conn = connect(address, password, timeout=2.0)
+    conn = connect(address, password, timeout=2.0, tls_ca=tls_ca)
     try:
         tag = shard_tag(conn)
         return tag is not None and bool(conn.exists(heartbeat_key(tag, shard_index)))

@@ -11,22 +11,30 @@ import redis
 
 from insitu.connection.redis_clients import redis_client
 from insitu.wire.addresses import parse_address
-from insitu.wire.endpoint import STORE_USER, Credentials, Endpoint
+from insitu.wire.endpoint import STORE_USER, Credentials, Endpoint, TlsOptions
 from insitu.wire.keys import slot_tag
 
 
-def shard_endpoint(address: str, password: str | None, *, timeout: float = 5.0) -> Endpoint:
+def shard_endpoint(
+    address: str, password: str | None, *, timeout: float = 5.0, tls_ca: str | None = None
+) -> Endpoint:
     """How a worker (or a readiness probe) reaches the one server at ``address``
     (``host:port`` or ``unix:///path``) with ``password``: as the store's own ACL user,
-    which has every permission whoever else the store lets in."""
+    which has every permission whoever else the store lets in; over TLS verified against
+    ``tls_ca`` when given."""
     credentials = Credentials(password, STORE_USER) if password else Credentials()
-    return Endpoint(parse_address(address), credentials, connect_timeout=timeout, timeout=timeout)
+    return Endpoint(
+        parse_address(address), credentials, TlsOptions.from_ca(tls_ca),
+        connect_timeout=timeout, timeout=timeout,
+    )  # fmt: skip
 
 
-def connect(address: str, password: str | None, *, timeout: float = 5.0) -> redis.Redis:
+def connect(
+    address: str, password: str | None, *, timeout: float = 5.0, tls_ca: str | None = None
+) -> redis.Redis:
     """A plain (non-cluster) redis-py client of the one server at ``address``; connects
     lazily and never retries by itself (callers decide: a worker must notice a stop)."""
-    return redis_client(shard_endpoint(address, password, timeout=timeout))
+    return redis_client(shard_endpoint(address, password, timeout=timeout, tls_ca=tls_ca))
 
 
 def is_clustered(conn: redis.Redis) -> bool:

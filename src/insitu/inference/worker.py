@@ -96,7 +96,7 @@ class Worker:
     def _serve_channel(self) -> None:
         """Serve the store module's channel (``AI.*`` execution commands)."""
         cfg = self.config
-        endpoint = shard_endpoint(cfg.address, cfg.password, timeout=10.0)
+        endpoint = shard_endpoint(cfg.address, cfg.password, timeout=10.0, tls_ca=cfg.tls_ca)
         ChannelLoop(endpoint, self._cache, cfg.device, self.orphaned, ORPHAN_GRACE_S).run(
             self._stop
         )
@@ -106,7 +106,9 @@ class Worker:
     def _serve_thread(self, index: int) -> None:
         cfg = self.config
         link = StoreLink(
-            shard_endpoint(cfg.address, cfg.password, timeout=10.0), cfg.shard_index, cfg.device
+            shard_endpoint(cfg.address, cfg.password, timeout=10.0, tls_ca=cfg.tls_ca),
+            cfg.shard_index,
+            cfg.device,
         )
         try:
             executor = Executor(link, self._cache)

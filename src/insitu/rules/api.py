@@ -81,7 +81,9 @@ def attach_rules(
     spec = parse_document(document, groups=member.groups, source=source)
     metrics: MetricSource | None = None
     if store is not None and spec.store_metrics():
-        metrics = StoreMetricSource(store.get_address(), store.password, store.is_clustered)
+        metrics = StoreMetricSource(
+            store.get_address(), store.password, store.is_clustered, store.tls_ca
+        )
     runner = EnsembleRunner(spec, member, metrics, observer)
     runner.start()
     # Its metrics join the experiment's telemetry, named after the groups it steers.

@@ -23,14 +23,23 @@ class StoreMetricSource:
     ``Client`` (so connection, retries and errors are the client's).
 
     ``addresses`` are ``host:port`` strings (or one ``unix://<path>``); ``password`` is the
-    store's (insitu's stores always have one). Raises the Client's errors (e.g.
-    RedisConnectionError) if the store cannot be reached.
+    store's (insitu's stores always have one); ``tls_ca`` the CA certificate of a TLS
+    store. Raises the Client's errors (e.g. RedisConnectionError) if the store cannot be
+    reached.
     """
 
-    def __init__(self, addresses: Sequence[str], password: str = "", clustered: bool = False):
+    def __init__(
+        self,
+        addresses: Sequence[str],
+        password: str = "",
+        clustered: bool = False,
+        tls_ca: str | None = None,
+    ):
         if not addresses:
             raise ValueError("a store metric source needs at least one address")
-        self._client = Client(clustered, ",".join(addresses), password=password or None)
+        self._client = Client(
+            clustered, ",".join(addresses), password=password or None, tls_ca=tls_ca or None
+        )
         self._client.use_tensor_ensemble_prefix(False)
 
     def read(self, names: Sequence[str]) -> Mapping[str, float]:

@@ -21,6 +21,10 @@ class LiveConfig:
     _password: str
     _options: dict[str, str]
 
+    @property
+    def tls_ca(self) -> str | None:  # pragma: no cover - defined by Orchestrator
+        raise NotImplementedError
+
     def set_db_conf(self, key: str, value: str) -> None:
         """Set server option ``key`` to ``value`` live on every shard (``CONFIG SET``), and
         in the config of every later start.
@@ -66,9 +70,10 @@ class LiveConfig:
         :class:`~insitu.errors.StoreNotActiveError` if the store is not running."""
         if not self._active:
             raise StoreNotActiveError("the store is not running: nothing to save")
-        save_all(shard_endpoints(self._topology.addresses, self._password))
+        save_all(shard_endpoints(self._topology.addresses, self._password, tls_ca=self.tls_ca))
 
     def _apply(self, key: str, value: str) -> None:
         if self._active:
-            config_set_all(shard_endpoints(self._topology.addresses, self._password), key, value)
+            shards = shard_endpoints(self._topology.addresses, self._password, tls_ca=self.tls_ca)
+            config_set_all(shards, key, value)
         self._options[key] = value

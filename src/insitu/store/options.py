@@ -20,6 +20,7 @@ from collections.abc import Mapping
 
 from insitu._checks import check_any
 from insitu.errors import InvalidServerOptionError, ParameterTypeError, UnsupportedOptionError
+from insitu.store.tls_config import TLS_KEYS
 
 _SECURITY = "the store requires its generated password and listens only where insitu binds it"
 _FILES = "insitu places the store's files in its directory and keeps its log"
@@ -46,6 +47,7 @@ RESERVED_REASONS: dict[str, str] = {
     "unixsocket": "insitu assigns the socket (the unix_socket argument of colocate_db_uds)",
     "unixsocketperm": "use the socket_permissions argument",
     "user": _SECURITY,
+    **{key: "insitu configures TLS itself (tls=True)" for key in TLS_KEYS},
 }
 """Keys insitu writes itself, each with why users cannot set them."""
 
@@ -121,8 +123,6 @@ def normalize_option(key: str, value: OptionValue) -> tuple[str, str]:
 NOT_YET: dict[str, str] = {
     "replicas": "stores without replicas only for now: a dead master stops its slots until "
     "the store is restarted (persist='rdb' or 'aof' keeps the data across a restart)",
-    "tls": "TLS stores are not implemented yet; keep stores on loopback or a trusted "
-    "network (every store has a generated password)",
 }
 """Store options of the issue's plan that are refused, with the reason, until they are
 implemented (rather than handed to the server, which would refuse them at start)."""

@@ -30,6 +30,7 @@ from insitu.errors import (
     InternalError,
     InvalidArgumentError,
     StoreNotActiveError,
+    UnsupportedOptionError,
 )
 from insitu.hosts import LOOPBACK, available_cpus, interface_addresses
 from insitu.jobs import JobSpec, Resources
@@ -41,7 +42,7 @@ from insitu.launchers.registry import (
     runs_on_other_hosts,
 )
 from insitu.log import get_logger
-from insitu.store import credentials, options, topology, workers
+from insitu.store import credentials, options, tls_store, topology, workers
 from insitu.store.cluster_setup import form_cluster
 from insitu.store.launch_options import (
     ShardLaunch,
@@ -68,6 +69,7 @@ from insitu.store.server_config import (
 from insitu.store.shard_client import PROBE_TIMEOUT, shard_endpoints
 from insitu.store.smartsim_face import SmartSimFace
 from insitu.store.store_module import module_path
+from insitu.store.tls_config import TlsFiles
 from insitu.store.unix_socket import check_socket_free, socket_mode, validate_socket_path
 from insitu.wire.addresses import Address, parse_address
 from insitu.wire.env import StoreConnection, validate_db_identifier
@@ -91,6 +93,10 @@ class Orchestrator(LiveConfig, SmartSimFace):
     ``unix_socket`` (an insitu extension, used for colocated stores) makes the single shard
     listen on that socket file instead of TCP, with ``socket_permissions`` (octal digits, as
     SmartSim's ``colocate_db_uds``); its address is then ``unix://<path>``.
+    ``tls`` (insitu; None: the ``INSITU_TLS`` switch decides) makes a TCP store listen on
+    TLS only, with a CA and certificates of its own, on a server binary built with TLS
+    (:mod:`insitu.store.tls_store`; :class:`~insitu.errors.TlsNotSupportedError` if
+    there is none).
     ``threads_per_queue``/``inter_op_threads``/``intra_op_threads`` are passed to the
     inference workers (kept as ``queue_threads``, ``inter_threads``, ``intra_threads``).
     ``inference_workers`` (insitu: workers per shard and device, default 1, 0 for none) and
@@ -125,9 +131,17 @@ class Orchestrator(LiveConfig, SmartSimFace):
         unix_socket: str | os.PathLike[str] | None = None,
         socket_permissions: int = 755,
         name: str | None = None,
+        tls: bool | None = None,
         **kwargs: object,
     ) -> None:
         launcher_name = resolve_launcher_name(launcher)
+        use_tls = tls_store.tls_requested(tls, os.environ, unix_socket=unix_socket is not None)
+        if use_tls and runs_on_other_hosts(launcher_name):
+            raise UnsupportedOptionError(
+                "tls", f"the {launcher_name} launcher",
+                "TLS stores run on the driver's host for now (their certificates must name "
+                "the addresses of the hosts the shards start on)",
+            )  # fmt: skip
         launch = shard_launch(
             run_command=resolve_run_command(launcher_name, run_command), batch=batch,
             account=account, time=time, alloc=alloc, single_cmd=single_cmd, kwargs=kwargs,
@@ -160,11 +174,12 @@ class Orchestrator(LiveConfig, SmartSimFace):
             path=Path(path) if path is not None else Path.cwd(),
             topology=_layout(n_shards, port, bind, unix_socket),
             interfaces=interfaces,
-            server_binary=find_server_binary(server_binary),
+            server_binary=find_server_binary(server_binary, tls=use_tls),
             launcher=launcher_name,
             workers=layout,
             options=options.normalize_kwargs(server_kwargs(kwargs)),
             socket_mode=socket_mode(socket_permissions),
+            tls=use_tls,
         )
         self._adopt(plan)
         cpus_per_shard = kwargs.get("cpus_per_shard")
@@ -216,6 +231,8 @@ class Orchestrator(LiveConfig, SmartSimFace):
         self._node_local = self._remote and all(i == "lo" for i in plan.interfaces)
         self._shard_nodes: tuple[str, ...] = ()
         self._local_topology = plan.topology
+        self._tls = plan.tls
+        self._authority: object | None = None  # a StoreAuthority, made at the first prepare()
 
     # ----------------------------------------------------------------- identity, layout
     @property
@@ -296,6 +313,14 @@ class Orchestrator(LiveConfig, SmartSimFace):
         return self._password
 
     @property
+    def tls_ca(self) -> str | None:
+        """insitu: the CA certificate a TLS store's clients verify it against (written
+        when the store starts; kept after it stops), or None for a plain store."""
+        if not self._tls:
+            return None
+        return str(tls_store.ca_file(self._path.resolve(), self._name))
+
+    @property
     def server_binary(self) -> ServerBinary:
         """The server executable the shards run."""
         return self._server_binary
@@ -332,7 +357,9 @@ class Orchestrator(LiveConfig, SmartSimFace):
 
     def is_active(self) -> bool:
         """True iff every shard answers an authenticated PING now."""
-        shards = shard_endpoints(self._topology.addresses, self._password, PROBE_TIMEOUT)
+        shards = shard_endpoints(
+            self._topology.addresses, self._password, PROBE_TIMEOUT, self.tls_ca
+        )
         return all(ping_error(shard) is None for shard in shards)
 
     # ----------------------------------------------------------------- launch options
@@ -433,10 +460,11 @@ class Orchestrator(LiveConfig, SmartSimFace):
         directory = self._path.resolve()
         directory.mkdir(parents=True, exist_ok=True)
         specs = self._shard_specs(directory, self._launch)
+        self._secrets_written = True  # from here on, mark_stopped deletes what was written
+        tls = self._issue_certificates(directory) if self._tls else None
         for index, name in enumerate(self.shard_names):
-            self._write_shard_config(directory, index, name)
+            self._write_shard_config(directory, index, name, tls)
             self._address_file(directory, name).unlink(missing_ok=True)
-        self._secrets_written = True
         self._probes = tuple(
             ShardProbe(name, address, directory / f"{name}.out", directory / f"{name}.err")
             for name, address in zip(self.shard_names, self._topology.addresses, strict=True)
@@ -466,9 +494,10 @@ class Orchestrator(LiveConfig, SmartSimFace):
             self._active = True
             logger.info("orchestrator %s ready on %s", self._name, ", ".join(self._shard_nodes))
             return
-        wait_for_shards(self._probes, self._password, is_running, deadline)
+        wait_for_shards(self._probes, self._password, is_running, deadline, self.tls_ca)
         if self.is_clustered:
-            form_cluster(shard_endpoints(self._topology.addresses, self._password), deadline)
+            shards = shard_endpoints(self._topology.addresses, self._password, tls_ca=self.tls_ca)
+            form_cluster(shards, deadline)
         self._active = True
         logger.info("orchestrator %s ready at %s", self._name, ", ".join(self._topology.addresses))
 
@@ -504,7 +533,7 @@ class Orchestrator(LiveConfig, SmartSimFace):
             )
         ]
         specs = workers.worker_specs(
-            shards, self.worker_layout, self._password, self._db_identifier
+            shards, self.worker_layout, self._password, self._db_identifier, self.tls_ca
         )
         batch = self._launch.batch_spec(self.num_shards)
         if not self._multi_host:  # in the shards' batch job when there is one
@@ -556,8 +585,9 @@ class Orchestrator(LiveConfig, SmartSimFace):
     def connection_env(self) -> dict[str, str]:
         """Environment a launched entity needs to reach this store (``SSDB`` …)."""
         connection = StoreConnection(
-            self._db_identifier, self._topology.addresses, self.is_clustered, self._password
-        )
+            self._db_identifier, self._topology.addresses, self.is_clustered, self._password,
+            self.tls_ca or "",
+        )  # fmt: skip
         return connection.to_env()
 
     def remove_stale_files(self) -> None:
@@ -628,7 +658,19 @@ class Orchestrator(LiveConfig, SmartSimFace):
             "--", self._server_binary.path, str(config),
         )  # fmt: skip
 
-    def _write_shard_config(self, directory: Path, index: int, name: str) -> Path:
+    def _issue_certificates(self, directory: Path) -> TlsFiles:
+        """A fresh server certificate and key for this start, from the store's CA (made
+        once per Orchestrator: clients holding its certificate keep working)."""
+        from insitu.store.tls_certs import StoreAuthority  # cryptography: TLS stores only
+
+        if not isinstance(self._authority, StoreAuthority):
+            self._authority = StoreAuthority(self._name)
+        hosts = tls_store.certificate_hosts(self._topology.bind)
+        return self._authority.issue(tls_store.tls_dir(directory, self._name), hosts)
+
+    def _write_shard_config(
+        self, directory: Path, index: int, name: str, tls: TlsFiles | None = None
+    ) -> Path:
         shard_dir = directory / name
         shard_dir.mkdir(exist_ok=True)
         cfg = ShardConfig(
@@ -643,6 +685,7 @@ class Orchestrator(LiveConfig, SmartSimFace):
             options=tuple(self._options.items()),
             module=module_path(),
             access=self.access,
+            tls=tls,
         )
         if self.access == PASSWORDLESS_TCP and index == 0:
             logger.warning(

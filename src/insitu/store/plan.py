@@ -26,7 +26,8 @@ class StorePlan:
     ``topology`` (shards, ports or socket, bind addresses) on ``interfaces``, the server
     executable, how the shards are launched, the inference ``workers`` beside each shard,
     server ``options`` for the config file, the socket's file mode, and CPU placement
-    (``cpus_per_shard`` for round-robin pinning, or exact ``cpu_pinning``)."""
+    (``cpus_per_shard`` for round-robin pinning, or exact ``cpu_pinning``); ``tls``: the
+    store listens on TLS only (:mod:`insitu.store.tls_store`)."""
 
     name: str
     db_identifier: str
@@ -41,3 +42,4 @@ class StorePlan:
     socket_mode: int = 0o755
     cpus_per_shard: int | None = None
     cpu_pinning: tuple[int, ...] | None = None
+    tls: bool = False

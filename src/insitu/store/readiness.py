@@ -116,8 +116,10 @@ def wait_for_shards(
     password: str,
     is_running: Callable[[int], bool],
     deadline: float,
+    tls_ca: str | None = None,
 ) -> None:
-    """Return once every shard answers an authenticated PING.
+    """Return once every shard answers an authenticated PING (over TLS verified against
+    ``tls_ca`` when given).
 
     ``is_running(i)`` tells whether shard ``i``'s process is alive; ``deadline`` is a
     ``time.monotonic()`` instant. Raises :class:`ShardStartError` (with log tails) when a
@@ -133,7 +135,7 @@ def wait_for_shards(
                 raise ShardStartError(
                     shard.name, "the server process exited during start-up", shard_log_tail(shard)
                 )
-            (endpoint,) = shard_endpoints([shard.address], password, PROBE_TIMEOUT)
+            (endpoint,) = shard_endpoints([shard.address], password, PROBE_TIMEOUT, tls_ca)
             error = ping_error(endpoint)
             if error is None:
                 pending.remove(index)

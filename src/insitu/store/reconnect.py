@@ -21,6 +21,7 @@ from insitu.errors import CheckpointError, CheckpointNotFoundError
 from insitu.store.plan import StorePlan
 from insitu.store.server_binary import find_server_binary
 from insitu.store.shard_client import PROBE_TIMEOUT, shard_endpoints
+from insitu.store.tls_store import private_files
 from insitu.store.topology import Topology
 from insitu.wire.addresses import parse_address
 from insitu.wire.checkpoint import StoreCheckpoint, format_checkpoint, parse_checkpoint
@@ -40,11 +41,14 @@ def shard_config_file(directory: Path, shard: str) -> Path:
 
 
 def remove_secret_files(directory: Path, name: str, shards: Sequence[str]) -> None:
-    """Delete every file of the stopped store ``name`` that holds its password: the shard
-    configs and the reconnect password file (missing files are fine)."""
+    """Delete every file of the stopped store ``name`` that holds its password or a
+    private key: the shard configs, the reconnect password file and a TLS store's server
+    key and certificate (missing files are fine; the CA certificate stays)."""
     for shard in shards:
         shard_config_file(directory, shard).unlink(missing_ok=True)
     password_file(directory, name).unlink(missing_ok=True)
+    for path in private_files(directory, name):
+        path.unlink(missing_ok=True)
 
 
 def write_checkpoint(checkpoint: StoreCheckpoint, password: str) -> Path:
@@ -75,7 +79,8 @@ def read_checkpoint(path: str | os.PathLike[str]) -> tuple[StoreCheckpoint, str]
         raise CheckpointError(source, f"unreadable: {err}") from None
     checkpoint = parse_checkpoint(text, source)
     password = _read_password(Path(checkpoint.password_file), source)
-    for endpoint in shard_endpoints(checkpoint.addresses, password, PROBE_TIMEOUT):
+    tls_ca = checkpoint.tls_ca or None
+    for endpoint in shard_endpoints(checkpoint.addresses, password, PROBE_TIMEOUT, tls_ca):
         problem = ping_error(endpoint)
         if problem is not None:
             raise CheckpointError(
@@ -119,8 +124,9 @@ def plan_of(checkpoint: StoreCheckpoint) -> StorePlan:
         path=Path(checkpoint.path),
         topology=topology,
         interfaces=(),
-        server_binary=find_server_binary(),
+        server_binary=find_server_binary(tls=bool(checkpoint.tls_ca)),
         launcher=checkpoint.launcher,
+        tls=bool(checkpoint.tls_ca),
     )
 
 
@@ -142,19 +148,20 @@ def stop_left_behind(path: str | os.PathLike[str]) -> list[str]:
     stopped: list[str] = []
     if secret.exists():
         password = _read_password(secret, source)
-        endpoints = shard_endpoints(checkpoint.addresses, password, PROBE_TIMEOUT)
+        tls_ca = checkpoint.tls_ca or None
+        endpoints = shard_endpoints(checkpoint.addresses, password, PROBE_TIMEOUT, tls_ca)
         for address, endpoint in zip(checkpoint.addresses, endpoints, strict=True):
             if ping_error(endpoint) is None:
-                shutdown_shards((address,), password)
+                shutdown_shards((address,), password, tls_ca)
                 stopped.append(address)
     directory = Path(checkpoint.path)
     remove_secret_files(directory, checkpoint.name, checkpoint.shard_names)
     return stopped
 
 
-def shutdown_shards(addresses: tuple[str, ...], password: str) -> None:
+def shutdown_shards(addresses: tuple[str, ...], password: str, tls_ca: str | None = None) -> None:
     """``SHUTDOWN NOSAVE`` every shard (a store this driver did not launch)."""
-    for endpoint in shard_endpoints(addresses, password):
+    for endpoint in shard_endpoints(addresses, password, tls_ca=tls_ca):
         try:
             with shard_session(endpoint) as conn:
                 conn.shutdown(nosave=True)

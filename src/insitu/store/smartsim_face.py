@@ -25,6 +25,10 @@ class SmartSimFace:
     launcher: str
 
     @property
+    def tls_ca(self) -> str | None:  # pragma: no cover - defined by Orchestrator
+        raise NotImplementedError
+
+    @property
     def telemetry(self) -> TelemetryConfiguration:
         """The store's telemetry switch (off by default, as in SmartSim): while it and the
         experiment's are on, the store's shards are sampled (see docs/observability.md)."""
@@ -79,6 +83,7 @@ class SmartSimFace:
             shard_names=tuple(self.shard_names),
             clustered=self.is_clustered,
             password_file=str(password_file(directory, self._name)),
+            tls_ca=self.tls_ca or "",
         )
         return write_checkpoint(checkpoint, self._password)
 

@@ -26,7 +26,12 @@ from insitu import _checks as tc
 from insitu.errors import InvalidArgumentError
 from insitu.jobs import JobSpec, Resources
 from insitu.jobs.entity_types import EntityType
-from insitu.wire.worker import WORKER_PASSWORD_ENV, WorkerThreads, worker_argv
+from insitu.wire.worker import (
+    WORKER_PASSWORD_ENV,
+    WORKER_TLS_CA_ENV,
+    WorkerThreads,
+    worker_argv,
+)
 
 """Entity type of worker jobs (left out of ``Experiment.summary()``)."""
 
@@ -89,10 +94,18 @@ def worker_names(shard: str, layout: WorkerLayout) -> list[str]:
 
 
 def worker_specs(
-    shards: Sequence[ShardFacts], layout: WorkerLayout, password: str, db_identifier: str
+    shards: Sequence[ShardFacts],
+    layout: WorkerLayout,
+    password: str,
+    db_identifier: str,
+    tls_ca: str | None = None,
 ) -> list[JobSpec]:
-    """One JobSpec per worker of every shard, in shard order."""
+    """One JobSpec per worker of every shard, in shard order (``tls_ca``: the CA
+    certificate of a TLS store, handed on in the environment)."""
     specs: list[JobSpec] = []
+    env = {WORKER_PASSWORD_ENV: password, "PYTHONUNBUFFERED": "1"}
+    if tls_ca:
+        env[WORKER_TLS_CA_ENV] = tls_ca
     devices = [d for d in layout.devices for _ in range(layout.workers)]
     for index, shard in enumerate(shards):
         directory = shard.directory
@@ -106,7 +119,7 @@ def worker_specs(
                     exe=argv[0],
                     args=tuple(argv[1:]),
                     cwd=directory,
-                    env={WORKER_PASSWORD_ENV: password, "PYTHONUNBUFFERED": "1"},
+                    env=dict(env),
                     out_path=directory / f"{name}.out",
                     err_path=directory / f"{name}.err",
                     resources=Resources(cpu_pinning=shard.cpu_pinning),

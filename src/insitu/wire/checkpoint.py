@@ -31,6 +31,7 @@ class StoreCheckpoint:
     shard_names: tuple[str, ...]
     clustered: bool
     password_file: str
+    tls_ca: str = ""  # the CA certificate of a TLS store ("": plain TCP or a socket)
 
 
 def format_checkpoint(checkpoint: StoreCheckpoint) -> str:
@@ -46,6 +47,8 @@ def format_checkpoint(checkpoint: StoreCheckpoint) -> str:
         "clustered": checkpoint.clustered,
         "password_file": checkpoint.password_file,
     }
+    if checkpoint.tls_ca:  # absent for a plain store: older readers keep reading it
+        body["tls_ca"] = checkpoint.tls_ca
     return json.dumps(body, sort_keys=True, indent=1) + "\n"
 
 
@@ -69,8 +72,15 @@ def parse_checkpoint(text: str, source: str = "<checkpoint>") -> StoreCheckpoint
     clustered = body.get("clustered")
     if not isinstance(clustered, bool):
         raise CheckpointError(source, "'clustered' must be true or false")
+    tls_ca = body.get("tls_ca", "")
+    if not isinstance(tls_ca, str):
+        raise CheckpointError(source, "'tls_ca' must be a string")
     return StoreCheckpoint(
-        addresses=addresses, shard_names=shard_names, clustered=clustered, **strings
+        addresses=addresses,
+        shard_names=shard_names,
+        clustered=clustered,
+        tls_ca=tls_ca,
+        **strings,
     )
 
 

@@ -68,6 +68,11 @@ class TlsOptions:
         if (self.cert_file is None) != (self.key_file is None):
             raise InvalidArgumentError("a TLS client certificate needs its key, and back")
 
+    @classmethod
+    def from_ca(cls, ca_file: str | None) -> TlsOptions | None:
+        """TLS verified against ``ca_file``; None (plain TCP) for None or ""."""
+        return cls(ca_file=ca_file) if ca_file else None
+
 
 @dataclass(frozen=True)
 class Endpoint:

@@ -9,6 +9,9 @@ SmartRedis 0.6, plus the password insitu's authenticated stores need:
                             ``unix://<path>`` for a Unix socket)
 ``SR_DB_TYPE[_<id>]``       ``Clustered`` or ``Standalone``
 ``SSDB_PASSWORD[_<id>]``    the store's password (insitu addition; omitted if none)
+``SSDB_TLS_CA[_<id>]``      path of the CA certificate of a TLS store: clients connect
+                            over TLS and verify the server against it (insitu addition;
+                            omitted for a plain store)
 ``SSKEYOUT``                prefix this entity puts on the keys it writes
 ``SSKEYIN``                 comma-separated prefixes it may read (first one is default)
 ==========================  ==========================================================
@@ -33,6 +36,7 @@ STANDALONE = "Standalone"
 ADDRESS_VAR = "SSDB"
 DB_TYPE_VAR = "SR_DB_TYPE"
 PASSWORD_VAR = "SSDB_PASSWORD"
+TLS_CA_VAR = "SSDB_TLS_CA"
 KEY_OUT_VAR = "SSKEYOUT"
 KEY_IN_VAR = "SSKEYIN"
 
@@ -72,14 +76,21 @@ def password_var(db_identifier: str = DEFAULT_DB_IDENTIFIER) -> str:
     return PASSWORD_VAR + env_suffix(db_identifier)
 
 
+def tls_ca_var(db_identifier: str = DEFAULT_DB_IDENTIFIER) -> str:
+    """Name of the CA certificate variable (``SSDB_TLS_CA`` or ``SSDB_TLS_CA_<id>``)."""
+    return TLS_CA_VAR + env_suffix(db_identifier)
+
+
 @dataclass(frozen=True)
 class StoreConnection:
-    """How to reach one store: its addresses, topology and password ("" = none)."""
+    """How to reach one store: its addresses, topology, password ("" = none) and, for a
+    TLS store, the path of its CA certificate ("" = plain TCP)."""
 
     db_identifier: str
     addresses: tuple[str, ...]
     clustered: bool
     password: str = ""
+    tls_ca: str = ""
 
     def __post_init__(self) -> None:
         validate_db_identifier(self.db_identifier)
@@ -87,6 +98,8 @@ class StoreConnection:
             raise InvalidArgumentError(f"invalid store addresses {self.addresses!r}")
         if "," in self.password or any(c.isspace() for c in self.password):
             raise InvalidArgumentError("a store password must not contain ',' or whitespace")
+        if self.tls_ca and any(a.startswith("unix://") for a in self.addresses):
+            raise InvalidArgumentError("a store on a Unix socket does not use TLS")
 
     def to_env(self) -> dict[str, str]:
         """The variables a launched entity needs for this store."""
@@ -96,6 +109,8 @@ class StoreConnection:
         }
         if self.password:
             env[password_var(self.db_identifier)] = self.password
+        if self.tls_ca:
+            env[tls_ca_var(self.db_identifier)] = self.tls_ca
         return env
 
     @classmethod
@@ -105,7 +120,7 @@ class StoreConnection:
         """Read the store ``db_identifier`` from ``env`` (e.g. ``os.environ``).
 
         Raises :class:`ConnectionEnvError` naming the variable that is missing or malformed.
-        ``SSDB_PASSWORD[_<id>]`` is optional (``password`` is then "").
+        ``SSDB_PASSWORD[_<id>]`` and ``SSDB_TLS_CA[_<id>]`` are optional ("" when unset).
         """
         addr_name, type_name = address_var(db_identifier), db_type_var(db_identifier)
         raw_addresses = _required(env, addr_name)
@@ -119,7 +134,8 @@ class StoreConnection:
             )
         password = env.get(password_var(db_identifier), "")
         name = db_identifier or DEFAULT_DB_IDENTIFIER
-        return cls(name, addresses, _DB_TYPES[raw_type.lower()], password)
+        tls_ca = env.get(tls_ca_var(db_identifier), "").strip()
+        return cls(name, addresses, _DB_TYPES[raw_type.lower()], password, tls_ca)
 
 
 def _required(env: Mapping[str, str], name: str) -> str:

