@@ -92,7 +92,7 @@ def test_bad_persistence_or_memory_options_are_refused_at_once(
         exp.create_database(port=find_free_port_block(1), **options)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("option", "value"), [("replicas", 1), ("tls", True)])
+@pytest.mark.parametrize(("option", "value"), [("tls", True)])
 def test_options_not_implemented_yet_are_refused_by_name(
     exp: Experiment, option: str, value: object
 ) -> None:

@@ -21,6 +21,7 @@ contract), the others work, and the client recovers when the shard is back.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,12 +30,13 @@ import redis.exceptions as rex
 
 from insitu.client import credentials
 from insitu.client.config_options import ConfigOptions, Timeouts
+from insitu.client.durability import NO_WAIT, Durability, durability_from_env
 from insitu.client.routing import ClusterRouter, Router, StandaloneRouter
 from insitu.client.transport import RedisTransport
 from insitu.errors import RedisConnectionError, RedisParameterError
 from insitu.wire.addresses import Address, parse_address_list
-from insitu.wire.endpoint import Credentials, Endpoint
-from insitu.wire.env import ADDRESS_VAR, DB_TYPE_VAR, PASSWORD_VAR
+from insitu.wire.endpoint import STORE_USER, Credentials, Endpoint
+from insitu.wire.env import ADDRESS_VAR, DB_TYPE_VAR, PASSWORD_VAR, USER_VAR
 
 _DB_TYPES = {"clustered": True, "standalone": False}
 
@@ -47,6 +49,7 @@ class ConnectionSettings:
     clustered: bool
     credentials: Credentials
     timeouts: Timeouts
+    durability: Durability = NO_WAIT
 
     def endpoint(self, address: Address | None = None) -> Endpoint:
         """How to reach the shard at ``address`` (default: the first address): every
@@ -89,7 +92,13 @@ def resolve_settings(
     if not clustered:
         addresses = addresses[:1]
     secret = password or options.lookup_string(PASSWORD_VAR) or _registered(addresses)
-    return ConnectionSettings(addresses, clustered, Credentials(secret or None), options.timeouts())
+    user = options.lookup_string(USER_VAR) if not password else None
+    if secret and secret == _registered(addresses):
+        user = STORE_USER  # the driver: the store's own user (the default may be off)
+    return ConnectionSettings(
+        addresses, clustered, Credentials(secret or None, user or None), options.timeouts(),
+        durability_from_env(os.environ),
+    )  # fmt: skip
 
 
 def _db_type(options: ConfigOptions) -> bool:
@@ -128,7 +137,7 @@ def open_transport(settings: ConnectionSettings) -> RedisTransport:
             if dead and (not settings.clustered or len(dead) == len(router.nodes())):
                 where, err = dead[0]
                 raise err
-            return RedisTransport(router, timeouts)
+            return RedisTransport(router, timeouts, settings.durability)
         except (rex.AuthenticationError, rex.ResponseError) as err:
             _close(router)
             raise RedisConnectionError(_explain(err, settings), where) from err

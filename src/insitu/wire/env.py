@@ -9,6 +9,8 @@ SmartRedis 0.6, plus the password insitu's authenticated stores need:
                             ``unix://<path>`` for a Unix socket)
 ``SR_DB_TYPE[_<id>]``       ``Clustered`` or ``Standalone``
 ``SSDB_PASSWORD[_<id>]``    the store's password (insitu addition; omitted if none)
+``SSDB_USER[_<id>]``        the ACL user that password belongs to (insitu addition, set
+                            with ``acl="per_entity"``; omitted: the default user)
 ``SSKEYOUT``                prefix this entity puts on the keys it writes
 ``SSKEYIN``                 comma-separated prefixes it may read (first one is default)
 ==========================  ==========================================================
@@ -33,6 +35,7 @@ STANDALONE = "Standalone"
 ADDRESS_VAR = "SSDB"
 DB_TYPE_VAR = "SR_DB_TYPE"
 PASSWORD_VAR = "SSDB_PASSWORD"
+USER_VAR = "SSDB_USER"
 KEY_OUT_VAR = "SSKEYOUT"
 KEY_IN_VAR = "SSKEYIN"
 
@@ -70,6 +73,11 @@ def db_type_var(db_identifier: str = DEFAULT_DB_IDENTIFIER) -> str:
 def password_var(db_identifier: str = DEFAULT_DB_IDENTIFIER) -> str:
     """Name of the password variable (``SSDB_PASSWORD`` or ``SSDB_PASSWORD_<id>``)."""
     return PASSWORD_VAR + env_suffix(db_identifier)
+
+
+def user_var(db_identifier: str = DEFAULT_DB_IDENTIFIER) -> str:
+    """Name of the ACL user variable (``SSDB_USER`` or ``SSDB_USER_<id>``)."""
+    return USER_VAR + env_suffix(db_identifier)
 
 
 @dataclass(frozen=True)
