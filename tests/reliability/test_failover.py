@@ -150,7 +150,9 @@ def test_master_killed_under_load_fails_over(exp: Experiment) -> None:
         client.run_model(model, [tensor], [f"{tensor}.out"])
         assert np.array_equal(client.get_tensor(f"{tensor}.out"), x * x)
     errors = [e for load in loads for e in load.errors]
-    assert not [e for e in errors if isinstance(e, ReplicationTimeoutError)]
+    # Each a connection error naming a server of the store (the dead master, mostly).
+    addresses = set(store.shard_addresses)
+    assert all(isinstance(e, RedisConnectionError) and e.address in addresses for e in errors)
     record(
         "failover", replicas=1, wait=0, operations=sum(len(load.ok_at) for load in loads),
         errors=len(errors), wrong=0, seconds_to_recover_after_kill=round(recovered, 3),

@@ -35,7 +35,7 @@ from insitu.client.routing import ClusterRouter, Router, StandaloneRouter
 from insitu.client.transport import RedisTransport
 from insitu.errors import RedisConnectionError, RedisParameterError
 from insitu.wire.addresses import Address, parse_address_list
-from insitu.wire.endpoint import STORE_USER, Credentials, Endpoint
+from insitu.wire.endpoint import Credentials, Endpoint
 from insitu.wire.env import ADDRESS_VAR, DB_TYPE_VAR, PASSWORD_VAR, USER_VAR
 
 _DB_TYPES = {"clustered": True, "standalone": False}
@@ -94,7 +94,7 @@ def resolve_settings(
     secret = password or options.lookup_string(PASSWORD_VAR) or _registered(addresses)
     user = options.lookup_string(USER_VAR) if not password else None
     if secret and secret == _registered(addresses):
-        user = STORE_USER  # the driver: the store's own user (the default may be off)
+        user = _registered_user(addresses)  # the driver of a store without default user
     return ConnectionSettings(
         addresses, clustered, Credentials(secret or None, user or None), options.timeouts(),
         durability_from_env(os.environ),
@@ -115,6 +115,13 @@ def _registered(addresses: tuple[Address, ...]) -> str | None:
         found = credentials.lookup(address)
         if found:
             return found
+    return None
+
+
+def _registered_user(addresses: tuple[Address, ...]) -> str | None:
+    for address in addresses:
+        if credentials.lookup(address):
+            return credentials.lookup_user(address)
     return None
 
 

@@ -23,6 +23,7 @@ from insitu.wire.addresses import Address, parse_address
 
 _lock = threading.Lock()
 _registry: dict[Address, str] = {}
+_users: dict[Address, str] = {}  # the ACL user of a password, when not the default user
 
 
 def _key(address: Address | str) -> Address:
@@ -30,12 +31,19 @@ def _key(address: Address | str) -> Address:
     return where.canonical()
 
 
-def register(addresses: Iterable[Address | str], password: str) -> None:
-    """Record ``password`` for every address of a store that is now live."""
+def register(
+    addresses: Iterable[Address | str], password: str, username: str | None = None
+) -> None:
+    """Record ``password`` (of the ACL user ``username``; None: the default user) for
+    every address of a store that is now live."""
     keys = [_key(a) for a in addresses]
     with _lock:
         for key in keys:
             _registry[key] = password
+            if username:
+                _users[key] = username
+            else:
+                _users.pop(key, None)
 
 
 def unregister(addresses: Iterable[Address | str]) -> None:
@@ -44,6 +52,7 @@ def unregister(addresses: Iterable[Address | str]) -> None:
     with _lock:
         for key in keys:
             _registry.pop(key, None)
+            _users.pop(key, None)
 
 
 def lookup(address: Address | str) -> str | None:
@@ -54,6 +63,16 @@ def lookup(address: Address | str) -> str | None:
         return None
     with _lock:
         return _registry.get(key)
+
+
+def lookup_user(address: Address | str) -> str | None:
+    """The ACL user of the password registered for ``address`` (None: the default user)."""
+    try:
+        key = _key(address)
+    except RedisParameterError:
+        return None
+    with _lock:
+        return _users.get(key)
 
 
 def registered_addresses() -> tuple[str, ...]:

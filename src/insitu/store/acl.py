@@ -100,16 +100,27 @@ def entity_rules(password: str, key_out: str | None) -> list[str]:
 
 def set_user(nodes: Sequence[Endpoint], name: str, rules: Sequence[str]) -> None:
     """Create (or replace) the ACL user ``name`` on every server of ``nodes`` (as the
-    admin user); StoreError naming the server that refused (never the rules: they hold
-    the password)."""
+    admin user). A server that cannot be reached is skipped (a master that died and was
+    failed over; a store restart sets every user again), as long as one took the user;
+    StoreError naming the server that refused (never the rules: they hold the password)."""
+    unreachable: list[str] = []
     for node in nodes:
         try:
             with shard_session(node) as conn:
                 conn.execute_command("ACL", "SETUSER", name, *rules)  # type: ignore[no-untyped-call]
-        except (redis.RedisError, OSError) as err:
+        except (redis.ConnectionError, redis.TimeoutError, OSError) as err:
+            if isinstance(err, redis.AuthenticationError):
+                raise StoreError(f"{node.address} refused the store's password") from None
+            unreachable.append(str(node.address))
+        except redis.RedisError as err:
             raise StoreError(
-                f"could not create the ACL user {name} on {node.address}: {type(err).__name__}"
-            ) from None  # DEBUG
+                f"could not create the ACL user {name} on {node.address}: "
+                f"{type(err).__name__} {_redacted(str(err), rules)}"
+            ) from None
+    if len(unreachable) == len(nodes):
+        raise StoreError(
+            f"could not create the ACL user {name}: no server answered ({', '.join(unreachable)})"
+        )
 
 
 def _redacted(text: str, rules: Sequence[str]) -> str:

@@ -1,9 +1,13 @@
-"""INSITU_WAIT_REPLICAS / INSITU_WAIT_TIMEOUT_MS: parsing, the WAIT command, its check."""
+"""INSITU_WAIT_REPLICAS / INSITU_WAIT_TIMEOUT_MS (parsing, the WAIT command, its check)
+and the ACL user a client authenticates as (SSDB_USER, the driver's registry)."""
 
 from __future__ import annotations
 
 import pytest
 
+from insitu.client import credentials
+from insitu.client.config_options import ConfigOptions
+from insitu.client.connect import resolve_settings
 from insitu.client.durability import NO_WAIT, Durability, durability_from_env
 from insitu.errors import RedisParameterError, RedisTimeoutError, ReplicationTimeoutError
 
@@ -40,3 +44,29 @@ def test_too_few_replicas_is_a_typed_timeout() -> None:
     assert isinstance(caught.value, RedisTimeoutError)
     assert (caught.value.key, caught.value.confirmed, caught.value.requested) == ("k", 1, 2)
     assert "h:1" in str(caught.value)
+
+
+def test_entities_and_the_driver_pick_their_acl_user(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SSDB_x", "127.0.0.1:7300")
+    monkeypatch.setenv("SSDB_PASSWORD_x", "entity-secret")
+    monkeypatch.setenv("SSDB_USER_x", "entity-sim")
+    entity = resolve_settings(ConfigOptions.create_from_environment("x"))
+    assert entity.credentials.username == "entity-sim"
+    assert entity.durability == NO_WAIT
+    credentials.register(["127.0.0.1:7301"], "store-secret", "insitu")
+    credentials.register(["127.0.0.1:7302"], "other-secret")
+    try:
+        options = ConfigOptions.create_from_environment("")
+        driver = resolve_settings(options, address="127.0.0.1:7301", cluster=False)
+        assert (driver.credentials.username, driver.credentials.password) == (
+            "insitu", "store-secret",
+        )  # fmt: skip
+        explicit = resolve_settings(
+            options, address="127.0.0.1:7301", cluster=False, password="store-secret"
+        )
+        assert explicit.credentials.username == "insitu"
+        default = resolve_settings(options, address="127.0.0.1:7302", cluster=False)
+        assert default.credentials.username is None
+    finally:
+        credentials.unregister(["127.0.0.1:7301", "127.0.0.1:7302"])
+    assert credentials.lookup_user("127.0.0.1:7301") is None
