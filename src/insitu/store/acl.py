@@ -46,7 +46,7 @@ USER_PREFIX = "entity-"
 ENTITY_COMMANDS = (
     # values, datasets, lists, copy/rename, transactions, durability
     "get", "set", "mget", "exists", "del", "type", "ttl", "pttl", "strlen", "getrange",
-    "copy", "hget", "hgetall", "hmget", "hexists", "hset", "rpush", "lrange", "llen",
+    "copy", "rename", "hget", "hgetall", "hmget", "hexists", "hset", "rpush", "lrange", "llen",
     "blpop", "eval", "evalsha", "multi", "exec", "discard", "wait", "scan", "dbsize",
     # the request streams (INSITU_INFERENCE_PATH=streams)
     "xadd", "xrange", "xlen", "xpending", "xdel",

@@ -14,10 +14,11 @@ import numpy as np
 import psutil
 import pytest
 import redis
+from tests.inference_models import SCRIPT
 
 from insitu import Experiment, JobState
-from insitu.client import Client
-from insitu.errors import InvalidArgumentError
+from insitu.client import Client, Dataset
+from insitu.errors import InvalidArgumentError, PermissionDeniedError
 from insitu.store.readiness import find_free_port_block
 
 MEMBER = r"""
@@ -147,3 +148,55 @@ def test_unknown_acl_mode_is_refused(tmp_path: Path) -> None:
     exp = Experiment("aclbad", exp_path=str(tmp_path), launcher="local")
     with pytest.raises(InvalidArgumentError, match="per_entity"):
         exp.create_database(port=find_free_port_block(1), acl="everyone")
+
+
+def test_every_client_call_of_an_entity_is_allowed_but_administration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command list of entity users against the client's API (one call of each kind,
+    with key prefixing), so that a client feature that needs a new command fails here."""
+    exp = Experiment("aclapi", exp_path=str(tmp_path), launcher="local")
+    try:
+        store = exp.create_database(port=find_free_port_block(1), acl="per_entity")
+        exp.start(store)
+        address = store.get_address()[0]
+        for name, value in store.entity_env("m", "m").items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("SSKEYOUT", "m")
+        monkeypatch.setenv("SSKEYIN", "m")
+        with Client(False, address) as client:
+            _exercise(client)
+            assert client.get_db_node_info([address])
+            with pytest.raises(PermissionDeniedError):
+                client.config_get("maxmemory", address)
+            with pytest.raises(PermissionDeniedError):
+                client.save([address])
+    finally:
+        exp.stop_all()
+
+
+def _exercise(client: Client) -> None:
+    client.put_tensor("t", np.ones(3))
+    assert client.poll_tensor("t", 10, 2) and client.key_exists("m.t")
+    assert client.copy_tensor("t", "t2") is None
+    client.rename_tensor("t2", "t3")
+    client.delete_tensor("t3")
+    dataset = Dataset("d")
+    dataset.add_tensor("a", np.ones(2))
+    dataset.add_meta_scalar("s", 1.0)
+    client.put_dataset(dataset)
+    client.append_to_list("L", client.get_dataset("d"))
+    assert client.poll_list_length("L", 1, 10, 2)
+    assert len(client.get_datasets_from_list("L")) == 1
+    client.copy_list("L", "L2")
+    client.rename_list("L2", "L3")
+    client.delete_list("L3")
+    client.copy_dataset("d", "d2")
+    client.delete_dataset("d2")
+    client.use_model_ensemble_prefix(True)
+    client.set_script("s", SCRIPT, "CPU")
+    client.put_tensor("x", np.ones((2, 2), dtype=np.float32))
+    client.run_script("s", "double", ["x"], ["y"])
+    assert client.get_tensor("y").tolist() == [[2.0, 2.0], [2.0, 2.0]]
+    assert client.model_exists("s")
+    client.delete_script("s")
