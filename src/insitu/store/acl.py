@@ -23,9 +23,10 @@ What an entity user may do (:func:`entity_rules`, pure):
   every key (so the ``SSKEYIN`` sources, shared models and scripts are readable). Without
   a prefix an entity's keys cannot be told apart, and it may write every key.
 
-Limitation: ``AI.MODELEXECUTE``/``AI.SCRIPTEXECUTE`` declare no keys to the server (the
-module reads and writes them itself), so a run's outputs are not checked against the
-write patterns.
+``AI.MODELEXECUTE``/``AI.SCRIPTEXECUTE`` (and the deprecated run forms) declare no keys
+to the server, whose keys follow ``INPUTS``/``OUTPUTS``: the store module checks them
+against the caller's user itself (``acl_denied`` in ``module/dispatch.c``), so a run
+cannot write another entity's key either.
 """
 
 from __future__ import annotations

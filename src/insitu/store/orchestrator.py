@@ -95,6 +95,10 @@ class Orchestrator(LiveConfig, SmartSimFace):
     shape the workers the runtime starts beside every shard (:mod:`insitu.store.workers`).
     ``name`` (an insitu extension, used for colocated stores) names the store and its shard
     jobs (``<name>_<i>``) when that must differ from ``db_identifier``; it defaults to it.
+    ``replicas`` (insitu) gives each master of a cluster that many replicas, which take
+    over when it dies (:mod:`insitu.store.replicas`); ``acl="per_entity"`` (insitu) gives
+    every launched entity an ACL user of its own and turns the default user off
+    (:mod:`insitu.store.acl`).
     """
 
     def __init__(

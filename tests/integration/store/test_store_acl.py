@@ -50,6 +50,12 @@ else:
     client.set_model("sq", onnx_square(), "ONNX", "CPU")
     client.run_model("sq", ["in"], ["out"])
     found["run"] = client.get_tensor("out").tolist()
+    client.use_tensor_ensemble_prefix(False)
+    try:  # a run whose output is b's key, spelt out
+        client.run_model("sq", ["rep_0.in"], ["rep_1.x"])
+        found["run_other"] = "allowed"
+    except RedisReplyError as err:
+        found["run_other"] = type(err).__name__ + ": " + str(err)
     try:
         client.flush_db([sys.argv[4]])
         found["flush"] = "allowed"
@@ -106,6 +112,7 @@ def test_members_get_users_of_their_own(
         assert found["overwrite"].startswith("PermissionDeniedError"), found
         assert "NOPERM" in found["overwrite"]
         assert found["run"] == (np.arange(6.0).reshape(2, 3) ** 2).tolist()
+        assert found["run_other"].startswith("PermissionDeniedError"), found
         assert found["flush"] == "PermissionDeniedError"
         # The driver (the store's own user) may do everything, the default user nothing.
         with Client(shards > 1, address) as driver:
