@@ -40,20 +40,20 @@ def exp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Experiment]
     experiment.stop_all()
 
 
-def _replicated_store(exp: Experiment, workers: int) -> Orchestrator:
+def _replicated_store(exp: Experiment, workers: int, **options: object) -> Orchestrator:
     store = exp.create_database(
         port=find_free_port_block(6), db_nodes=3, replicas=1,
-        cluster_node_timeout=NODE_TIMEOUT_MS, inference_workers=workers,
+        cluster_node_timeout=NODE_TIMEOUT_MS, inference_workers=workers, **options,
     )  # fmt: skip
     exp.start(store)
     return store
 
 
-def _on_first_shard(stem: str) -> str:
-    """A key name of ``stem`` whose slot the first master serves (the one killed)."""
-    return next(
-        f"{stem}{n}" for n in range(1000) if key_slot(f"{stem}{n}".encode()) < FIRST_SHARD_SLOTS
-    )
+def _on_first_shard(stem: str, prefix: str = "") -> str:
+    """A name of ``stem`` whose key (with ``prefix``) the first master serves (the one
+    killed)."""
+    names = (f"{stem}{n}" for n in range(1000))
+    return next(n for n in names if key_slot(f"{prefix}{n}".encode()) < FIRST_SHARD_SLOTS)
 
 
 class Load(threading.Thread):
@@ -138,12 +138,22 @@ def _run_load(exp: Experiment, store: Orchestrator) -> tuple[list[Load], float]:
     return loads, recovered
 
 
-def test_master_killed_under_load_fails_over(exp: Experiment) -> None:
-    store = _replicated_store(exp, workers=1)
+def test_master_killed_under_load_fails_over(
+    exp: Experiment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = _replicated_store(exp, workers=1, acl="per_entity")
     model, tensor = _on_first_shard("sq"), _on_first_shard("x")
+    entity = store.entity_env("sim", "sim")  # an ACL user on every server, replicas too
     with Client(True, store.get_address()[0]) as client:
         client.set_model(model, onnx_square(), "ONNX", "CPU")
         loads, recovered = _run_load(exp, store)
+        # The promoted replica knows the entity's user (ACLs are not replicated).
+        for name, value in {**entity, "SSKEYOUT": "sim", "SSKEYIN": "sim"}.items():
+            monkeypatch.setenv(name, value)
+        with Client(True, store.get_address()[1]) as member:
+            key = _on_first_shard("y", prefix="sim.")
+            member.put_tensor(key, np.ones(2))
+            assert client.get_tensor(f"sim.{key}").tolist() == [1.0, 1.0]
         # The worker beside the promoted replica serves the first shard's requests.
         x = np.arange(6, dtype=np.float32).reshape(2, 3)
         client.put_tensor(tensor, x)
