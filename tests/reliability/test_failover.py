@@ -171,7 +171,7 @@ def test_master_killed_under_load_fails_over(
 
 
 def test_acknowledged_writes_survive_failover_with_wait(
-    exp: Experiment, monkeypatch: pytest.MonkeyPatch
+    exp: Experiment, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("INSITU_WAIT_REPLICAS", "1")
     store = _replicated_store(exp, workers=0)
@@ -190,3 +190,8 @@ def test_acknowledged_writes_survive_failover_with_wait(
         seconds_to_recover_after_kill=round(recovered, 3),
     )  # fmt: skip
     assert lost == 0
+    # Another driver finds the store again, one master short, from its checkpoint.
+    again = Experiment("again", exp_path=str(tmp_path)).reconnect_orchestrator(
+        store.checkpoint_file
+    )
+    assert again.replicas == 1 and again.num_shards == 3 and again.is_active()

@@ -20,6 +20,7 @@ class SmartSimFace:
     _name: str
     _db_identifier: str
     _topology: Topology
+    _acl: str | None
     _password: str
     _active: bool
     launcher: str
@@ -79,6 +80,8 @@ class SmartSimFace:
             shard_names=tuple(self.shard_names),
             clustered=self.is_clustered,
             password_file=str(password_file(directory, self._name)),
+            replicas=self._topology.replicas,
+            acl=self._acl or "",
         )
         return write_checkpoint(checkpoint, self._password)
 

@@ -3,7 +3,9 @@
 A versioned JSON object (``insitu-checkpoint/1``), written into the store's directory when
 it is ready, read by ``Experiment.reconnect_orchestrator``. It names the store (name,
 ``db_identifier``, directory, launcher), its shard addresses and shard names, whether it is a
-cluster, and the file holding its password (a path, mode 0600, never the password itself).
+cluster, and the file holding its password (a path, mode 0600, never the password itself);
+``replicas`` (per master) and ``acl`` (``"per_entity"`` or ``""``), optional, default 0
+and ``""`` (checkpoints written before they existed).
 Unknown keys are ignored; a missing key, a wrong type or another format version raises
 :class:`~insitu.errors.CheckpointError`. Format and parse are a round-trip pair.
 """
@@ -31,6 +33,8 @@ class StoreCheckpoint:
     shard_names: tuple[str, ...]
     clustered: bool
     password_file: str
+    replicas: int = 0
+    acl: str = ""
 
 
 def format_checkpoint(checkpoint: StoreCheckpoint) -> str:
@@ -45,6 +49,8 @@ def format_checkpoint(checkpoint: StoreCheckpoint) -> str:
         "shard_names": list(checkpoint.shard_names),
         "clustered": checkpoint.clustered,
         "password_file": checkpoint.password_file,
+        "replicas": checkpoint.replicas,
+        "acl": checkpoint.acl,
     }
     return json.dumps(body, sort_keys=True, indent=1) + "\n"
 
@@ -69,9 +75,17 @@ def parse_checkpoint(text: str, source: str = "<checkpoint>") -> StoreCheckpoint
     clustered = body.get("clustered")
     if not isinstance(clustered, bool):
         raise CheckpointError(source, "'clustered' must be true or false")
+    replicas, acl = body.get("replicas", 0), body.get("acl", "")
+    if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+        raise CheckpointError(source, "'replicas' must be a whole number >= 0")
+    if not isinstance(acl, str):
+        raise CheckpointError(source, "'acl' must be a string")
+    if len(addresses) % (1 + replicas):
+        raise CheckpointError(source, "the addresses are not masters and their replicas")
     return StoreCheckpoint(
-        addresses=addresses, shard_names=shard_names, clustered=clustered, **strings
-    )
+        addresses=addresses, shard_names=shard_names, clustered=clustered, **strings,
+        replicas=replicas, acl=acl,
+    )  # fmt: skip
 
 
 def _str(body: dict[str, object], key: str, source: str) -> str:

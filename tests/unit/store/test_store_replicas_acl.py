@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from insitu.errors import InvalidArgumentError, UnsupportedOptionError
+from insitu.errors import CheckpointError, InvalidArgumentError, UnsupportedOptionError
 from insitu.store.acl import ENTITY_COMMANDS, check_acl_mode, entity_rules, user_name
 from insitu.store.replicas import check_replicas, master_of
 from insitu.store.server_config import ShardConfig, render_shard_config
 from insitu.store.topology import Topology, shard_ports
+from insitu.wire.checkpoint import StoreCheckpoint, format_checkpoint, parse_checkpoint
 
 SECRET = "s" * 24
 
@@ -70,3 +71,16 @@ def test_a_per_entity_store_turns_the_default_user_off(tmp_path: Path) -> None:
     assert "user default off" in text
     assert "requirepass" not in text
     assert f"masterauth {SECRET}" in text
+
+
+def test_checkpoints_keep_replicas_and_acl() -> None:
+    addresses = tuple(f"127.0.0.1:{7000 + i}" for i in range(6))
+    names = tuple(f"s_{i}" for i in range(6))
+    kept = StoreCheckpoint(
+        "s", "s", "/d", "local", addresses, names, True, "/d/pw", 1, "per_entity"
+    )
+    assert parse_checkpoint(format_checkpoint(kept)) == kept
+    older = format_checkpoint(kept).replace('"replicas": 1', '"x": 1').replace('"acl"', '"y"')
+    assert parse_checkpoint(older).replicas == 0 and parse_checkpoint(older).acl == ""
+    with pytest.raises(CheckpointError, match="replicas"):
+        parse_checkpoint(format_checkpoint(kept).replace('"replicas": 1', '"replicas": 4'))
