@@ -67,6 +67,7 @@ which raises the built-ins in those places, keeps catching them.
     │       ├── PermissionDeniedError        (key: NOPERM, the ACL user may not do that)
     │       ├── RedisInternalError
     │       ├── RedisTimeoutError            (transient)
+    │       │   └── ReplicationTimeoutError  (key: written, but too few replicas confirmed)
     │       ├── RedisInvalidUseError
     │       │   └── UnknownNodeError         (+ RedisRuntimeError)
     │       ├── RedisParameterError          (+ ValueError)
@@ -524,6 +525,18 @@ class RedisTimeoutError(RedisReplyError):
     transient = True
 
 
+class ReplicationTimeoutError(RedisTimeoutError):
+    """A write was applied by its master, but fewer replicas than asked for
+    (``INSITU_WAIT_REPLICAS``) confirmed it in time: a failover may lose it. ``key``,
+    ``confirmed`` and ``requested`` say which write and how many replicas."""
+
+    def __init__(self, message: str, key: str = "", confirmed: int = 0, requested: int = 0):
+        self.key = key
+        self.confirmed = confirmed
+        self.requested = requested
+        super().__init__(message)
+
+
 class RedisConnectionLostError(RedisConnectionError, RedisTimeoutError):
     """A shard stopped answering mid-run; raised once ``SR_CMD_TIMEOUT`` has passed.
 
@@ -803,6 +816,7 @@ __all__ = [
     "RedisReplyError",
     "RedisRuntimeError",
     "RedisTimeoutError",
+    "ReplicationTimeoutError",
     "RuleSyntaxError",
     "SSConfigError",
     "SSDBFilesNotParseable",

@@ -19,11 +19,14 @@ from insitu.store.readiness import find_free_port_block
 pytestmark = pytest.mark.requires_redis
 
 
-def test_another_experiment_reconnects_queries_hands_over_and_stops(tmp_path: Path) -> None:
+@pytest.mark.parametrize("acl", [None, "per_entity"])
+def test_another_experiment_reconnects_queries_hands_over_and_stops(
+    tmp_path: Path, acl: str | None
+) -> None:
     first = Experiment("first", exp_path=str(tmp_path))
     second = Experiment("second", exp_path=str(tmp_path))
     try:
-        store = first.create_database(port=find_free_port_block(1), interface="lo")
+        store = first.create_database(port=find_free_port_block(1), interface="lo", acl=acl)
         first.start(store)
         checkpoint = Path(store.checkpoint_file)
         body = json.loads(checkpoint.read_text())
@@ -33,6 +36,7 @@ def test_another_experiment_reconnects_queries_hands_over_and_stops(tmp_path: Pa
         assert stat.S_IMODE(secret.stat().st_mode) == 0o600
 
         again = second.reconnect_orchestrator(store.checkpoint_file)
+        assert again.acl == acl  # with acl: the model below logs in as its own user
         assert again.get_address() == store.get_address()
         assert second.get_status(again) == [JobState.STATUS_RUNNING]
         assert [n.host for n in again.entities] == ["127.0.0.1"]

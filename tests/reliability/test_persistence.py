@@ -16,7 +16,6 @@ from insitu.errors import (
     InvalidServerOptionError,
     StoreNotActiveError,
     StoreOutOfMemoryError,
-    UnsupportedOptionError,
 )
 from insitu.store.readiness import find_free_port_block
 
@@ -90,13 +89,3 @@ def test_bad_persistence_or_memory_options_are_refused_at_once(
 ) -> None:
     with pytest.raises(InvalidServerOptionError):
         exp.create_database(port=find_free_port_block(1), **options)  # type: ignore[arg-type]
-
-
-@pytest.mark.parametrize(("option", "value"), [("replicas", 1)])  # tls: test_store_tls_e2e.py
-def test_options_not_implemented_yet_are_refused_by_name(
-    exp: Experiment, option: str, value: object
-) -> None:
-    with pytest.raises(UnsupportedOptionError) as caught:
-        exp.create_database(port=find_free_port_block(3), db_nodes=3, **{option: value})  # type: ignore[arg-type]
-    assert caught.value.option == option
-    exp.create_database(port=find_free_port_block(1), db_identifier="fine", **{option: 0})  # type: ignore[arg-type]

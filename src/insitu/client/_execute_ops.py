@@ -38,6 +38,7 @@ from insitu.errors import (
     InferenceError,
     InferenceTimeoutError,
     InsituError,
+    RedisConnectionLostError,
     RedisDatabaseError,
     RedisInvalidUseError,
     RedisKeyError,
@@ -83,7 +84,26 @@ class ExecuteOps(RequestOps):
             address = self._store.addresses()[0]
             self._run_on(address, op, key.encode(), function, inputs, outputs, key)
             return
-        shards = self._cluster_map()
+        try:
+            self._execute_clustered(op, key, function, inputs, outputs, self._cluster_map())
+        except RedisConnectionLostError:
+            # The shard may have failed over: with a fresh layout, a replica promoted in
+            # its place runs the request (the dead master took what it held with it).
+            before = self._cluster_map()
+            self._store.refresh()
+            if self._cluster_map(refresh=True) == before:
+                raise
+            self._execute_clustered(op, key, function, inputs, outputs, self._cluster_map())
+
+    def _execute_clustered(
+        self,
+        op: str,
+        key: str,
+        function: str,
+        inputs: Sequence[str],
+        outputs: Sequence[str],
+        shards: ShardMap,
+    ) -> None:
         low = _lowest_slot(shards, key_slot((inputs[0] if inputs else key).encode()))
         owner = _owner(shards, low)
         ins = [self._local(i, low, owner, shards) for i in inputs]

@@ -27,6 +27,7 @@ when the shard is back.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,13 +36,14 @@ import redis.exceptions as rex
 
 from insitu.client import credentials
 from insitu.client.config_options import ConfigOptions, Timeouts
+from insitu.client.durability import NO_WAIT, Durability, durability_from_env
 from insitu.client.routing import ClusterRouter, Router, StandaloneRouter
 from insitu.client.transport import RedisTransport
 from insitu.connection.tls import is_verification_failure
 from insitu.errors import RedisConnectionError, RedisParameterError, TlsVerificationError
 from insitu.wire.addresses import Address, parse_address_list
 from insitu.wire.endpoint import Credentials, Endpoint, TlsOptions
-from insitu.wire.env import ADDRESS_VAR, DB_TYPE_VAR, PASSWORD_VAR, TLS_CA_VAR
+from insitu.wire.env import ADDRESS_VAR, DB_TYPE_VAR, PASSWORD_VAR, TLS_CA_VAR, USER_VAR
 
 _DB_TYPES = {"clustered": True, "standalone": False}
 
@@ -55,6 +57,7 @@ class ConnectionSettings:
     credentials: Credentials
     timeouts: Timeouts
     tls: TlsOptions | None = None
+    durability: Durability = NO_WAIT
 
     def endpoint(self, address: Address | None = None) -> Endpoint:
         """How to reach the shard at ``address`` (default: the first address): every
@@ -105,9 +108,13 @@ def resolve_settings(
         raise RedisParameterError("TLS is for TCP addresses; a Unix socket store has none")
     ca = tls_ca or options.lookup_string(TLS_CA_VAR) or _registered_ca(addresses)
     tls = TlsOptions.from_ca(ca) if not any(a.is_unix for a in addresses) else None
+    user = options.lookup_string(USER_VAR) if not password else None
+    if secret and secret == _registered(addresses):
+        user = _registered_user(addresses)  # the driver of a store without default user
     return ConnectionSettings(
-        addresses, clustered, Credentials(secret or None), options.timeouts(), tls
-    )
+        addresses, clustered, Credentials(secret or None, user or None), options.timeouts(),
+        tls, durability_from_env(os.environ),
+    )  # fmt: skip
 
 
 def _db_type(options: ConfigOptions) -> bool:
@@ -135,6 +142,13 @@ def _registered_ca(addresses: tuple[Address, ...]) -> str | None:
     return None
 
 
+def _registered_user(addresses: tuple[Address, ...]) -> str | None:
+    for address in addresses:
+        if credentials.lookup(address):
+            return credentials.lookup_user(address)
+    return None
+
+
 def open_transport(settings: ConnectionSettings) -> RedisTransport:
     """Connect (retrying as the module docs say) and check that every shard answers."""
     timeouts = settings.timeouts
@@ -154,7 +168,7 @@ def open_transport(settings: ConnectionSettings) -> RedisTransport:
             if dead and (not settings.clustered or len(dead) == len(router.nodes())):
                 where, err = dead[0]
                 raise err
-            return RedisTransport(router, timeouts)
+            return RedisTransport(router, timeouts, settings.durability)
         except (rex.AuthenticationError, rex.ResponseError) as err:
             _close(router)
             raise RedisConnectionError(_explain(err, settings), where) from err

@@ -25,6 +25,7 @@ from insitu.wire.addresses import Address, parse_address
 _lock = threading.Lock()
 _registry: dict[Address, str] = {}
 _tls_cas: dict[Address, str] = {}
+_users: dict[Address, str] = {}  # the ACL user of a password, when not the default user
 
 
 def _key(address: Address | str) -> Address:
@@ -32,9 +33,15 @@ def _key(address: Address | str) -> Address:
     return where.canonical()
 
 
-def register(addresses: Iterable[Address | str], password: str, tls_ca: str | None = None) -> None:
-    """Record ``password`` (and the CA certificate of a TLS store, ``tls_ca``) for every
-    address of a store that is now live."""
+def register(
+    addresses: Iterable[Address | str],
+    password: str,
+    tls_ca: str | None = None,
+    *,
+    username: str | None = None,
+) -> None:
+    """Record ``password`` (of the ACL user ``username``; None: the default user), and the
+    CA certificate of a TLS store (``tls_ca``), for every address of a store now live."""
     keys = [_key(a) for a in addresses]
     with _lock:
         for key in keys:
@@ -43,6 +50,10 @@ def register(addresses: Iterable[Address | str], password: str, tls_ca: str | No
                 _tls_cas[key] = tls_ca
             else:
                 _tls_cas.pop(key, None)
+            if username:
+                _users[key] = username
+            else:
+                _users.pop(key, None)
 
 
 def unregister(addresses: Iterable[Address | str]) -> None:
@@ -52,6 +63,7 @@ def unregister(addresses: Iterable[Address | str]) -> None:
         for key in keys:
             _registry.pop(key, None)
             _tls_cas.pop(key, None)
+            _users.pop(key, None)
 
 
 def lookup(address: Address | str) -> str | None:
@@ -66,12 +78,21 @@ def lookup(address: Address | str) -> str | None:
 
 def lookup_tls_ca(address: Address | str) -> str | None:
     """The CA certificate of the live TLS store at ``address`` (None: none registered)."""
+    return _lookup(_tls_cas, address)
+
+
+def lookup_user(address: Address | str) -> str | None:
+    """The ACL user of the password registered for ``address`` (None: the default user)."""
+    return _lookup(_users, address)
+
+
+def _lookup(table: dict[Address, str], address: Address | str) -> str | None:
     try:
         key = _key(address)
     except RedisParameterError:
         return None
     with _lock:
-        return _tls_cas.get(key)
+        return table.get(key)
 
 
 def registered_addresses() -> tuple[str, ...]:

@@ -35,6 +35,7 @@ import redis.exceptions as rex
 from redis.connection import AbstractConnection
 
 from insitu.client.config_options import Timeouts
+from insitu.client.durability import NO_WAIT, Durability
 from insitu.client.reply_errors import UNAVAILABLE, error_text, memory_limit, reply_error
 from insitu.client.routing import Router
 from insitu.connection.redis_clients import checked_out, node_address, raw_socket
@@ -116,15 +117,22 @@ class Transport(Protocol):
     def pipeline_many(
         self, groups: Sequence[tuple[str, Sequence[Sequence[Arg]]]]
     ) -> list[list[object]]: ...
+    def refresh(self) -> None:
+        """Re-learn the cluster layout now (after a failover); nothing on a standalone."""
+        ...
+
     def close(self) -> None: ...
 
 
 class RedisTransport:
     """:class:`Transport` over redis-py connection pools (see the module contract)."""
 
-    def __init__(self, router: Router, timeouts: Timeouts) -> None:
+    def __init__(
+        self, router: Router, timeouts: Timeouts, durability: Durability = NO_WAIT
+    ) -> None:
         self._router = router
         self._timeouts = timeouts
+        self._durability = durability.bounded(int(timeouts.command * 500))
         self._limits: dict[int, tuple[float, int]] = {}
 
     @property
@@ -137,7 +145,7 @@ class RedisTransport:
     # ----------------------------------------------------------------- values
     def put(self, key: str, value: Value) -> None:
         self.check_size(key, value.nbytes)
-        self._run(key, pack("SET", key, value), _read_one)
+        self._run(key, pack("SET", key, value), _read_one, write=True)
 
     def check_size(self, key: str, size: int) -> None:
         """ValueTooLargeError if a value of ``size`` bytes is over the limit of ``key``'s
@@ -167,11 +175,11 @@ class RedisTransport:
         return self._run(key, pack("EXISTS", key), _read_one) == 1
 
     def delete(self, key: str) -> bool:
-        return self._run(key, pack("DEL", key), _read_one) == 1
+        return self._run(key, pack("DEL", key), _read_one, write=True) == 1
 
     def copy(self, src: str, dst: str) -> bool:
         if self._router.same_slot(src, dst):
-            reply = self._run(src, pack("EVAL", _COPY_VALUE, 2, src, dst), _read_one)
+            reply = self._run(src, pack("EVAL", _COPY_VALUE, 2, src, dst), _read_one, write=True)
             return reply == 1
         value = self.get(src)
         if value is None:
@@ -185,11 +193,12 @@ class RedisTransport:
             if copied:
                 self.delete(src)
             return copied
-        return self._run(src, pack("EVAL", _RENAME_VALUE, 2, src, dst), _read_one) == 1
+        reply = self._run(src, pack("EVAL", _RENAME_VALUE, 2, src, dst), _read_one, write=True)
+        return reply == 1
 
     # ----------------------------------------------------------------- lists
     def rpush(self, key: str, values: Sequence[str]) -> int:
-        reply = self._run(key, pack("RPUSH", key, *values), _read_one, idempotent=False)
+        reply = self._run(key, pack("RPUSH", key, *values), _read_one, idempotent=False, write=True)
         return _int(reply)
 
     def llen(self, key: str) -> int:
@@ -203,12 +212,12 @@ class RedisTransport:
 
     def copy_list(self, src: str, dst: str) -> bool:
         if self._router.same_slot(src, dst):
-            return self._run(src, pack("COPY", src, dst, "REPLACE"), _read_one) == 1
+            return self._run(src, pack("COPY", src, dst, "REPLACE"), _read_one, write=True) == 1
         values = self.lrange(src, 0, -1)
         if not values:
             return False
         commands = pack_many([("MULTI",), ("DEL", dst), ("RPUSH", dst, *values), ("EXEC",)])
-        self._run(dst, commands, _read_all(4))
+        self._run(dst, commands, _read_all(4), write=True)
         return True
 
     # ----------------------------------------------------------------- admin
@@ -219,13 +228,14 @@ class RedisTransport:
     # ----------------------------------------------------------------- generic
     def command(self, key: str, *args: Arg, idempotent: bool = True) -> object:
         """One command on the shard of ``key``; the raw reply (bytes undecoded)."""
-        return self._run(key, pack(*args), _read_one, idempotent=idempotent)
+        write = not idempotent or _is_write(args)
+        return self._run(key, pack(*args), _read_one, idempotent=idempotent, write=write)
 
     def transaction(self, key: str, commands: Sequence[Sequence[Arg]]) -> list[object]:
         """``commands`` (all on the slot of ``key``) in one MULTI/EXEC, never sent twice;
         the EXEC reply (one entry per command)."""
         packed = pack_many([("MULTI",), *commands, ("EXEC",)])
-        replies = self._run(key, packed, _read_all(len(commands) + 2), idempotent=False)
+        replies = self._run(key, packed, _read_all(len(commands) + 2), idempotent=False, write=True)
         result = replies[-1]
         if not isinstance(result, list):
             raise RedisInternalError(f"MULTI/EXEC on {key!r} was aborted")
@@ -236,7 +246,10 @@ class RedisTransport:
     ) -> list[object]:
         """``commands`` (all on the slot of ``key``) sent back to back, one round trip;
         their raw replies (the first error reply is raised after all were read)."""
-        return self._run(key, pack_many(commands), _read_all(len(commands)), idempotent=idempotent)
+        write = not idempotent or any(_is_write(c) for c in commands)
+        return self._run(
+            key, pack_many(commands), _read_all(len(commands)), idempotent=idempotent, write=write
+        )
 
     def pipeline_many(
         self, groups: Sequence[tuple[str, Sequence[Sequence[Arg]]]]
@@ -258,6 +271,9 @@ class RedisTransport:
                 out[i] = replies[at : at + len(groups[i][1])]
                 at += len(groups[i][1])
         return out
+
+    def refresh(self) -> None:
+        self._refresh()
 
     def close(self) -> None:
         self._router.close()
@@ -286,9 +302,13 @@ class RedisTransport:
         *,
         idempotent: bool = True,
         node: redis.Redis | None = None,
+        write: bool = False,
     ) -> T:
         """Send ``commands`` to the shard of ``key`` (or ``node``) and ``read`` the replies,
-        retrying as the module contract says."""
+        retrying as the module contract says; a ``write`` waits for replicas when the
+        client's durability asks for it (:mod:`insitu.client.durability`)."""
+        if write and self._durability.enabled:
+            commands = [*commands, *pack(*self._durability.wait_command())]
         deadline = time.monotonic() + self._timeouts.command
         redirects = 0
         target: redis.Redis | None = node
@@ -296,6 +316,8 @@ class RedisTransport:
             sent = [False]
             try:
                 target = node if node is not None else self._router.node_for(key)
+                if write and self._durability.enabled:
+                    return _attempt(target, commands, self._waited(read, key, target), sent)
                 return _attempt(target, commands, read, sent)
             except (rex.MovedError, rex.AskError) as err:
                 redirects = self._redirected(err, redirects)
@@ -329,6 +351,22 @@ class RedisTransport:
                         _endpoint(target),
                     ) from err
                 self._pause_or_fail(deadline, err, key, _endpoint(target))
+
+    def _waited(self, read: Reader[T], key: str, target: redis.Redis) -> Reader[T]:
+        """``read``, then the reply of the WAIT sent after the write (read even after an
+        error reply, so that the connection stays in step), checked."""
+
+        def both(conn: AbstractConnection) -> T:
+            try:
+                result = read(conn)
+            except (ServerReplyError, rex.ResponseError):
+                conn.read_response(disable_decoding=True)
+                raise
+            reply = conn.read_response(disable_decoding=True)
+            self._durability.check(reply, key, _endpoint(target))
+            return result
+
+        return both
 
     def _reply_error(self, text: str, key: str, node: redis.Redis | None) -> ClientError:
         """:func:`reply_error` for ``text``, with the shard's memory limit for OOM."""
@@ -391,6 +429,23 @@ def _endpoint(node: redis.Redis | None) -> str:
     """The address of ``node`` as clients write it ("" when not known)."""
     address = None if node is None else node_address(node)
     return "" if address is None else str(address)
+
+
+_READ_ONLY = frozenset({
+    "GET", "MGET", "EXISTS", "LLEN", "LRANGE", "TYPE", "TTL", "PTTL", "SCAN", "KEYS",
+    "INFO", "CONFIG", "CLUSTER", "PING", "DBSIZE", "HGET", "HGETALL", "HMGET", "HEXISTS",
+    "AI.TENSORGET", "AI.MODELGET", "AI.SCRIPTGET", "AI.INFO", "INSITU.STATUS",
+    "INSITU.STATS", "XLEN", "XRANGE", "XPENDING", "STRLEN", "GETRANGE", "WAIT",
+})  # fmt: skip
+
+
+def _is_write(command: Sequence[Arg]) -> bool:
+    """True unless ``command`` is known to change nothing (a write waits for replicas)."""
+    if not command:
+        return False
+    name = command[0]
+    text = name.decode("ascii", "replace") if isinstance(name, bytes | bytearray) else str(name)
+    return text.upper() not in _READ_ONLY
 
 
 def _int(reply: object) -> int:

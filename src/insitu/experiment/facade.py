@@ -467,6 +467,8 @@ class Experiment(EntityFactory):
         keys_in = [e.name for e in model.incoming_entities]
         prefixes = format_key_prefix_env(key_out, keys_in)
         stores = {**self._reconnected.env(), **self._control.store_env()}
+        for store in self._shared_stores():  # acl="per_entity": its own user on each
+            stores.update(store.entity_env(model.name, key_out))
         return {**stores, **(colocated or {}), **prefixes}
 
     def _shared_stores(self) -> list[Orchestrator]:

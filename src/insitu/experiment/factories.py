@@ -152,7 +152,9 @@ class EntityFactory:
         ``kwargs`` are server options, or settings of the inference workers beside every
         shard: ``threads_per_queue``, ``inter_op_threads``, ``intra_op_threads``,
         ``inference_workers`` (per shard, default 1; 0 for none) and ``inference_devices``
-        (``"CPU"`` or e.g. ``["GPU:0", "GPU:1"]``); see :class:`Orchestrator`.
+        (``"CPU"`` or e.g. ``["GPU:0", "GPU:1"]``), ``replicas`` (per master of a cluster,
+        default 0) and ``acl="per_entity"`` (an ACL user per launched entity); see
+        :class:`Orchestrator`.
         """
         _checks.check_type("db_identifier", db_identifier, str)
         existing = [e for e in self._created.values() if isinstance(e, Orchestrator)]

@@ -139,7 +139,8 @@ def wait_for_workers(store: Orchestrator, load: Load, deadline: float) -> None:
     if store.worker_layout.per_shard == 0:
         return
     shards = zip(store.get_address(), store.shard_names, strict=True)
-    for index, (address, shard) in enumerate(shards):
+    # The masters only: a replica's worker waits, serving nothing until a failover.
+    for index, (address, shard) in enumerate(list(shards)[: store.num_shards]):
         while not worker_is_ready(address, store.password, index, store.tls_ca):
             if time.monotonic() > deadline:
                 raise DBObjectLoadError(

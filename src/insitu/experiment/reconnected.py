@@ -12,6 +12,7 @@ from pathlib import Path
 
 from insitu.client import credentials
 from insitu.jobs.status import JobState
+from insitu.store.acl import check_acl_mode
 from insitu.store.orchestrator import Orchestrator
 from insitu.store.reconnect import (
     plan_of,
@@ -19,6 +20,7 @@ from insitu.store.reconnect import (
     remove_secret_files,
     shutdown_shards,
 )
+from insitu.wire.endpoint import STORE_USER
 
 
 class ReconnectedStores:
@@ -34,9 +36,12 @@ class ReconnectedStores:
         found, password = read_checkpoint(checkpoint)
         store = Orchestrator.from_plan(plan_of(found))
         store._password = password  # the store's own secret, read from its 0600 file
+        store._acl = check_acl_mode(found.acl or None)
         store._active = True
         self._stores[store.name] = store
-        credentials.register(store.client_addresses(), password, store.tls_ca)
+        # acl="per_entity": the default user is off, the driver is the store's own user.
+        user = STORE_USER if store.acl else None
+        credentials.register(store.client_addresses(), password, store.tls_ca, username=user)
         return store
 
     def owns(self, store: Orchestrator) -> bool:

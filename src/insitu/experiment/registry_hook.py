@@ -13,6 +13,7 @@ from insitu.runtime.controller import Store
 from insitu.runtime.events import StoreEvent
 from insitu.store.orchestrator import Orchestrator
 from insitu.wire.addresses import Address
+from insitu.wire.endpoint import STORE_USER
 
 
 class PasswordRegistration:
@@ -40,7 +41,9 @@ class PasswordRegistration:
         addresses = store.client_addresses()
         with self._lock:
             self._registered[store.name] = addresses
-        credentials.register(addresses, store.password, store.tls_ca)
+        # acl="per_entity" turns the default user off: the driver is the store's own user.
+        user = STORE_USER if store.acl else None
+        credentials.register(addresses, store.password, store.tls_ca, username=user)
 
     def stopped(self, store: Orchestrator) -> None:
         """Forget the addresses of ``store``."""

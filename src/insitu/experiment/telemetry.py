@@ -125,7 +125,7 @@ class StoreSampling:
 def watch_reconnected(sampler: TelemetrySampler, store: Orchestrator) -> None:
     """Sample ``store``, reconnected to from a checkpoint (no store event announces it), as
     :class:`StoreSampling` samples the stores this driver started: per its own switch."""
-    endpoints = shard_endpoints(store.shard_addresses, store.password)
+    endpoints = shard_endpoints(store.shard_addresses, store.password, tls_ca=store.tls_ca)
     switch = store.telemetry
     sampler.watch(store.name, endpoints, store.is_clustered, lambda: switch.is_enabled)
 

@@ -41,6 +41,7 @@ from insitu.wire.tensors import decode_tensor, encode_tensor
 log = logging.getLogger("insitu.inference.worker")
 
 IDLE_BLOCK_MS = 500  # longest sleep in NEXT, so that a stop is noticed quickly
+REPLICA_POLL_S = 0.2  # a worker beside a replica asks this often whether it was promoted
 TAKE = 256  # requests taken per NEXT at most
 _KINDS = {"run_model": "model", "run_script": "script"}
 Command = tuple[Arg, ...]
@@ -216,6 +217,11 @@ class ChannelLoop:
                     self._step()
                     self._backoff, self._down_since = 0.05, None
                 except (OSError, ServerReplyError) as err:
+                    if str(err).startswith("READONLY"):
+                        # A replica: serve nothing until a failover promotes its node.
+                        self._connected = False
+                        stop.wait(REPLICA_POLL_S)
+                        continue
                     if self._connected or self._backoff == 0.05:  # once per outage
                         log.warning("store module channel at %s: %s; retrying",
                                     self._conn.address, err)  # fmt: skip

@@ -120,12 +120,15 @@ def normalize_option(key: str, value: OptionValue) -> tuple[str, str]:
     return canonical, normalize_value(canonical, value)
 
 
-NOT_YET: dict[str, str] = {
-    "replicas": "stores without replicas only for now: a dead master stops its slots until "
-    "the store is restarted (persist='rdb' or 'aof' keeps the data across a restart)",
-}
+NOT_YET: dict[str, str] = {}
 """Store options of the issue's plan that are refused, with the reason, until they are
 implemented (rather than handed to the server, which would refuse them at start)."""
+
+STORE_KEYWORDS: dict[str, str] = {
+    "replicas": "replicas need a cluster (create_database(db_nodes >= 3))",
+    "acl": "ACL users per entity are an option of create_database",
+}
+"""Orchestrator keywords that are not server options (refused where they cannot apply)."""
 
 PERSIST_MODES: dict[str, dict[str, str]] = {
     "none": {},
@@ -160,6 +163,11 @@ def normalize_kwargs(kwargs: Mapping[str, object]) -> dict[str, str]:
     for key, value in kwargs.items():
         if key == "persist":
             options.update(persist_options(value))
+            continue
+        if key in STORE_KEYWORDS and value not in (None, False, 0):
+            # Orchestrator takes these itself; a store built otherwise (colocated) cannot.
+            raise UnsupportedOptionError(key, "a colocated store", STORE_KEYWORDS[key])
+        if key in STORE_KEYWORDS:
             continue
         if key in NOT_YET and value not in (None, False, 0):
             raise UnsupportedOptionError(key, "this version of insitu", NOT_YET[key])

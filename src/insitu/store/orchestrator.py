@@ -43,6 +43,7 @@ from insitu.launchers.registry import (
 )
 from insitu.log import get_logger
 from insitu.store import credentials, options, tls_store, topology, workers
+from insitu.store.acl import check_acl_mode, entity_rules, set_user, user_name
 from insitu.store.cluster_setup import form_cluster
 from insitu.store.launch_options import (
     ShardLaunch,
@@ -58,6 +59,7 @@ from insitu.store.plan import StorePlan
 from insitu.store.readiness import ShardProbe, check_ports_free, wait_for_shards
 from insitu.store.reconnect import remove_secret_files
 from insitu.store.remote_shards import wait_for_addresses
+from insitu.store.replicas import attach_replicas, check_replicas, cluster_serving
 from insitu.store.server_binary import ServerBinary, find_server_binary
 from insitu.store.server_config import (
     OWNER_SOCKET,
@@ -72,7 +74,7 @@ from insitu.store.store_module import module_path
 from insitu.store.tls_config import TlsFiles
 from insitu.store.unix_socket import check_socket_free, socket_mode, validate_socket_path
 from insitu.wire.addresses import Address, parse_address
-from insitu.wire.env import StoreConnection, validate_db_identifier
+from insitu.wire.env import StoreConnection, password_var, user_var, validate_db_identifier
 from insitu.wire.worker import WorkerThreads, worker_spin_us
 
 logger = get_logger(__name__)
@@ -104,6 +106,10 @@ class Orchestrator(LiveConfig, SmartSimFace):
     shape the workers the runtime starts beside every shard (:mod:`insitu.store.workers`).
     ``name`` (an insitu extension, used for colocated stores) names the store and its shard
     jobs (``<name>_<i>``) when that must differ from ``db_identifier``; it defaults to it.
+    ``replicas`` (insitu) gives each master of a cluster that many replicas, which take
+    over when it dies (:mod:`insitu.store.replicas`); ``acl="per_entity"`` (insitu) gives
+    every launched entity an ACL user of its own and turns the default user off
+    (:mod:`insitu.store.acl`).
     """
 
     def __init__(
@@ -132,6 +138,8 @@ class Orchestrator(LiveConfig, SmartSimFace):
         socket_permissions: int = 755,
         name: str | None = None,
         tls: bool | None = None,
+        replicas: int = 0,
+        acl: str | None = None,
         **kwargs: object,
     ) -> None:
         launcher_name = resolve_launcher_name(launcher)
@@ -147,6 +155,9 @@ class Orchestrator(LiveConfig, SmartSimFace):
             account=account, time=time, alloc=alloc, single_cmd=single_cmd, kwargs=kwargs,
         )  # fmt: skip
         n_shards = topology.validate_db_nodes(db_nodes)
+        n_replicas = check_replicas(
+            replicas, n_shards, multi_host=runs_on_other_hosts(launcher_name)
+        )
         check_any("db_identifier", db_identifier, str)
         db_id = validate_db_identifier(db_identifier) or "orchestrator"
         interfaces = topology.normalize_interfaces(interface)
@@ -172,7 +183,7 @@ class Orchestrator(LiveConfig, SmartSimFace):
             name=db_id if name is None else _store_name(name),
             db_identifier=db_id,
             path=Path(path) if path is not None else Path.cwd(),
-            topology=_layout(n_shards, port, bind, unix_socket),
+            topology=_layout(n_shards, port, bind, unix_socket, n_replicas),
             interfaces=interfaces,
             server_binary=find_server_binary(server_binary, tls=use_tls),
             launcher=launcher_name,
@@ -182,6 +193,7 @@ class Orchestrator(LiveConfig, SmartSimFace):
             tls=use_tls,
         )
         self._adopt(plan)
+        self._acl = check_acl_mode(acl)
         cpus_per_shard = kwargs.get("cpus_per_shard")
         if cpus_per_shard is not None:
             self.set_cpus(check_int("cpus_per_shard", cpus_per_shard, minimum=None))
@@ -219,6 +231,8 @@ class Orchestrator(LiveConfig, SmartSimFace):
         self._cpu_pinning = plan.cpu_pinning
         self._worker_pinning: tuple[int, ...] | None = None
         self._passwordless = False
+        self._acl = None
+        self._entity_users: dict[str, list[str]] = {}  # ACL user -> rules (re-set at start)
         self._probes: tuple[ShardProbe, ...] = ()
         self._secrets_written = False  # this object wrote the shard configs (prepare)
         self._active = False
@@ -262,8 +276,13 @@ class Orchestrator(LiveConfig, SmartSimFace):
 
     @property
     def num_shards(self) -> int:
-        """Number of shards (one server process each)."""
+        """Number of shards (masters; one server process each, plus its replicas)."""
         return self._topology.db_nodes
+
+    @property
+    def replicas(self) -> int:
+        """Replicas of each shard (insitu; 0 unless ``replicas=`` asked for them)."""
+        return self._topology.replicas
 
     @property
     def db_nodes(self) -> int:
@@ -332,8 +351,9 @@ class Orchestrator(LiveConfig, SmartSimFace):
 
     @property
     def shard_names(self) -> list[str]:
-        """Job names of the shards: ``<db_identifier>_<i>``."""
-        return [f"{self._name}_{i}" for i in range(self.num_shards)]
+        """Job names of the shards' server processes: ``<db_identifier>_<i>``, the masters
+        first, then their replicas (:mod:`insitu.store.replicas`)."""
+        return [f"{self._name}_{i}" for i in range(self._topology.nodes)]
 
     @property
     def worker_layout(self) -> workers.WorkerLayout:
@@ -356,10 +376,13 @@ class Orchestrator(LiveConfig, SmartSimFace):
         return list(self._topology.addresses)
 
     def is_active(self) -> bool:
-        """True iff every shard answers an authenticated PING now."""
+        """True iff every shard answers an authenticated PING now; with replicas, iff the
+        nodes that answer see the whole cluster served (a dead master's replica took over)."""
         shards = shard_endpoints(
             self._topology.addresses, self._password, PROBE_TIMEOUT, self.tls_ca
         )
+        if self.replicas:
+            return cluster_serving(shards)
         return all(ping_error(shard) is None for shard in shards)
 
     # ----------------------------------------------------------------- launch options
@@ -496,8 +519,13 @@ class Orchestrator(LiveConfig, SmartSimFace):
             return
         wait_for_shards(self._probes, self._password, is_running, deadline, self.tls_ca)
         if self.is_clustered:
-            shards = shard_endpoints(self._topology.addresses, self._password, tls_ca=self.tls_ca)
-            form_cluster(shards, deadline)
+            nodes = shard_endpoints(self._topology.addresses, self._password, tls_ca=self.tls_ca)
+            form_cluster(nodes[: self.num_shards], deadline)
+            if self.replicas:
+                attach_replicas(nodes[: self.num_shards], nodes[self.num_shards :], deadline)
+        every = shard_endpoints(self._topology.addresses, self._password, tls_ca=self.tls_ca)
+        for user, rules in self._entity_users.items():  # a restart: the users again
+            set_user(every, user, rules)
         self._active = True
         logger.info("orchestrator %s ready at %s", self._name, ", ".join(self._topology.addresses))
 
@@ -590,6 +618,24 @@ class Orchestrator(LiveConfig, SmartSimFace):
         )  # fmt: skip
         return connection.to_env()
 
+    @property
+    def acl(self) -> str | None:
+        """``"per_entity"`` when launched entities get ACL users of their own, else None."""
+        return self._acl
+
+    def entity_env(self, entity: str, key_out: str | None) -> dict[str, str]:
+        """With ``acl="per_entity"``: create the ACL user of ``entity`` (writing under
+        ``key_out``, None: no prefix) on every server now, and return the variables that
+        make its client use it (``SSDB_USER``, ``SSDB_PASSWORD``); ``{}`` otherwise."""
+        if self._acl is None:
+            return {}
+        user, secret = user_name(entity), credentials.generate_password()
+        rules = entity_rules(secret, key_out)
+        endpoints = shard_endpoints(self._topology.addresses, self._password, tls_ca=self.tls_ca)
+        set_user(endpoints, user, rules)
+        self._entity_users[user] = rules
+        return {user_var(self._db_identifier): user, password_var(self._db_identifier): secret}
+
     def remove_stale_files(self) -> None:
         """Delete cluster node tables left by earlier runs (SmartSim's method)."""
         for name in self.shard_names:
@@ -640,7 +686,7 @@ class Orchestrator(LiveConfig, SmartSimFace):
                 err_path=directory / f"{name}.err", resources=resources,
                 entity_type=EntityType.DB_NODE,
             )  # fmt: skip
-            spec = launch.apply(spec, index, self.num_shards)
+            spec = launch.apply(spec, index, self._topology.nodes)
             if spec.batch is not None:  # batch=True: one batch job holds every shard
                 spec = replace(spec, batch_group=self._name)
             specs.append(spec)
@@ -686,6 +732,7 @@ class Orchestrator(LiveConfig, SmartSimFace):
             module=module_path(),
             access=self.access,
             tls=tls,
+            default_user_off=self._acl is not None,
         )
         if self.access == PASSWORDLESS_TCP and index == 0:
             logger.warning(
@@ -701,10 +748,10 @@ class Orchestrator(LiveConfig, SmartSimFace):
 
     def _pinning(self) -> Sequence[tuple[int, ...]]:
         if self._cpu_pinning is not None:
-            return [self._cpu_pinning] * self.num_shards
+            return [self._cpu_pinning] * self._topology.nodes
         if self._cpus_per_shard is None:
-            return [()] * self.num_shards
-        return topology.cpu_sets(self.num_shards, self._cpus_per_shard, available_cpus())
+            return [()] * self._topology.nodes
+        return topology.cpu_sets(self._topology.nodes, self._cpus_per_shard, available_cpus())
 
     def client_addresses(self) -> list[Address]:
         """Every address a client on this host may use to reach the store: each shard on
@@ -732,11 +779,13 @@ def _usable_cpus(cpus: Sequence[int]) -> tuple[int, ...]:
 
 
 def _layout(
-    n_shards: int, port: int, bind: tuple[str, ...], unix_socket: object | None
+    n_shards: int, port: int, bind: tuple[str, ...], unix_socket: object | None, replicas: int
 ) -> topology.Topology:
-    """Shards on TCP ports ``port..``, or one shard on a Unix socket (TCP off: port 0)."""
+    """Shards (and their replicas) on TCP ports ``port..``, or one shard on a Unix socket
+    (TCP off: port 0)."""
     if unix_socket is None:
-        return topology.Topology(n_shards, topology.shard_ports(port, n_shards), bind)
+        ports = topology.shard_ports(port, n_shards * (1 + replicas))
+        return topology.Topology(n_shards, ports, bind, replicas=replicas)
     if n_shards != 1:
         raise InvalidArgumentError("a store on a unix socket has exactly one shard (db_nodes=1)")
     return topology.Topology(1, (0,), bind, validate_socket_path(unix_socket))

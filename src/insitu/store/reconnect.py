@@ -19,6 +19,7 @@ from insitu._files import write_private
 from insitu.connection.redis_clients import ping_error, shard_session
 from insitu.errors import CheckpointError, CheckpointNotFoundError
 from insitu.store.plan import StorePlan
+from insitu.store.replicas import cluster_serving
 from insitu.store.server_binary import find_server_binary
 from insitu.store.shard_client import PROBE_TIMEOUT, shard_endpoints
 from insitu.store.tls_store import private_files
@@ -80,7 +81,10 @@ def read_checkpoint(path: str | os.PathLike[str]) -> tuple[StoreCheckpoint, str]
     checkpoint = parse_checkpoint(text, source)
     password = _read_password(Path(checkpoint.password_file), source)
     tls_ca = checkpoint.tls_ca or None
-    for endpoint in shard_endpoints(checkpoint.addresses, password, PROBE_TIMEOUT, tls_ca):
+    endpoints = shard_endpoints(checkpoint.addresses, password, PROBE_TIMEOUT, tls_ca)
+    if checkpoint.replicas and cluster_serving(endpoints):
+        return checkpoint, password  # a master may be gone: its replica took over
+    for endpoint in endpoints:
         problem = ping_error(endpoint)
         if problem is not None:
             raise CheckpointError(
@@ -117,7 +121,8 @@ def plan_of(checkpoint: StoreCheckpoint) -> StorePlan:
         topology = Topology(1, (0,), ("127.0.0.1",), Path(first.path))
     else:
         ports = tuple(parse_address(a).port for a in checkpoint.addresses)
-        topology = Topology(len(ports), ports, (first.host,))
+        masters = len(ports) // (1 + checkpoint.replicas)
+        topology = Topology(masters, ports, (first.host,), replicas=checkpoint.replicas)
     return StorePlan(
         name=checkpoint.name,
         db_identifier=checkpoint.db_identifier,

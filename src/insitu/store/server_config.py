@@ -72,6 +72,7 @@ class ShardConfig:
     module: Path | None = None
     access: str = PASSWORD
     tls: TlsFiles | None = None
+    default_user_off: bool = False  # acl="per_entity": only named users get in
 
     @property
     def cluster_config_file(self) -> str:
@@ -144,6 +145,8 @@ def _access_lines(cfg: ShardConfig) -> list[str]:
         return ["user default on nopass ~* &* +@all", store_user, *replica]
     if cfg.access == PASSWORDLESS_TCP:
         return [f"user default on nopass ~* &* {RESTRICTED_RULES}", store_user, *replica]
+    if cfg.default_user_off:
+        return ["user default off", store_user, *replica]
     return [f"requirepass {cfg.password}", store_user, *replica]
 
 

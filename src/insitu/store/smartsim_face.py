@@ -20,6 +20,7 @@ class SmartSimFace:
     _name: str
     _db_identifier: str
     _topology: Topology
+    _acl: str | None
     _password: str
     _active: bool
     launcher: str
@@ -84,6 +85,8 @@ class SmartSimFace:
             clustered=self.is_clustered,
             password_file=str(password_file(directory, self._name)),
             tls_ca=self.tls_ca or "",
+            replicas=self._topology.replicas,
+            acl=self._acl or "",
         )
         return write_checkpoint(checkpoint, self._password)
 

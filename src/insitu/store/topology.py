@@ -34,7 +34,8 @@ class Topology:
     the shard listens on that socket file and on no TCP port (``ports == (0,)``), or also
     on ``ports[0]`` on ``bind`` (``colocate_db_uds(port=...)``).
     ``shard_hosts`` (shards on other hosts, once they reported where they run) gives each
-    shard's own address instead.
+    shard's own address instead. With ``replicas`` (clusters only) ``ports``, ``addresses``
+    and ``needed_ports`` cover the replica nodes too, after the masters.
     """
 
     db_nodes: int
@@ -42,6 +43,13 @@ class Topology:
     bind: tuple[str, ...]
     unix_socket: Path | None = None
     shard_hosts: tuple[str, ...] = ()
+    replicas: int = 0
+
+    @property
+    def nodes(self) -> int:
+        """Server processes of the store: ``db_nodes`` masters and ``replicas`` replicas of
+        each (see :mod:`insitu.store.replicas` for their order); ``ports`` has one each."""
+        return self.db_nodes * (1 + self.replicas)
 
     @property
     def clustered(self) -> bool:

@@ -3,7 +3,9 @@
 A versioned JSON object (``insitu-checkpoint/1``), written into the store's directory when
 it is ready, read by ``Experiment.reconnect_orchestrator``. It names the store (name,
 ``db_identifier``, directory, launcher), its shard addresses and shard names, whether it is a
-cluster, and the file holding its password (a path, mode 0600, never the password itself).
+cluster, and the file holding its password (a path, mode 0600, never the password itself);
+``replicas`` (per master) and ``acl`` (``"per_entity"`` or ``""``), optional, default 0
+and ``""`` (checkpoints written before they existed).
 Unknown keys are ignored; a missing key, a wrong type or another format version raises
 :class:`~insitu.errors.CheckpointError`. Format and parse are a round-trip pair.
 """
@@ -32,6 +34,8 @@ class StoreCheckpoint:
     clustered: bool
     password_file: str
     tls_ca: str = ""  # the CA certificate of a TLS store ("": plain TCP or a socket)
+    replicas: int = 0
+    acl: str = ""
 
 
 def format_checkpoint(checkpoint: StoreCheckpoint) -> str:
@@ -46,6 +50,8 @@ def format_checkpoint(checkpoint: StoreCheckpoint) -> str:
         "shard_names": list(checkpoint.shard_names),
         "clustered": checkpoint.clustered,
         "password_file": checkpoint.password_file,
+        "replicas": checkpoint.replicas,
+        "acl": checkpoint.acl,
     }
     if checkpoint.tls_ca:  # absent for a plain store: older readers keep reading it
         body["tls_ca"] = checkpoint.tls_ca
@@ -75,13 +81,17 @@ def parse_checkpoint(text: str, source: str = "<checkpoint>") -> StoreCheckpoint
     tls_ca = body.get("tls_ca", "")
     if not isinstance(tls_ca, str):
         raise CheckpointError(source, "'tls_ca' must be a string")
+    replicas, acl = body.get("replicas", 0), body.get("acl", "")
+    if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+        raise CheckpointError(source, "'replicas' must be a whole number >= 0")
+    if not isinstance(acl, str):
+        raise CheckpointError(source, "'acl' must be a string")
+    if len(addresses) % (1 + replicas):
+        raise CheckpointError(source, "the addresses are not masters and their replicas")
     return StoreCheckpoint(
-        addresses=addresses,
-        shard_names=shard_names,
-        clustered=clustered,
-        tls_ca=tls_ca,
-        **strings,
-    )
+        addresses=addresses, shard_names=shard_names, clustered=clustered, tls_ca=tls_ca,
+        replicas=replicas, acl=acl, **strings,
+    )  # fmt: skip
 
 
 def _str(body: dict[str, object], key: str, source: str) -> str:

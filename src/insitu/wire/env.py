@@ -12,6 +12,8 @@ SmartRedis 0.6, plus the password insitu's authenticated stores need:
 ``SSDB_TLS_CA[_<id>]``      path of the CA certificate of a TLS store: clients connect
                             over TLS and verify the server against it (insitu addition;
                             omitted for a plain store)
+``SSDB_USER[_<id>]``        the ACL user that password belongs to (insitu addition, set
+                            with ``acl="per_entity"``; omitted: the default user)
 ``SSKEYOUT``                prefix this entity puts on the keys it writes
 ``SSKEYIN``                 comma-separated prefixes it may read (first one is default)
 ==========================  ==========================================================
@@ -37,6 +39,7 @@ ADDRESS_VAR = "SSDB"
 DB_TYPE_VAR = "SR_DB_TYPE"
 PASSWORD_VAR = "SSDB_PASSWORD"
 TLS_CA_VAR = "SSDB_TLS_CA"
+USER_VAR = "SSDB_USER"
 KEY_OUT_VAR = "SSKEYOUT"
 KEY_IN_VAR = "SSKEYIN"
 
@@ -79,6 +82,11 @@ def password_var(db_identifier: str = DEFAULT_DB_IDENTIFIER) -> str:
 def tls_ca_var(db_identifier: str = DEFAULT_DB_IDENTIFIER) -> str:
     """Name of the CA certificate variable (``SSDB_TLS_CA`` or ``SSDB_TLS_CA_<id>``)."""
     return TLS_CA_VAR + env_suffix(db_identifier)
+
+
+def user_var(db_identifier: str = DEFAULT_DB_IDENTIFIER) -> str:
+    """Name of the ACL user variable (``SSDB_USER`` or ``SSDB_USER_<id>``)."""
+    return USER_VAR + env_suffix(db_identifier)
 
 
 @dataclass(frozen=True)

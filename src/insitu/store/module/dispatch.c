@@ -317,12 +317,40 @@ static RedisModuleString **capture_inputs(RedisModuleCtx *ctx, RedisModuleString
     return values;
 }
 
+/* The run commands declare no keys to the server (their keys follow INPUTS/OUTPUTS), so
+ * the server cannot hold them to the caller's ACL user: check here that the user may read
+ * the model and every input and write every output (a per-entity user may write only its
+ * own keys). 1 with a NOPERM reply if not. No user (the server itself: replication, AOF)
+ * or a server without the ACL API: allowed. */
+static int acl_denied(RedisModuleCtx *ctx, RedisModuleString *key, int n_in,
+                      RedisModuleString **inputs, int n_out, RedisModuleString **outputs) {
+    if (RM_GetCurrentUserName == NULL || RM_GetModuleUserFromUserName == NULL ||
+        RM_ACLCheckKeyPermissions == NULL || RM_FreeModuleUser == NULL)
+        return 0;
+    RedisModuleString *name = RM_GetCurrentUserName(ctx);
+    if (name == NULL) return 0;
+    RedisModuleUser *user = RM_GetModuleUserFromUserName(name);
+    RM_FreeString(ctx, name);
+    int denied = user == NULL || RM_ACLCheckKeyPermissions(user, key, RM_CMD_KEY_ACCESS) != RM_OK;
+    for (int i = 0; i < n_in && !denied; i++)
+        denied = RM_ACLCheckKeyPermissions(user, inputs[i], RM_CMD_KEY_ACCESS) != RM_OK;
+    for (int i = 0; i < n_out && !denied; i++)
+        denied = RM_ACLCheckKeyPermissions(user, outputs[i],
+                                           RM_CMD_KEY_INSERT | RM_CMD_KEY_UPDATE) != RM_OK;
+    if (user != NULL) RM_FreeModuleUser(user);
+    if (denied)
+        RM_ReplyWithError(ctx, "NOPERM this user has no permissions to access one of the keys "
+                               "used as arguments");
+    return denied;
+}
+
 static int submit_run(RedisModuleCtx *ctx, int op, RedisModuleString *key, RedisModuleString *fn,
                       int n_in, RedisModuleString **inputs, int n_out,
                       RedisModuleString **outputs, long long timeout) {
     const char *kind = op == OP_RUN_MODEL ? "model" : "script";
     if (!blocking_allowed(ctx))
         return RM_ReplyWithError(ctx, "ERR Cannot run a model or script within a transaction or a script");
+    if (acl_denied(ctx, key, n_in, inputs, n_out, outputs)) return RM_OK;
     record_t r;
     if (record_read(ctx, key, kind, op == OP_RUN_MODEL ? "ERR model key is empty" : "ERR script key is empty", &r) != 0)
         return RM_OK;

@@ -51,6 +51,10 @@ RM_DEF(RedisModuleTimerID, CreateTimer, (RedisModuleCtx *, mstime_t, RedisModule
 RM_DEF(int, StopTimer, (RedisModuleCtx *, RedisModuleTimerID, void **));
 RM_DEF(long long, Milliseconds, (void));
 RM_DEF(void, Log, (RedisModuleCtx *, const char *, const char *, ...));
+RM_DEF(RedisModuleString *, GetCurrentUserName, (RedisModuleCtx *));
+RM_DEF(RedisModuleUser *, GetModuleUserFromUserName, (RedisModuleString *));
+RM_DEF(int, ACLCheckKeyPermissions, (RedisModuleUser *, RedisModuleString *, int));
+RM_DEF(int, FreeModuleUser, (RedisModuleUser *));
 
 typedef int (*GetApiFn)(const char *, void *);
 
@@ -71,6 +75,11 @@ int rm_init(RedisModuleCtx *ctx, const char *name, int version) {
     GET(GetContextFlags); GET(SubscribeToServerEvent); GET(CreateTimer); GET(StopTimer);
     GET(Milliseconds); GET(Log);
 #undef GET
+#define GET_OPTIONAL(f) \
+    if (get_api("RedisModule_" #f, (void *)&RM_##f) != RM_OK) RM_##f = NULL
+    GET_OPTIONAL(GetCurrentUserName); GET_OPTIONAL(GetModuleUserFromUserName);
+    GET_OPTIONAL(ACLCheckKeyPermissions); GET_OPTIONAL(FreeModuleUser);
+#undef GET_OPTIONAL
     if (RM_IsModuleNameBusy(name)) return RM_ERR;
     RM_SetModuleAttribs(ctx, name, version, RM_APIVER_1);
     return RM_OK;

@@ -22,6 +22,11 @@
 #define RM_KEYTYPE_STRING 1
 #define RM_KEYTYPE_HASH 3
 
+/* Key-spec flags, as RM_ACLCheckKeyPermissions takes them (Redis 7.0 / Valkey 7). */
+#define RM_CMD_KEY_ACCESS (1 << 4)
+#define RM_CMD_KEY_UPDATE (1 << 5)
+#define RM_CMD_KEY_INSERT (1 << 6)
+
 #define RM_HASH_NONE 0
 #define RM_HASH_CFIELDS (1 << 2)
 
@@ -40,6 +45,7 @@ typedef struct RedisModuleCtx RedisModuleCtx;
 typedef struct RedisModuleKey RedisModuleKey;
 typedef struct RedisModuleString RedisModuleString;
 typedef struct RedisModuleBlockedClient RedisModuleBlockedClient;
+typedef struct RedisModuleUser RedisModuleUser;
 typedef uint64_t RedisModuleTimerID;
 typedef long long mstime_t;
 
@@ -112,6 +118,11 @@ RM_FN(RedisModuleTimerID, CreateTimer, (RedisModuleCtx *, mstime_t, RedisModuleT
 RM_FN(int, StopTimer, (RedisModuleCtx *, RedisModuleTimerID, void **));
 RM_FN(long long, Milliseconds, (void));
 RM_FN(void, Log, (RedisModuleCtx *, const char *, const char *, ...));
+/* Optional (NULL on a server without them): the ACL checks of the run commands' keys. */
+RM_FN(RedisModuleString *, GetCurrentUserName, (RedisModuleCtx *));
+RM_FN(RedisModuleUser *, GetModuleUserFromUserName, (RedisModuleString *));
+RM_FN(int, ACLCheckKeyPermissions, (RedisModuleUser *, RedisModuleString *, int));
+RM_FN(int, FreeModuleUser, (RedisModuleUser *));
 #undef RM_FN
 
 /* Resolves every pointer above and registers the module; RM_ERR if the server lacks one. */
