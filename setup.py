@@ -50,6 +50,8 @@ setup(
             MODULE,
             sources=SOURCES,
             extra_compile_args=["-std=c11", "-D_GNU_SOURCE", "-fvisibility=hidden", "-O2"],
+            # ONNX Runtime is opened at run time (dlopen), only if the store asks for it.
+            libraries=["dl", "pthread"],
         )
     ],
     cmdclass=commands,

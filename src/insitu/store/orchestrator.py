@@ -62,7 +62,7 @@ from insitu.store.server_config import (
 )
 from insitu.store.shard_client import PROBE_TIMEOUT, shard_endpoints
 from insitu.store.smartsim_face import SmartSimFace
-from insitu.store.store_module import module_path
+from insitu.store.store_module import module_args, module_path
 from insitu.store.unix_socket import check_socket_free, socket_mode, validate_socket_path
 from insitu.wire.addresses import Address, parse_address
 from insitu.wire.env import StoreConnection, validate_db_identifier
@@ -620,6 +620,7 @@ class Orchestrator(LiveConfig, SmartSimFace):
             unix_socket_perm=self._socket_mode,
             options=tuple(self._options.items()),
             module=module_path(),
+            module_args=module_args(self.intra_threads),
             access=self.access,
         )
         if self.access == PASSWORDLESS_TCP and index == 0:
