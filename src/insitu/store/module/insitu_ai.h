@@ -69,7 +69,8 @@ int native_submit(RedisModuleCtx *ctx, int op, RedisModuleString *key, const rec
 void native_forget(RedisModuleString *key);  /* a model key was replaced or deleted */
 void native_forget_all(void);
 int native_threads(void);                    /* pool threads; 0 when off */
-long long native_run_count(void);
+long long native_run_count(void);            /* runs made */
+long long native_pending_count(void);        /* jobs queued or running */
 
 /* dispatch.c */
 int dispatch_init(RedisModuleCtx *ctx);

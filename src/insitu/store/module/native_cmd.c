@@ -10,10 +10,11 @@
 
 #include "native.h"
 
-static long long native_runs = 0;
+static long long native_runs = 0, native_pending = 0;  /* main thread only */
 
 int native_threads(void) { return native_on ? native_pool : 0; }
 long long native_run_count(void) { return native_runs; }
+long long native_pending_count(void) { return native_pending; }
 
 int native_serves(const model_header *h) {
     return native_on && strcmp(h->kind, "model") == 0 && strcmp(h->backend, "ONNX") == 0 &&
@@ -82,6 +83,7 @@ static void free_cb(RedisModuleCtx *ctx, void *data) {
             stats_add(j->key, 0, 0, 0, 1);
         }
     }
+    native_pending--;
     job_free(j);
 }
 
@@ -113,6 +115,7 @@ int native_submit(RedisModuleCtx *ctx, int op, RedisModuleString *key, const rec
     }
     j->deadline_ms = timeout_ms > 0 ? native_unix_ms() + timeout_ms : 0;
     j->bc = RM_BlockClient(ctx, reply_cb, timeout_cb, free_cb, timeout_ms);
+    native_pending++;
     native_enqueue(j);
     return RM_OK;
 }
