@@ -26,7 +26,9 @@ class BuildStoreModule(build_ext):
         return super().get_ext_filename(fullname)
 
     def get_export_symbols(self, ext: Extension) -> list[str]:
-        return ["RedisModule_OnLoad"] if ext.name == MODULE else super().get_export_symbols(ext)
+        if ext.name == MODULE:
+            return ["RedisModule_OnLoad", "RedisModule_OnUnload"]
+        return super().get_export_symbols(ext)
 
 
 commands: dict[str, type] = {"build_ext": BuildStoreModule}

@@ -316,10 +316,14 @@ static void run_job(job *j) {
         int64_t shape[TENSOR_MAX_NDIM];
         for (int d = 0; d < t->ndim; d++) shape[d] = (int64_t)t->dims[d];
         void *data = (void *)t->data;
-        if (t->fortran && t->ndim > 1 && t->count > 0) {  /* ONNX Runtime reads C order */
-            copies[i] = malloc(t->data_len);
+        int fortran = t->fortran && t->ndim > 1 && t->count > 0;
+        /* ONNX Runtime reads C order, and elements at their natural alignment (a stored
+         * value's data follows a header that may leave it anywhere). */
+        if (t->data_len > 0 && (fortran || (uintptr_t)data % t->dtype->itemsize != 0)) {
+            copies[i] = aligned_alloc(64, (t->data_len + 63) / 64 * 64);
             if (copies[i] == NULL) { fail(j, 0, "run", "%s", "out of memory", NULL); goto done; }
-            tensor_copy_c_order(t, copies[i]);
+            if (fortran) tensor_copy_c_order(t, copies[i]);
+            else memcpy(copies[i], data, t->data_len);
             data = copies[i];
         }
         st = ort.CreateTensorWithDataAsOrtValue(ort_cpu, data, t->data_len, shape,

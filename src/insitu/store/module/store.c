@@ -781,6 +781,13 @@ typedef struct {
     int first, last, step;
 } command_t;
 
+/* The pool threads run this module's code: it stays loaded once they are started. */
+__attribute__((visibility("default"))) int RedisModule_OnUnload(RedisModuleCtx *ctx);
+int RedisModule_OnUnload(RedisModuleCtx *ctx) {
+    (void)ctx;
+    return native_threads() > 0 ? RM_ERR : RM_OK;
+}
+
 __attribute__((visibility("default"))) int RedisModule_OnLoad(RedisModuleCtx *ctx,
                                                              RedisModuleString **argv, int argc);
 int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
