@@ -156,7 +156,8 @@ def test_doctor_names_engine_backends_launchers() -> None:
     assert "[ok  ] store module" in out.stdout and module in out.stdout
     engine = Path(find_server_binary().path).name
     loads = [line for line in out.stdout.splitlines() if f"module in {engine}" in line]
-    assert loads and loads[0].startswith("[ok  ]") and loads[0].endswith(": loads")
+    assert loads and loads[0].startswith("[ok  ]") and ": loads; " in loads[0]
+    assert "runs ONNX CPU models in the server" in loads[0]  # the onnxruntime wheel is here
 
 
 def test_doctor_says_when_an_engine_refuses_the_module(tmp_path: Path) -> None:

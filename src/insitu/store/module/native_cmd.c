@@ -153,6 +153,7 @@ int native_init(RedisModuleCtx *ctx, const char *library, int threads, int intra
     for (; started < native_pool; started++) {
         pthread_t t;
         if (pthread_create(&t, NULL, native_pool_main, NULL) != 0) break;
+        pthread_setname_np(t, "insitu-onnx");  /* for top -H and the benchmarks */
         pthread_detach(t);
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
