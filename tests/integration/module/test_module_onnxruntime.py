@@ -25,6 +25,10 @@ from insitu.wire.tensors import encode_tensor
 from tests import inference_models
 from tests.integration.module.conftest import SocketStore
 
+pytestmark = pytest.mark.skipif(
+    onnxruntime_library() is None, reason="the onnxruntime wheel is not installed"
+)
+
 HERE = Path(__file__).resolve().parent
 MODULE = HERE.parents[2] / "src" / "insitu" / "store" / "module"
 DEADLINE = 120.0
@@ -88,8 +92,6 @@ def slots_driver(tmp_path_factory: pytest.TempPathFactory) -> Path:
     gcc = shutil.which("gcc")
     if gcc is None:
         pytest.skip("gcc is not installed")
-    if onnxruntime_library() is None:
-        pytest.skip("the onnxruntime wheel is not installed")
     out = tmp_path_factory.mktemp("ort") / "ort_slots"
     subprocess.run(
         [gcc, "-std=c11", "-D_GNU_SOURCE", "-DINSITU_ORT_TEST", "-O1", "-g", f"-I{MODULE}",

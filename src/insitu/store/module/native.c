@@ -174,17 +174,19 @@ static int model_load(model *m) {
             if (st == NULL) st = ort.SessionGetOutputCount(m->session, &m->n_out);
             m->in_names = calloc(m->n_in + 1, sizeof(char *));
             m->out_names = calloc(m->n_out + 1, sizeof(char *));
-            for (size_t i = 0; st == NULL && i < m->n_in; i++) {
+            int short_of_memory = m->in_names == NULL || m->out_names == NULL;
+            for (size_t i = 0; st == NULL && !short_of_memory && i < m->n_in; i++) {
                 char *name = NULL;
                 st = ort.SessionGetInputName(m->session, i, ort_alloc, &name);
-                if (st == NULL) m->in_names[i] = name_copy(name);
+                if (st == NULL) short_of_memory = (m->in_names[i] = name_copy(name)) == NULL;
             }
-            for (size_t i = 0; st == NULL && i < m->n_out; i++) {
+            for (size_t i = 0; st == NULL && !short_of_memory && i < m->n_out; i++) {
                 char *name = NULL;
                 st = ort.SessionGetOutputName(m->session, i, ort_alloc, &name);
-                if (st == NULL) m->out_names[i] = name_copy(name);
+                if (st == NULL) short_of_memory = (m->out_names[i] = name_copy(name)) == NULL;
             }
             if (st) ort_status_text(st, why, sizeof why);
+            else if (short_of_memory) snprintf(why, sizeof why, "out of memory");
         }
         if (why[0] == 0) m->state = 1;
         else {

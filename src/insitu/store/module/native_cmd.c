@@ -48,7 +48,10 @@ static int reply_cb(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
     job *j = RM_GetBlockedClientPrivateData(ctx);
     if (j == NULL) return RM_ReplyWithError(ctx, "ERR the request was dropped");
     if (!j->ok) {
-        if (j->op == OP_LOAD) record_drop_if_unchanged(ctx, j->key, j->header);
+        if (j->op == OP_LOAD) {
+            record_drop_if_unchanged(ctx, j->key, j->header);
+            native_forget(j->key);
+        }
         return RM_ReplyWithError(ctx, j->message);
     }
     for (int i = 0; j->op == OP_RUN_MODEL && i < j->n_out; i++) {
