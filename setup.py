@@ -26,7 +26,9 @@ class BuildStoreModule(build_ext):
         return super().get_ext_filename(fullname)
 
     def get_export_symbols(self, ext: Extension) -> list[str]:
-        return ["RedisModule_OnLoad"] if ext.name == MODULE else super().get_export_symbols(ext)
+        if ext.name == MODULE:
+            return ["RedisModule_OnLoad", "RedisModule_OnUnload"]
+        return super().get_export_symbols(ext)
 
 
 commands: dict[str, type] = {"build_ext": BuildStoreModule}
@@ -50,6 +52,8 @@ setup(
             MODULE,
             sources=SOURCES,
             extra_compile_args=["-std=c11", "-D_GNU_SOURCE", "-fvisibility=hidden", "-O2"],
+            # ONNX Runtime is opened at run time (dlopen), only if the store asks for it.
+            libraries=["dl", "pthread"],
         )
     ],
     cmdclass=commands,

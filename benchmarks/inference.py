@@ -3,8 +3,10 @@
 Two small models — an MLP exported to ONNX and a CNN compiled to TorchScript — run on the
 same inputs (a) in this process (onnxruntime / torch, the baseline) and (b) through an
 insitu Client against a standalone store over TCP and over a Unix socket, where the
-inference worker beside the shard runs them. Calls alternate between (a) and (b) so both see
-the same machine noise. Reported:
+inference worker beside the shard runs them (the stores here are started with
+``INSITU_STORE_ONNX=workers``: this benchmark is about the worker's placement; ONNX Runtime
+inside the server is measured by ``inference_cost.py``). Calls alternate between (a) and
+(b) so both see the same machine noise. Reported:
 
 * added latency: median of ``run_model`` (inputs already stored) minus the in-process
   median, in µs (target ≤ 300 µs over a Unix socket); also the whole round trip
@@ -47,6 +49,7 @@ from insitu import Experiment, Orchestrator
 from insitu.client import Client
 from insitu.connection.resp_connection import RespConnection
 from insitu.store.readiness import find_free_port_block
+from insitu.store.store_module import ONNX_ENV
 from insitu.wire.addresses import parse_address
 from insitu.wire.endpoint import Credentials, Endpoint
 
@@ -292,6 +295,7 @@ def report(
 
 
 def main() -> None:
+    os.environ[ONNX_ENV] = "workers"  # the stores started below: see the docstring
     onnx_model, torch_model, x_mlp, x_cnn = build_models()
     baselines = in_process(onnx_model, torch_model)
     root = Path(tempfile.mkdtemp(prefix="insitu-bench-inference-"))

@@ -1,19 +1,24 @@
-"""What an inference request costs on the store-module path (issue 16's targets), against
-today's request-stream path (``INSITU_INFERENCE_PATH=streams``) as the baseline, measured in
-one run with the setups taking turns.
+"""What an inference request costs through the store module (issue 16's targets): ONNX
+Runtime inside the server (the module's own threads, the default for ONNX CPU models), the
+module handing the request to a Python inference worker (``INSITU_STORE_ONNX=workers`` when
+the store starts), and today's request-stream path (``INSITU_INFERENCE_PATH=streams``) as
+the baseline, measured in one run with the paths taking turns.
 
-The model is issue 16's MLP 16-64-64-1 exported to ONNX, on a standalone store over a Unix
-socket with its default inference worker. Reported:
+The model is issue 16's MLP 16-64-64-1 exported to ONNX, on standalone stores over Unix
+sockets, each with its default inference worker. Reported:
 
 * **CPU per batch-1 ``run_model``**: CPU time from the kernel's per-thread accounting
   (``/proc/<pid>/task/*/schedstat``, first field) summed over the caller (this process), the
-  server and the workers, divided by the calls; split per process kind (target ≤ 120 µs);
+  server (all its threads, the module's pool included) and the workers of the store the
+  path uses, divided by the calls; split per process kind (target ≤ 120 µs);
 * **wake-ups per call** of the caller: its voluntary context switches per call (each one a
   sleep the reply ended; target 1), and the wall-time median;
 * **throughput** with 16 caller processes, each calling ``run_model`` back to back, the
   paths taking turns every 1.5 s (target: at least 3 times the streams path);
-* **batch 32**: ``run_model`` median with the worker's framework left to its default
-  threads vs 1 intra-op and inter-op thread (target ≤ 1.5 times).
+* **batch 32**: ``run_model`` median with default threads vs 1 thread, for the Python
+  worker (its framework's default vs 1 intra-op and inter-op thread) and for ONNX Runtime
+  in the server (the module's default vs ``intra_op_threads=1``, and 2 for comparison)
+  (target ≤ 1.5 times).
 
 Run with ``python benchmarks/inference_cost.py`` (about two minutes; needs
 ``insitu[onnx,torch]``). Results are printed and written to the "Inference cost (store
@@ -41,14 +46,24 @@ from _report import write_section
 
 from insitu import Experiment, Orchestrator
 from insitu.client import Client
+from insitu.store.store_module import ONNX_ENV
 
 CALLS = 1500  # per round and path
 ROUNDS = 4
 CALLERS = 16
 PHASE_SECONDS = 1.5  # of each path's turns, in the throughput benchmark
 PATH_ENV = "INSITU_INFERENCE_PATH"
-PATHS = {"store module": None, "request streams (today's path, baseline)": "streams"}
+SERVER, WORKERS = "server", "workers"  # where the store runs ONNX models (INSITU_STORE_ONNX)
+NATIVE = "store module, ONNX Runtime in the server"
+WORKER = "store module, Python worker"
+STREAMS = "request streams (baseline)"
+PATHS: dict[str, tuple[str, str | None]] = {  # path: (store, client path)
+    NATIVE: (SERVER, None),
+    WORKER: (WORKERS, None),
+    STREAMS: (WORKERS, "streams"),  # its worker: the in-server store's stays idle
+}
 SERVERS = ("valkey-server", "redis-server")
+POOL_THREAD = "insitu-onnx"  # the name of the module's pool threads
 
 
 def build_mlp() -> bytes:
@@ -82,6 +97,18 @@ def cpu_ns(pid: int) -> int:
     return total
 
 
+def pool_cpu_ns(pid: int) -> int:
+    """CPU time (ns) of the store module's ONNX Runtime threads in server ``pid``."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            if (task / "comm").read_text().strip() == POOL_THREAD:
+                total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 def voluntary_switches(pid: int) -> int:
     """Voluntary context switches of every thread of ``pid`` so far."""
     total = 0
@@ -95,16 +122,22 @@ def voluntary_switches(pid: int) -> int:
     return total
 
 
-def store_processes() -> dict[str, list[int]]:
-    """This driver's descendants: the server(s) and the inference workers."""
+def store_processes(known: set[int]) -> dict[str, list[int]]:
+    """This driver's descendants not in ``known``: the server(s) and inference workers
+    of the store(s) started since ``known`` was taken."""
     found: dict[str, list[int]] = {"server": [], "workers": []}
     for child in psutil.Process().children(recursive=True):
         try:
             name = child.name()
         except psutil.Error:
             continue
-        found["server" if name in SERVERS else "workers"].append(child.pid)
+        if child.pid not in known:
+            found["server" if name in SERVERS else "workers"].append(child.pid)
     return found
+
+
+def descendants() -> set[int]:
+    return {c.pid for c in psutil.Process().children(recursive=True)}
 
 
 @dataclass
@@ -113,6 +146,7 @@ class Cost:
 
     calls: int = 0
     cpu: dict[str, int] = field(default_factory=lambda: {"caller": 0, "server": 0, "workers": 0})
+    pool: int = 0  # the part of the server's CPU spent in the module's pool threads
     wakeups: int = 0
     wall: list[float] = field(default_factory=list)
 
@@ -129,6 +163,7 @@ def measure(client: Client, cost: Cost, processes: dict[str, list[int]]) -> None
     me = os.getpid()
     kinds = {"caller": [me], **processes}
     before = {k: sum(cpu_ns(p) for p in pids) for k, pids in kinds.items()}
+    pool = sum(pool_cpu_ns(p) for p in processes["server"])
     switches = voluntary_switches(me)
     for _ in range(CALLS):
         start = time.perf_counter()
@@ -137,121 +172,132 @@ def measure(client: Client, cost: Cost, processes: dict[str, list[int]]) -> None
     cost.wakeups += voluntary_switches(me) - switches
     for kind, pids in kinds.items():
         cost.cpu[kind] += sum(cpu_ns(p) for p in pids) - before[kind]
+    cost.pool += sum(pool_cpu_ns(p) for p in processes["server"]) - pool
     cost.calls += CALLS
 
 
 @contextmanager
-def inference_path(value: str | None) -> Iterator[None]:
-    """Clients made (and first run) inside use the path ``value`` (None: the module)."""
-    before = os.environ.pop(PATH_ENV, None)
+def environment(name: str, value: str | None) -> Iterator[None]:
+    """``name`` set to ``value`` (None: unset) inside."""
+    before = os.environ.pop(name, None)
     if value is not None:
-        os.environ[PATH_ENV] = value
+        os.environ[name] = value
     try:
         yield
     finally:
-        os.environ.pop(PATH_ENV, None)
+        os.environ.pop(name, None)
         if before is not None:
-            os.environ[PATH_ENV] = before
+            os.environ[name] = before
 
 
 def path_client(address: str, password: str, path: str | None) -> Client:
-    with inference_path(path):
+    with environment(PATH_ENV, path):
         client = Client(False, address, password=password)
         client.run_model("mlp", inputs=["x1"], outputs=["y1"])  # the path is chosen here
     return client
 
 
 # ----------------------------------------------------------------- throughput
-def _caller(address: str, password: str, start: float, index: int) -> dict[str, int]:
-    """One caller process: ``run_model`` calls per path, the paths taking turns in phases
-    that every caller process keeps to (``start`` is a common wall-clock time)."""
-    paths = list(PATHS.items())
-    clients = [path_client(address, password, value) for _, value in paths]
+def _caller(targets: list[tuple[str, str, str | None]], start: float, index: int) -> dict[str, int]:
+    """One caller process: ``run_model`` calls per path (``targets``: address, password
+    and client path of each), the paths taking turns in phases that every caller process
+    keeps to (``start`` is a common wall-clock time)."""
+    clients = [path_client(*target) for target in targets]
     inp, out = f"t{index}", f"o{index}"
-    clients[0].put_tensor(inp, np.full((1, 16), index, np.float32))
+    for client in clients:
+        client.put_tensor(inp, np.full((1, 16), index, np.float32))
+    names = list(PATHS)
     calls = dict.fromkeys(PATHS, 0)
-    for phase in range(2 * ROUNDS):
-        name, _ = paths[phase % 2]
-        client = clients[phase % 2]
+    for phase in range(len(PATHS) * ROUNDS):
+        which = phase % len(PATHS)
+        client = clients[which]
         begin, end = start + phase * PHASE_SECONDS, start + (phase + 1) * PHASE_SECONDS
         time.sleep(max(0.0, begin - time.time()))
         while time.time() < end:
             client.run_model("mlp", inputs=[inp], outputs=[out])
-            calls[name] += 1
+            calls[names[which]] += 1
     for client in clients:
         client.close()
     return calls
 
 
-def throughput(store: Orchestrator) -> dict[str, float]:
+def throughput(stores: dict[str, Orchestrator]) -> dict[str, float]:
     """``run_model`` calls per second per path from ``CALLERS`` processes."""
-    address = store.get_address()[0]
+    targets = [
+        (stores[store].get_address()[0], stores[store].password, path)
+        for store, path in PATHS.values()
+    ]
     with mp.get_context("spawn").Pool(CALLERS) as pool:
         start = time.time() + 20.0  # every caller is ready by then (imports, connections)
-        counts = pool.starmap(
-            _caller, [(address, store.password, start, i) for i in range(CALLERS)]
-        )
+        counts = pool.starmap(_caller, [(targets, start, i) for i in range(CALLERS)])
     return {p: sum(c[p] for c in counts) / (ROUNDS * PHASE_SECONDS) for p in PATHS}
 
 
 # ----------------------------------------------------------------- report
 def report(costs: dict[str, Cost], rates: dict[str, float], batch: dict[str, float]) -> str:
-    module, streams = (costs[p] for p in PATHS)
+    native, worker, streams = (costs[p] for p in PATHS)
     lines = [
-        f"Issue 16's MLP 16-64-64-1 (ONNX) on a standalone store over a Unix socket, its "
-        f"default inference worker, {os.cpu_count()} CPUs shared by the caller, the server "
-        f"and the worker; {ROUNDS} rounds of {CALLS} batch-1 `run_model` calls per path, the "
-        "paths taking turns. CPU from `/proc/<pid>/task/*/schedstat` (all threads), per call; "
-        "wake-ups = the caller's voluntary context switches per call.",
+        f"Issue 16's MLP 16-64-64-1 (ONNX) on standalone stores over Unix sockets, each with "
+        f"its default inference worker, {os.cpu_count()} CPUs shared by the caller, the "
+        f"servers and the workers; {ROUNDS} rounds of {CALLS} batch-1 `run_model` calls per "
+        "path, the paths taking turns. CPU from `/proc/<pid>/task/*/schedstat` (all "
+        "threads: the server's include the module's ONNX Runtime pool), per call, over the "
+        "caller and the store the path uses; wake-ups = the caller's voluntary context "
+        "switches per call.",
         "",
         "| path | caller CPU (µs) | server CPU (µs) | workers CPU (µs) | total CPU per call "
         "(µs) | ratio | caller wake-ups per call | wall median (µs) | target |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for path, cost in costs.items():
-        ok = "≤ 120 µs " + ("✓" if cost.total_us <= 120 else "✗") if cost is module else ""
+        ok = "" if cost is streams else "≤ 120 µs " + ("✓" if cost.total_us <= 120 else "✗")
         lines.append(
             f"| {path} | {cost.per_call_us('caller'):.0f} | {cost.per_call_us('server'):.0f} | "
             f"{cost.per_call_us('workers'):.0f} | {cost.total_us:.0f} | "
             f"{cost.total_us / streams.total_us:.2f} | {cost.wakeups / cost.calls:.2f} | "
             f"{statistics.median(cost.wall) * 1e6:.0f} | {ok} |"
         )
-    base = rates[list(PATHS)[1]]
+    base = rates[STREAMS]
     lines += [
         "",
         f"| throughput, {CALLERS} caller processes, batch 1 | run_model calls/s | ratio | target |",
         "|---|---|---|---|",
     ]
     for path, rate in rates.items():
-        target = ("≥ 3.00 " + ("✓" if rate / base >= 3 else "✗")) if rate is not base else ""
+        target = ("≥ 3.00 " + ("✓" if rate / base >= 3 else "✗")) if path != STREAMS else ""
         lines.append(f"| {path} | {rate:,.0f} | {rate / base:.2f} | {target} |")
-    ratio = batch["default"] / batch["one"]
+
+    def row(label: str, key: str, base: str) -> str:
+        ratio = batch[key] / batch[base]
+        target = "" if key == base else f"≤ 1.50 {'✓' if ratio <= 1.5 else '✗'}"
+        return f"| {label} | {batch[key] * 1e6:.0f} | {ratio:.2f} | {target} |"
+
     lines += [
         "",
-        "| batch 32, store module path | run_model median (µs) | ratio | target |",
+        "| batch 32 | run_model median (µs) | ratio to its 1-thread row | target |",
         "|---|---|---|---|",
-        f"| worker with 1 intra-op and inter-op thread | {batch['one'] * 1e6:.0f} | 1.00 | |",
-        f"| worker with the framework's default threads | {batch['default'] * 1e6:.0f} | "
-        f"{ratio:.2f} | ≤ 1.50 {'✓' if ratio <= 1.5 else '✗'} |",
+        row("Python worker, 1 intra-op and inter-op thread", "worker-one", "worker-one"),
+        row("Python worker, the framework's default threads", "worker-default", "worker-one"),
+        row("ONNX Runtime in the server, `intra_op_threads=1`", "native-one", "native-one"),
+        row("ONNX Runtime in the server, the module's defaults", "native-default", "native-one"),
+        f"| ONNX Runtime in the server, `intra_op_threads=2` (for comparison) | "
+        f"{batch['native-two'] * 1e6:.0f} | {batch['native-two'] / batch['native-one']:.2f} | |",
     ]
     cpus = os.cpu_count() or 1
-    ceiling = cpus / (module.total_us * 1e-6)
     lines += [
         "",
-        "Why the CPU and throughput targets are out of reach on this path: the caller, the "
-        "server and a Python worker each handle every request. The worker's share "
-        f"({module.per_call_us('workers'):.0f} µs) is Python: decoding the request, numpy "
-        "views, `Session.run` (a few µs for this MLP), encoding the outputs and the answer; "
-        f"the server's ({module.per_call_us('server'):.0f} µs) is two client round trips "
-        "(the caller's and the worker's) plus the module's bookkeeping; the caller's "
-        f"({module.per_call_us('caller'):.0f} µs) is the Python client. RedisAI runs the "
-        "model on a thread inside the server: no worker hop at all. With every process "
-        f"sharing {cpus} CPUs, throughput cannot exceed CPUs ÷ CPU per call "
-        f"({ceiling:,.0f} calls/s here), so its ratio to the streams path is bounded by the "
-        f"ratio of CPU per call ({streams.total_us / module.total_us:.1f}) unless calls are "
-        "merged (`batch_size`). Reaching ≤ 120 µs needs the model run in C: the module "
-        "calling ONNX Runtime's C API on a thread pool of its own (no worker hop, no Python), "
-        "with the Python workers kept for TorchScript/TensorFlow and GPUs.",
+        "ONNX Runtime in the server takes the worker hop and Python out of each request: the "
+        f"server's share ({native.per_call_us('server'):.0f} µs, of which "
+        f"{native.pool / native.calls / 1e3:.0f} µs in the module's pool threads: the model "
+        "run, its inputs and outputs, the hand-overs) "
+        f"replaces the module path's server and worker shares "
+        f"({worker.per_call_us('server'):.0f} + {worker.per_call_us('workers'):.0f} µs), and "
+        f"the caller ({native.per_call_us('caller'):.0f} µs) is the Python client. With every "
+        f"process sharing {cpus} CPUs, throughput cannot exceed CPUs ÷ CPU per call "
+        f"({cpus / (native.total_us * 1e-6):,.0f} calls/s for the in-server path). The "
+        "module's pool runs one request per thread (a thread per CPU the server may run on) "
+        "with one intra-op thread each, spinning off, so that batch 32 does not "
+        "oversubscribe the CPUs it shares with the callers.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -272,40 +318,64 @@ def load(store: Orchestrator, model: bytes) -> None:
         c.put_tensor("x32", np.ones((32, 16), np.float32))
 
 
+def start_store(
+    exp: Experiment, root: Path, name: str, onnx: str, model: bytes, **kwargs: int
+) -> tuple[Orchestrator, dict[str, list[int]]]:
+    """A standalone store on a Unix socket, ONNX models run where ``onnx`` says, the MLP
+    stored; and its processes."""
+    known = descendants()
+    with environment(ONNX_ENV, onnx):
+        store = exp.create_database(
+            unix_socket=str(root / f"{name}.sock"), db_identifier=name, **kwargs
+        )
+        exp.start(store)
+    load(store, model)
+    return store, store_processes(known)
+
+
 def main() -> None:
     model = build_mlp()
     root = Path(tempfile.mkdtemp(prefix="insitu-bench-cost-"))
     exp = Experiment("bench-inference-cost", exp_path=str(root), launcher="local")
     try:
-        store = exp.create_database(unix_socket=str(root / "db.sock"), db_identifier="cost")
-        exp.start(store)
-        load(store, model)
-        address = store.get_address()[0]
-        clients = {p: path_client(address, store.password, v) for p, v in PATHS.items()}
+        stores: dict[str, Orchestrator] = {}
+        processes: dict[str, dict[str, list[int]]] = {}
+        for where in (SERVER, WORKERS):
+            stores[where], processes[where] = start_store(exp, root, where, where, model)
+        clients = {
+            p: path_client(stores[s].get_address()[0], stores[s].password, v)
+            for p, (s, v) in PATHS.items()
+        }
         costs = {p: Cost() for p in PATHS}
-        processes = store_processes()  # only this store runs yet
         for _ in range(ROUNDS):
             for path, client in clients.items():
-                measure(client, costs[path], processes)
-        rates = throughput(store)
-        single = exp.create_database(
-            unix_socket=str(root / "one.sock"), db_identifier="one",
-            intra_op_threads=1, inter_op_threads=1,
-        )  # fmt: skip
-        exp.start(single)
-        load(single, model)
-        with (
-            Client(False, address, password=store.password) as default,
-            Client(False, single.get_address()[0], password=single.password) as one,
-        ):
-            default.run_model("mlp", inputs=["x32"], outputs=["y32"])
-            one.run_model("mlp", inputs=["x32"], outputs=["y32"])
-            medians: dict[str, list[float]] = {"default": [], "one": []}
-            for _ in range(ROUNDS):
-                medians["default"].append(batch_median(default))
-                medians["one"].append(batch_median(one))
-            batch = {k: statistics.median(v) for k, v in medians.items()}
+                measure(client, costs[path], processes[PATHS[path][0]])
         for client in clients.values():
+            client.close()
+        rates = throughput(stores)
+        single = {"intra_op_threads": 1, "inter_op_threads": 1}
+        none = {"inference_workers": 0}
+        batch_stores = {
+            "worker-one": start_store(exp, root, "w1", WORKERS, model, **single)[0],
+            "worker-default": stores[WORKERS],
+            "native-one": start_store(exp, root, "n1", SERVER, model, **single, **none)[0],
+            "native-default": stores[SERVER],
+            "native-two": start_store(exp, root, "n2", SERVER, model, intra_op_threads=2, **none)[
+                0
+            ],
+        }
+        batch_clients = {
+            k: Client(False, s.get_address()[0], password=s.password)
+            for k, s in batch_stores.items()
+        }
+        medians: dict[str, list[float]] = {k: [] for k in batch_clients}
+        for client in batch_clients.values():
+            client.run_model("mlp", inputs=["x32"], outputs=["y32"])
+        for _ in range(ROUNDS):
+            for key, client in batch_clients.items():
+                medians[key].append(batch_median(client))
+        batch = {k: statistics.median(v) for k, v in medians.items()}
+        for client in batch_clients.values():
             client.close()
     finally:
         exp.stop_all()

@@ -76,6 +76,31 @@ def onnx_sum_diff() -> bytes:
     return _finish(helper, helper.make_graph(nodes, "sum_diff", ins, outs))
 
 
+def onnx_identity(onnx_type: int) -> bytes:
+    """y = x for x of ONNX element type ``onnx_type`` (a TensorProto code), any shape."""
+    from onnx import helper
+
+    x = helper.make_tensor_value_info("x", onnx_type, None)
+    y = helper.make_tensor_value_info("y", onnx_type, None)
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "same", [x], [y])
+    return _finish(helper, graph)
+
+
+def onnx_power4() -> bytes:
+    """y = x @ x @ x @ x for a float32 square matrix x: slow enough for a large x to be
+    interrupted (timeouts, callers that leave)."""
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, None])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, None])
+    nodes = [
+        helper.make_node("MatMul", ["x", "x"], ["x2"]),
+        helper.make_node("MatMul", ["x2", "x"], ["x3"]),
+        helper.make_node("MatMul", ["x3", "x"], ["y"]),
+    ]
+    return _finish(helper, helper.make_graph(nodes, "power4", [x], [y]))
+
+
 def _finish(helper: object, graph: object) -> bytes:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])  # type: ignore[attr-defined]
     model.ir_version = 8  # readable by any onnxruntime >= 1.17

@@ -14,6 +14,7 @@ import pytest
 
 from insitu.client import Client
 from insitu.errors import WorkerLostError
+from insitu.store.store_module import ONNX_ENV
 from tests import inference_models
 from tests.reliability.drivers import alive
 from tests.reliability.figures import record
@@ -31,6 +32,8 @@ DEADLINE = 300.0
 def store(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningStore]:
     # A request that hung would show as an InferenceTimeoutError after 2 minutes.
     monkeypatch.setenv("SR_MODEL_TIMEOUT", "120000")
+    # The ONNX model runs in the worker, not in the server's ONNX Runtime threads.
+    monkeypatch.setenv(ONNX_ENV, "workers")
     with running_store("workerkill", 1, inference_workers=1) as s:
         yield s
 

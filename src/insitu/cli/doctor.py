@@ -128,7 +128,8 @@ def module_loads(engine: Path, module: Path, timeout: float = 20.0) -> tuple[boo
     with tempfile.TemporaryDirectory(prefix="insitu-doctor-") as scratch:
         argv = [str(engine), "--port", "0", "--unixsocket", f"{scratch}/s.sock",
                 "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
-                "--dir", scratch, "--loglevel", "notice", "--loadmodule", str(module)]  # fmt: skip
+                "--dir", scratch, "--loglevel", "notice", "--loadmodule", str(module),
+                *_module_args()]  # fmt: skip
         try:
             proc = subprocess.Popen(
                 argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -174,8 +175,25 @@ def _watch_log(proc: subprocess.Popen[bytes], timeout: float) -> tuple[bool, str
                 line = raw.decode("utf-8", "replace").strip()
                 lines.append(line.split("* ", 1)[-1].split("# ", 1)[-1])
                 if "Module 'insitu' loaded" in line or "Module insitu loaded" in line:
-                    return True, "loads"
+                    return True, "loads" + _onnx_note(lines)
     return False, f"said nothing about the module within {timeout:g} s"
+
+
+def _module_args() -> tuple[str, ...]:
+    """The load arguments a store started now gives the module (ONNX Runtime's library)."""
+    from insitu.store.store_module import module_args
+
+    with contextlib.suppress(InsituError):  # a bad INSITU_STORE_ONNX: the store says so
+        return module_args()
+    return ()
+
+
+def _onnx_note(lines: list[str]) -> str:
+    """What the module said about running ONNX models in the server, if anything."""
+    for line in lines:
+        if "insitu: ONNX" in line:
+            return "; " + line.split("insitu: ", 1)[1]
+    return ""
 
 
 def backend_checks() -> list[Check]:

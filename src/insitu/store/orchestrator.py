@@ -70,7 +70,7 @@ from insitu.store.server_config import (
 )
 from insitu.store.shard_client import PROBE_TIMEOUT, shard_endpoints
 from insitu.store.smartsim_face import SmartSimFace
-from insitu.store.store_module import module_path
+from insitu.store.store_module import module_args, module_path
 from insitu.store.tls_config import TlsFiles
 from insitu.store.unix_socket import check_socket_free, socket_mode, validate_socket_path
 from insitu.wire.addresses import Address, parse_address
@@ -730,6 +730,7 @@ class Orchestrator(LiveConfig, SmartSimFace):
             unix_socket_perm=self._socket_mode,
             options=tuple(self._options.items()),
             module=module_path(),
+            module_args=module_args(self.intra_threads),
             access=self.access,
             tls=tls,
             default_user_off=self._acl is not None,

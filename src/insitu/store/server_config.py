@@ -70,6 +70,7 @@ class ShardConfig:
     unix_socket_perm: int = 0o700
     options: tuple[tuple[str, str], ...] = ()
     module: Path | None = None
+    module_args: tuple[str, ...] = ()
     access: str = PASSWORD
     tls: TlsFiles | None = None
     default_user_off: bool = False  # acl="per_entity": only named users get in
@@ -124,7 +125,8 @@ def render_shard_config(cfg: ShardConfig) -> str:
             f"unixsocketperm {cfg.unix_socket_perm:o}",
         ]
     if cfg.module is not None:
-        lines.append(f"loadmodule {quote_arg(str(cfg.module))}")
+        args = (str(cfg.module), *cfg.module_args)
+        lines.append(f"loadmodule {' '.join(quote_arg(arg) for arg in args)}")
     for key, value in _merged_options(cfg).items():
         lines.append(f"{key} {render_value(value)}")
     return "\n".join(lines) + "\n"

@@ -157,7 +157,8 @@ def test_doctor_names_engine_backends_launchers() -> None:
     assert "[ok  ] store module" in out.stdout and module in out.stdout
     engine = Path(find_server_binary().path).name
     loads = [line for line in out.stdout.splitlines() if f"module in {engine}" in line]
-    assert loads and loads[0].startswith("[ok  ]") and loads[0].endswith(": loads")
+    assert loads and loads[0].startswith("[ok  ]") and ": loads; " in loads[0]
+    assert "runs ONNX CPU models in the server" in loads[0]  # the onnxruntime wheel is here
     lines = out.stdout.splitlines()
     tls = {line.split("TLS in ")[1].split()[0]: line for line in lines if "] TLS in " in line}
     if shutil.which("redis-server"):  # Debian's is built with TLS

@@ -177,11 +177,22 @@ def test_no_worker_means_a_timeout_not_a_hang(
 ) -> None:
     monkeypatch.setenv("SR_MODEL_TIMEOUT", "300")
     with Client(False, workers.address) as c:
-        c.set_model("sq", inference_models.onnx_square(), "ONNX")  # stored unchecked
+        c.set_script("quick", QUICK_SCRIPT)  # stored unchecked
         c.put_tensor("x", np.ones((1, 3), np.float32))
         with pytest.raises(InferenceTimeoutError, match="no inference worker is serving"):
-            c.run_model("sq", "x", "y")
+            c.run_script("quick", "count", "x", "y")
     assert _status(raw)["queued"] == 0  # withdrawn: no worker will run it later
+
+
+def test_onnx_cpu_models_need_no_worker(workers: Workers, raw: redis.Redis) -> None:
+    """ONNX Runtime in the server runs them (the module's own threads)."""
+    with Client(False, workers.address) as c:
+        c.set_model("sq", inference_models.onnx_square(), "ONNX")
+        c.put_tensor("x", np.full((2, 3), 3.0, np.float32))
+        c.run_model("sq", "x", "y")
+        assert np.array_equal(c.get_tensor("y"), np.full((2, 3), 9.0, np.float32))
+    status = _status(raw)
+    assert status["workers"] == 0 and status["onnx_runs"] >= 1
 
 
 def test_a_caller_that_disconnects_while_blocked_leaves_the_server_serving(

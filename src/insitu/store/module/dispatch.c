@@ -356,6 +356,11 @@ static int submit_run(RedisModuleCtx *ctx, int op, RedisModuleString *key, Redis
         return RM_OK;
     RedisModuleString **values = capture_inputs(ctx, inputs, n_in);
     if (n_in && values == NULL) { record_free(&r); return RM_OK; }
+    if (op == OP_RUN_MODEL && native_serves(&r.h)) {  /* ONNX Runtime in this server */
+        int rc = native_submit(ctx, op, key, &r, n_in, values, n_out, outputs, timeout);
+        record_free(&r);
+        return rc;
+    }
     RedisModuleString *raw = RM_CreateStringFromString(NULL, r.raw_header);
     char device[32], version[64];
     snprintf(device, sizeof device, "%s", r.h.device);
@@ -572,21 +577,26 @@ static request *running_request(uint64_t id, uint64_t client) {
     return NULL;
 }
 
-/* Remove the record of a model that failed to load, unless it was replaced since. */
-static void drop_unloadable(RedisModuleCtx *ctx, request *r) {
-    RedisModuleKey *key = RM_OpenKey(ctx, r->key, RM_READ | RM_WRITE);
+void record_drop_if_unchanged(RedisModuleCtx *ctx, RedisModuleString *name,
+                              RedisModuleString *expected) {
+    RedisModuleKey *key = RM_OpenKey(ctx, name, RM_READ | RM_WRITE);
     RedisModuleString *header = NULL;
     if (RM_KeyType(key) == RM_KEYTYPE_HASH) RM_HashGet(key, RM_HASH_CFIELDS, "header", &header, NULL);
     size_t a, b;
-    if (header != NULL && r->header != NULL) {
-        const char *x = RM_StringPtrLen(header, &a), *y = RM_StringPtrLen(r->header, &b);
+    if (header != NULL && expected != NULL) {
+        const char *x = RM_StringPtrLen(header, &a), *y = RM_StringPtrLen(expected, &b);
         if (a == b && memcmp(x, y, a) == 0) {
             RM_DeleteKey(key);
-            RM_Replicate(ctx, "DEL", "s", r->key);
+            RM_Replicate(ctx, "DEL", "s", name);
         }
     }
     if (header) RM_FreeString(ctx, header);
     RM_CloseKey(key);
+}
+
+/* Remove the record of a model that failed to load, unless it was replaced since. */
+static void drop_unloadable(RedisModuleCtx *ctx, request *r) {
+    record_drop_if_unchanged(ctx, r->key, r->header);
 }
 
 /* INSITU.WORKER.DONE id OK calls duration_us samples value...   (one value per output)
@@ -649,7 +659,9 @@ int cmd_worker_done(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
 
 /* INSITU.STATUS: what the module holds (for operators, `insitu doctor` and tests):
  * [workers, n, queued, n, running, n, retried, n (running requests on their 2nd attempt),
- *  version, n] */
+ *  version, n, onnx_threads, n (0: ONNX models go to the workers too), onnx_runs, n (runs
+ *  ONNX Runtime made in this server), onnx_pending, n (its loads and runs queued or
+ *  running)] */
 int cmd_status(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
     (void)argv;
     if (argc != 1) return RM_WrongArity(ctx);
@@ -659,10 +671,12 @@ int cmd_status(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
         n_running++;
         if (r->attempts > 1) n_retried++;
     }
-    const char *names[] = {"workers", "queued", "running", "retried", "version"};
-    long long values[] = {n_workers, n_queued, n_running, n_retried, MODULE_VERSION};
-    RM_ReplyWithArray(ctx, 10);
-    for (int i = 0; i < 5; i++) {
+    const char *names[] = {"workers", "queued", "running", "retried", "version",
+                           "onnx_threads", "onnx_runs", "onnx_pending"};
+    long long values[] = {n_workers, n_queued, n_running, n_retried, MODULE_VERSION,
+                          native_threads(), native_run_count(), native_pending_count()};
+    RM_ReplyWithArray(ctx, 16);
+    for (int i = 0; i < 8; i++) {
         RM_ReplyWithStringBuffer(ctx, names[i], strlen(names[i]));
         RM_ReplyWithLongLong(ctx, values[i]);
     }

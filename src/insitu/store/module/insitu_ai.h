@@ -49,6 +49,29 @@ void stats_add(RedisModuleString *key, long long calls, long long duration_us,
                long long samples, long long errors);
 void stats_drop(RedisModuleString *key);
 
+/* The blob of a record (RM_Alloc'ed, *len bytes); NULL with a reply if chunks are missing. */
+char *record_blob(RedisModuleCtx *ctx, RedisModuleString *name, const record_t *r, size_t *len);
+/* Delete `key` if its record still has `header` (a model that failed to load). */
+void record_drop_if_unchanged(RedisModuleCtx *ctx, RedisModuleString *key,
+                              RedisModuleString *header);
+
+/* native.c, native_cmd.c: ONNX models run by ONNX Runtime in the server's own threads. */
+/* Load `library` (NULL: off) and start `threads` pool threads (0: the CPUs this process
+ * may run on), `intra` intra-op threads per run. Logs why if the feature stays off. */
+int native_init(RedisModuleCtx *ctx, const char *library, int threads, int intra);
+/* True if runs of the model with header h go to ONNX Runtime in the server. */
+int native_serves(const model_header *h);
+/* Block the caller and queue a run (op OP_RUN_MODEL; `values` are input copies the job
+ * now owns) or a load (OP_LOAD) of `key`; replies itself. */
+int native_submit(RedisModuleCtx *ctx, int op, RedisModuleString *key, const record_t *r,
+                  int n_in, RedisModuleString **values, int n_out, RedisModuleString **outputs,
+                  long long timeout_ms);
+void native_forget(RedisModuleString *key);  /* a model key was replaced or deleted */
+void native_forget_all(void);
+int native_threads(void);                    /* pool threads; 0 when off */
+long long native_run_count(void);            /* runs made */
+long long native_pending_count(void);        /* jobs queued or running */
+
 /* dispatch.c */
 int dispatch_init(RedisModuleCtx *ctx);
 /* Block the caller and queue a request; replies itself. `values` are copies the request

@@ -230,8 +230,7 @@ int record_read(RedisModuleCtx *ctx, RedisModuleString *name, const char *kind,
     return 0;
 }
 
-/* The blob of a record (RM_Alloc'ed, *len bytes); NULL with a reply if chunks are missing. */
-static char *record_blob(RedisModuleCtx *ctx, RedisModuleString *name, const record_t *r,
+char *record_blob(RedisModuleCtx *ctx, RedisModuleString *name, const record_t *r,
                          size_t *len) {
     RedisModuleKey *key = RM_OpenKey(ctx, name, RM_READ);
     char *blob = RM_Alloc((size_t)r->h.size + 1);
@@ -422,12 +421,20 @@ static int model_store(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, 
     if (joined) RM_Free(joined);
     if (failed) return RM_OK;
     stats_drop(argv[1]);
+    native_forget(argv[1]);
     RM_ReplicateVerbatim(ctx);
-    if (!blocking_allowed(ctx) || dispatch_workers() == 0) return RM_ReplyWithSimpleString(ctx, "OK");
-    /* Like RedisAI, which loads a model when it is stored: a worker loads it now, and a
-     * model that does not load is removed again (dispatch.c, on the worker's answer). */
+    if (!blocking_allowed(ctx)) return RM_ReplyWithSimpleString(ctx, "OK");
+    /* Like RedisAI, which loads a model when it is stored: ONNX Runtime in this server or
+     * a worker loads it now, and a model that does not load is removed again (on the
+     * load's answer). */
     record_t r;
     if (record_read(ctx, argv[1], "model", "ERR model key is empty", &r) != 0) return RM_OK;
+    if (native_serves(&r.h)) {
+        int rc = native_submit(ctx, OP_LOAD, argv[1], &r, 0, NULL, 0, NULL, 0);
+        record_free(&r);
+        return rc;
+    }
+    if (dispatch_workers() == 0) { record_free(&r); return RM_ReplyWithSimpleString(ctx, "OK"); }
     RedisModuleString *raw = RM_CreateStringFromString(NULL, r.raw_header);
     record_free(&r);
     return dispatch_submit(ctx, OP_LOAD, argv[1], NULL, raw, device, version, 0, NULL, NULL,
@@ -512,6 +519,7 @@ static int record_delete(RedisModuleCtx *ctx, RedisModuleString **argv, int argc
     RM_DeleteKey(key);
     RM_CloseKey(key);
     stats_drop(argv[1]);
+    native_forget(argv[1]);
     RM_ReplicateVerbatim(ctx);
     return RM_ReplyWithSimpleString(ctx, "OK");
 }
@@ -554,6 +562,7 @@ static int script_store(RedisModuleCtx *ctx, RedisModuleString **argv, int argc,
     char version[33];
     if (record_write(ctx, argv[1], &spec, src, len, version) != 0) return RM_OK;
     stats_drop(argv[1]);
+    native_forget(argv[1]);
     RM_ReplicateVerbatim(ctx);
     if (!blocking_allowed(ctx) || dispatch_workers() == 0) return RM_ReplyWithSimpleString(ctx, "OK");
     record_t r;
@@ -772,11 +781,20 @@ typedef struct {
     int first, last, step;
 } command_t;
 
+/* The pool threads run this module's code: it stays loaded once they are started. */
+__attribute__((visibility("default"))) int RedisModule_OnUnload(RedisModuleCtx *ctx);
+int RedisModule_OnUnload(RedisModuleCtx *ctx) {
+    (void)ctx;
+    return native_threads() > 0 ? RM_ERR : RM_OK;
+}
+
 __attribute__((visibility("default"))) int RedisModule_OnLoad(RedisModuleCtx *ctx,
                                                              RedisModuleString **argv, int argc);
 int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
     if (rm_init(ctx, MODULE_NAME, MODULE_VERSION) != RM_OK) return RM_ERR;
     buf_set_allocator(RM_Realloc, RM_Free);
+    const char *onnxruntime = NULL;
+    long long onnx_threads = 0, onnx_intra = 0;
     for (int i = 0; i < argc; i += 2) {
         long long n;
         if (i + 1 < argc && arg_is(argv[i], "MODEL_CHUNK_SIZE") &&
@@ -784,7 +802,21 @@ int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) 
             model_chunk_size = n;
             continue;
         }
-        RM_Log(ctx, "warning", "insitu: unknown module argument; the module takes MODEL_CHUNK_SIZE <bytes>");
+        if (i + 1 < argc && arg_is(argv[i], "ONNXRUNTIME")) {
+            onnxruntime = RM_StringPtrLen(argv[i + 1], NULL);
+            continue;
+        }
+        if (i + 1 < argc && arg_is(argv[i], "ONNX_THREADS") &&
+            RM_StringToLongLong(argv[i + 1], &onnx_threads) == RM_OK && onnx_threads >= 0 &&
+            onnx_threads <= 1024)
+            continue;
+        if (i + 1 < argc && arg_is(argv[i], "ONNX_INTRA_OP_THREADS") &&
+            RM_StringToLongLong(argv[i + 1], &onnx_intra) == RM_OK && onnx_intra >= 0 &&
+            onnx_intra <= 1024)
+            continue;
+        RM_Log(ctx, "warning", "insitu: unknown module argument; the module takes "
+               "MODEL_CHUNK_SIZE <bytes>, ONNXRUNTIME <library>, ONNX_THREADS <n>, "
+               "ONNX_INTRA_OP_THREADS <n>");
         return RM_ERR;
     }
     /* Execution commands declare no keys: the server does not check their slots, so
@@ -817,5 +849,6 @@ int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) 
         if (RM_CreateCommand(ctx, c->name, c->fn, c->flags, c->first, c->last, c->step) != RM_OK)
             return RM_ERR;
     }
-    return dispatch_init(ctx);
+    if (dispatch_init(ctx) != RM_OK) return RM_ERR;
+    return native_init(ctx, onnxruntime, (int)onnx_threads, (int)onnx_intra);
 }
