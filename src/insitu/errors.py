@@ -60,6 +60,7 @@ which raises the built-ins in those places, keeps catching them.
     │       ├── RedisRuntimeError
     │       │   └── WireFormatError          (key; a stored value is not valid insitu data)
     │       ├── RedisKeyError                (key; nothing stored there)
+    │       │   └── NoRunInfoError           (+ RedisRuntimeError; get_ai_info of no model)
     │       ├── RedisBadAllocError
     │       ├── RedisDatabaseError           (the server refused, e.g. out of memory)
     │       │   └── StoreOutOfMemoryError    (key, limit: over the shard's maxmemory)
@@ -601,6 +602,11 @@ class UnknownNodeError(RedisInvalidUseError, RedisRuntimeError):
     that is not a shard of the store: also a ``RedisRuntimeError``, as SmartRedis raises."""
 
 
+class NoRunInfoError(RedisKeyError, RedisRuntimeError):
+    """``get_ai_info`` for a key holding no model or script: a ``RedisKeyError`` naming
+    the key, and also the ``RedisRuntimeError`` SmartRedis raises there."""
+
+
 class ValueTooLargeError(RedisParameterError):
     """A value is larger than the store accepts (``proto-max-bulk-len``); nothing was sent."""
 
@@ -772,6 +778,7 @@ __all__ = [
     "LauncherUnsupportedFeature",
     "MissingDependencyError",
     "ModelLoadError",
+    "NoRunInfoError",
     "NotExecutableError",
     "ParameterTypeError",
     "ParameterWriterError",
