@@ -195,8 +195,17 @@ class UnknownStrategyError(UserStrategyError, UnsupportedOptionError):
         )
 
 
-class InvalidDBNodesError(InvalidArgumentError):
-    """``db_nodes`` is not 1 or at least 3."""
+class InvalidDBNodesError(InvalidArgumentError, UnsupportedOptionError):
+    """``db_nodes`` is not 1 or at least 3.
+
+    Also an ``UnsupportedOptionError`` (``option`` ``"db_nodes"``): SmartSim raises
+    ``SSUnsupportedError`` for ``db_nodes=2``, so code that catches it keeps working.
+    """
+
+    def __init__(self, message: str) -> None:
+        self.option = "db_nodes"
+        self.backend = "insitu"
+        ConfigurationError.__init__(self, message)
 
 
 class InvalidServerOptionError(InvalidArgumentError):
