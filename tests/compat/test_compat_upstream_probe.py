@@ -6,14 +6,17 @@ abstract base, and the first positional argument of ``Orchestrator``."""
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from pathlib import Path
 
 import pytest
 
-from insitu import Experiment, JsrunSettings, Orchestrator
+from insitu import Experiment, JsrunSettings, Model, Orchestrator
 from insitu.entities import EntityList
 from insitu.errors import (
     AllocationError,
+    DBIDConflictError,
     InvalidDBNodesError,
     SSUnsupportedError,
     UnsupportedOptionError,
@@ -77,3 +80,53 @@ def test_a_number_as_first_orchestrator_argument_is_its_path_with_a_warning(
     assert any("not port" in m and "port=16500" in m for m in warned)
     with pytest.raises(TypeError, match="path must be"):
         Orchestrator(1.5)  # type: ignore[arg-type]
+
+
+def _colocated_model(tmp_path: Path, name: str = "colo") -> Model:
+    exp = Experiment("colo-view", exp_path=str(tmp_path), launcher="local")
+    return exp.create_model(name, exp.create_run_settings(sys.executable, ["-c", "pass"]))
+
+
+def test_colocated_db_settings_mirror_a_tcp_colocation_in_smartsims_layout(
+    tmp_path: Path,
+) -> None:
+    model = _colocated_model(tmp_path)
+    assert model.run_settings.colocated_db_settings is None
+    model.add_script("s", script="def f(x):\n    return x\n")
+    model.colocate_db_tcp(port=16600, db_cpus=1, debug=True, db_identifier="cdb",
+                          threads_per_queue=2, maxclients=100)  # fmt: skip
+    view = model.run_settings.colocated_db_settings
+    first_cpu = str(sorted(os.sched_getaffinity(0))[0])
+    assert view is not None
+    assert {k: view[k] for k in ("port", "ifname", "cpus", "debug", "db_identifier")} == {
+        "port": 16600, "ifname": ["lo"], "cpus": 1, "debug": True, "db_identifier": "cdb",
+    }  # fmt: skip
+    assert view["custom_pinning"] == first_cpu  # the first db_cpus CPUs this process may use
+    assert view["rai_args"]["threads_per_queue"] == 2
+    assert view["extra_db_args"] == {"maxclients": "100"}
+    assert [s.name for s in view["db_scripts"]] == ["s"] and view["db_models"] == []
+    assert model.colocation is not None and model.colocation.port == 16600
+
+
+@pytest.mark.parametrize(
+    ("pinning", "expected"), [([], None), ([1], "1"), ([range(2)], "0,1"), ([1, 0], "0,1")]
+)
+def test_colocated_db_settings_write_the_pinning_as_smartsim_does(
+    tmp_path: Path, pinning: list[object], expected: str | None
+) -> None:
+    if len(os.sched_getaffinity(0)) < 2 and expected not in (None,):
+        pytest.skip("needs two usable CPUs")
+    model = _colocated_model(tmp_path)
+    model.colocate_db_uds(db_cpus=1 if len(pinning) < 2 else 2, custom_pinning=pinning)
+    view = model.run_settings.colocated_db_settings
+    assert view is not None
+    assert view["custom_pinning"] == expected
+    assert view["port"] == 0 and str(view["unix_socket"]).endswith(".socket")
+
+
+def test_a_repeated_db_identifier_says_so_in_smartsims_words(tmp_path: Path) -> None:
+    exp = Experiment("dbid", exp_path=str(tmp_path), launcher="local")
+    exp.create_database(port=16700, db_identifier="my_db")
+    with pytest.raises(DBIDConflictError) as caught:
+        exp.create_database(port=16701, db_identifier="my_db")
+    assert "has already been used. Pass in a unique name for db_identifier" in str(caught.value)
