@@ -21,6 +21,7 @@ from insitu.errors import (
     SSUnsupportedError,
     UnsupportedOptionError,
 )
+from insitu.store.readiness import find_free_port_block
 
 
 @pytest.mark.parametrize("launcher", ["local", "slurm", "lsf"])
@@ -130,3 +131,20 @@ def test_a_repeated_db_identifier_says_so_in_smartsims_words(tmp_path: Path) -> 
     with pytest.raises(DBIDConflictError) as caught:
         exp.create_database(port=16701, db_identifier="my_db")
     assert "has already been used. Pass in a unique name for db_identifier" in str(caught.value)
+
+
+def test_a_store_reconnected_here_is_stopped_through_the_starting_drivers_object(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = Experiment("first", exp_path=str(tmp_path / "a"), launcher="local")
+    try:
+        store = first.create_database(port=find_free_port_block(1))
+        first.start(store)
+        second = Experiment("second", exp_path=str(tmp_path / "b"), launcher="local")
+        second.reconnect_orchestrator(store.checkpoint_file)
+        second.stop(store)  # the object of the driver that started it, as SmartSim allows
+        assert not store.is_active()
+    finally:
+        first.stop_all()
