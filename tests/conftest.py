@@ -73,6 +73,18 @@ def no_leftover_processes() -> Iterator[None]:
 _WORKDIR_ARTEFACTS = {".pytest_cache", ".hypothesis", ".venv-smartredis", "build", ".coverage"}
 
 
+@pytest.fixture(autouse=True)
+def ssdb_restored() -> Iterator[None]:
+    """Put ``$SSDB`` back after each test: a Client built with an address exports it to
+    this process, as SmartRedis does, and no test should see another's address."""
+    before = os.environ.get("SSDB")
+    yield
+    if before is None:
+        os.environ.pop("SSDB", None)
+    else:
+        os.environ["SSDB"] = before
+
+
 @pytest.fixture(scope="session", autouse=True)
 def no_files_in_the_working_directory() -> Iterator[None]:
     """Fail the session if a test wrote into the working directory (a store, an experiment

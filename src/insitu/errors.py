@@ -61,6 +61,7 @@ which raises the built-ins in those places, keeps catching them.
     │       ├── RedisRuntimeError
     │       │   └── WireFormatError          (key; a stored value is not valid insitu data)
     │       ├── RedisKeyError                (key; nothing stored there)
+    │       │   └── NoRunInfoError           (+ RedisRuntimeError; get_ai_info of no model)
     │       ├── RedisBadAllocError
     │       ├── RedisDatabaseError           (the server refused, e.g. out of memory)
     │       │   └── StoreOutOfMemoryError    (key, limit: over the shard's maxmemory)
@@ -196,8 +197,17 @@ class UnknownStrategyError(UserStrategyError, UnsupportedOptionError):
         )
 
 
-class InvalidDBNodesError(InvalidArgumentError):
-    """``db_nodes`` is not 1 or at least 3."""
+class InvalidDBNodesError(InvalidArgumentError, UnsupportedOptionError):
+    """``db_nodes`` is not 1 or at least 3.
+
+    Also an ``UnsupportedOptionError`` (``option`` ``"db_nodes"``): SmartSim raises
+    ``SSUnsupportedError`` for ``db_nodes=2``, so code that catches it keeps working.
+    """
+
+    def __init__(self, message: str) -> None:
+        self.option = "db_nodes"
+        self.backend = "insitu"
+        ConfigurationError.__init__(self, message)
 
 
 class InvalidServerOptionError(InvalidArgumentError):
@@ -623,6 +633,11 @@ class UnknownNodeError(RedisInvalidUseError, RedisRuntimeError):
     that is not a shard of the store: also a ``RedisRuntimeError``, as SmartRedis raises."""
 
 
+class NoRunInfoError(RedisKeyError, RedisRuntimeError):
+    """``get_ai_info`` for a key holding no model or script: a ``RedisKeyError`` naming
+    the key, and also the ``RedisRuntimeError`` SmartRedis raises there."""
+
+
 class ValueTooLargeError(RedisParameterError):
     """A value is larger than the store accepts (``proto-max-bulk-len``); nothing was sent."""
 
@@ -794,6 +809,7 @@ __all__ = [
     "LauncherUnsupportedFeature",
     "MissingDependencyError",
     "ModelLoadError",
+    "NoRunInfoError",
     "NotExecutableError",
     "ParameterTypeError",
     "ParameterWriterError",

@@ -38,6 +38,7 @@ from insitu.errors import (
     InferenceError,
     InferenceTimeoutError,
     InsituError,
+    NoRunInfoError,
     RedisConnectionLostError,
     RedisDatabaseError,
     RedisInvalidUseError,
@@ -255,7 +256,7 @@ class ExecuteOps(RequestOps):
                 self._store.node_command(address, "AI.INFO", name, "RESETSTAT")
         except InsituError as err:
             if "cannot find run info" in str(err):
-                raise RedisKeyError(key, f"no model or script stored under key {key!r}") from None
+                raise NoRunInfoError(key, f"no model or script stored under key {key!r}") from None
             raise
         if not isinstance(reply, list):
             raise InferenceError(f"unexpected AI.INFO reply for {key!r}", key, "run")

@@ -12,6 +12,8 @@ connects to ``address`` (default ``$SSDB``) with the topology given by ``cluster
 ``password`` is an insitu addition. Without a password from the arguments or the
 environment, the password the Experiment in this process registered for the address is
 used, so a driver needs only ``orc.get_address()[0]``. See :mod:`insitu.client.connect`.
+As in SmartRedis, an ``address`` given to the second form becomes ``$SSDB`` of this process
+(unless ``password`` is given: insitu's own private connections leave the environment alone).
 
 Key prefixes come from ``SSKEYOUT``/``SSKEYIN`` (never suffixed; see
 :mod:`insitu.wire.keys`). A Client is a context manager; :meth:`close` releases its
@@ -65,13 +67,13 @@ class Client(TensorOps, DatasetOps, AdminOps, RunOps):
                     raise ParameterTypeError(
                         f"__init__() got an unexpected keyword argument '{name}'"
                     )
-            settings, logger_name = _address_form(*args, **kwargs)
+            settings, logger_name = self.__address_construction(*args, **kwargs)
         elif args and not (args[0] is None or isinstance(args[0], ConfigOptions)):
             raise ParameterTypeError(f"Invalid type for argument 0: {type(args[0])}")
         elif not args and ("address" in kwargs or "cluster" in kwargs):
-            settings, logger_name = _address_form(**kwargs)
+            settings, logger_name = self.__address_construction(**kwargs)
         else:
-            settings, logger_name = _standard_form(*args, **kwargs)
+            settings, logger_name = self.__standard_construction(*args, **kwargs)
         configure_logging()
         key_out, keys_in = parse_key_prefix_env(os.environ)
         self._prefixes = KeyPrefixes.from_entities(key_out, keys_in)
@@ -79,11 +81,26 @@ class Client(TensorOps, DatasetOps, AdminOps, RunOps):
         self._settings = settings
         self._transport = open_transport(settings)
 
+    # SmartRedis names its two construction paths ``__address_construction`` and
+    # ``__standard_construction`` (mangled to ``_Client__...``); code that wraps or counts
+    # them (SmartRedis's own constructor tests do) finds them here under the same names.
+    def __address_construction(
+        self, *args: object, **kwargs: object
+    ) -> tuple[ConnectionSettings, str]:
+        return _address_form(*args, **kwargs)
+
+    @staticmethod
+    def __standard_construction(*args: object, **kwargs: object) -> tuple[ConnectionSettings, str]:
+        return _standard_form(*args, **kwargs)
+
     def __str__(self) -> str:
         state = "closed" if self._transport is None else "connected"
         return f"Client({self._log_context!r}, {state} to the {self._settings.describe()})"
 
-    __repr__ = __str__
+    def __repr__(self) -> str:
+        # SmartRedis's str() is a description and its repr() the object's identity; code
+        # that tells them apart keeps working.
+        return f"<{type(self).__module__}.Client {self._log_context!r} at {id(self):#x}>"
 
     def __enter__(self) -> Client:
         return self
@@ -154,6 +171,12 @@ def _address_form(
     name = check_type("logger_name", logger_name, str, "a str")
     secret = None if password is None else check_type("password", password, str, "a str")
     ca = None if tls_ca is None else check_type("tls_ca", tls_ca, str, "a str")
+    if where and password is None:
+        # As SmartRedis does: an explicit address becomes $SSDB of this process, so later
+        # clients (and launched children) built from the environment reach the same store.
+        # A call with password= is insitu's own form (the driver, rules sessions): a private
+        # connection that leaves the environment alone.
+        os.environ["SSDB"] = where
     options = ConfigOptions.create_from_environment("")
     settings = resolve_settings(
         options, address=where, cluster=clustered, password=secret, tls_ca=ca

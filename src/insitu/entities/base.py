@@ -21,7 +21,22 @@ class SmartSimEntity(ABC):  # noqa: B024 - a registration point, no abstract met
 
 
 class EntitySequence(ABC):  # noqa: B024
-    """A group of entities: ``name``, ``path``, ``entities``, ``type``."""
+    """A group of entities: ``name``, ``path``, ``entities``, ``type``.
+
+    As in SmartSim, the base cannot be built itself: its constructor records ``name`` and
+    ``path`` and asks ``_initialize_entities(**kwargs)`` for the members, which only a
+    concrete group defines (``NotImplementedError`` here).
+    """
+
+    def __init__(self, name: str, path: str, **kwargs: object) -> None:
+        self.name = name
+        self.path = path
+        self._initialize_entities(**kwargs)
+
+    def _initialize_entities(self, **kwargs: object) -> None:
+        raise NotImplementedError(
+            f"{type(self).__name__} is abstract: build an Ensemble or an Orchestrator"
+        )
 
 
 class EntityList(EntitySequence):

@@ -24,6 +24,7 @@ from insitu.entities.colocation import (
     tcp_spec,
     uds_spec,
 )
+from insitu.entities.colocation_view import smartsim_settings
 from insitu.entities.db_objects import DBObject, check_unique
 from insitu.entities.ml_api import MLObjectsAPI
 from insitu.errors import (
@@ -202,8 +203,17 @@ class Model(MLObjectsAPI):
         ``TypeError``/``ValueError`` subclasses for malformed arguments.
         """
         self._check_colocatable()
-        self._colocation = tcp_spec(
-            port, ifname, db_cpus, custom_pinning, debug, db_identifier, kwargs, available_cpus()
+        self._colocate(
+            tcp_spec(
+                port,
+                ifname,
+                db_cpus,
+                custom_pinning,
+                debug,
+                db_identifier,
+                kwargs,
+                available_cpus(),
+            )
         )
 
     def colocate_db_uds(
@@ -224,15 +234,17 @@ class Model(MLObjectsAPI):
         store has no network interface).
         """
         self._check_colocatable()
-        self._colocation = uds_spec(
-            unix_socket,
-            socket_permissions,
-            db_cpus,
-            custom_pinning,
-            debug,
-            db_identifier,
-            kwargs,
-            available_cpus(),
+        self._colocate(
+            uds_spec(
+                unix_socket,
+                socket_permissions,
+                db_cpus,
+                custom_pinning,
+                debug,
+                db_identifier,
+                kwargs,
+                available_cpus(),
+            )
         )
 
     def _check_colocatable(self) -> None:
@@ -246,7 +258,15 @@ class Model(MLObjectsAPI):
     def _set_colocation(self, spec: ColocationSpec) -> None:
         """Colocate with an already validated ``spec`` (used by Ensemble.colocate_db_*)."""
         self._check_colocatable()
+        self._colocate(spec)
+
+    def _colocate(self, spec: ColocationSpec) -> None:
         self._colocation = spec
+        # SmartSim code reads the colocation from the run settings; mirror it there in
+        # SmartSim's layout (read-only in effect: the launch uses ``self._colocation``).
+        self.run_settings.colocated_db_settings = smartsim_settings(
+            spec, available_cpus(), self._db_objects
+        )
 
     def set_path(self, path: str | os.PathLike[str]) -> None:
         """Move the Model's directory (absolute, or relative to the current directory)."""

@@ -141,10 +141,10 @@ def check_identifiers(
         for store in shared:
             if env_suffix(store.db_identifier) == suffix:
                 raise DBIDConflictError(
-                    f"the colocated store of model {model!r} (db_identifier "
-                    f"{spec.db_identifier!r}) and orchestrator {store.db_identifier!r} would "
-                    f"both be SSDB{suffix} in the application's environment; pass a distinct "
-                    "db_identifier to colocate_db_*"
+                    f"db_identifier {spec.db_identifier!r} has already been used. Pass in a "
+                    f"unique name for db_identifier: the colocated store of model {model!r} "
+                    f"and orchestrator {store.db_identifier!r} would both be SSDB{suffix} in "
+                    "the application's environment (colocate_db_* takes db_identifier)"
                 )
 
 

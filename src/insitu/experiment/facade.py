@@ -274,8 +274,13 @@ class Experiment(EntityFactory):
             if self._reconnected.owns(store):
                 self._sampler.unwatch(store.name)
                 self._reconnected.stop(store)
-            else:
-                self._control.stop_store(store.name)
+                continue
+            self._control.stop_store(store.name)
+            # As in SmartSim, a store is stopped by what it is, not by which object names
+            # it: the Orchestrator another driver built stops the store reconnected here.
+            same = self._reconnected.counterpart(store)
+            if same is not None:
+                self._reconnected.stop(same)
 
     def reconnect_orchestrator(self, checkpoint: str) -> Orchestrator:
         """The running store described by ``checkpoint`` (``Orchestrator.checkpoint_file`` of

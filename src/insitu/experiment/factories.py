@@ -160,8 +160,8 @@ class EntityFactory:
         existing = [e for e in self._created.values() if isinstance(e, Orchestrator)]
         if any(o.db_identifier == db_identifier for o in existing):
             raise DBIDConflictError(
-                f"an orchestrator with db_identifier {db_identifier!r} already exists in "
-                f"experiment {self.name!r}; give each orchestrator its own db_identifier"
+                f"db_identifier {db_identifier!r} has already been used. Pass in a unique "
+                f"name for db_identifier (an orchestrator of experiment {self.name!r} has it)"
             )
         self._check_new_name(db_identifier)
         store_path = _entity_path(self.exp_path, db_identifier, path)

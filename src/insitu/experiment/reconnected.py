@@ -48,6 +48,15 @@ class ReconnectedStores:
         """Whether ``store`` is one of these (running or stopped here)."""
         return store in (self._stores.get(store.name), self._stopped.get(store.name))
 
+    def counterpart(self, store: Orchestrator) -> Orchestrator | None:
+        """The store reconnected here that is the same store as ``store`` seen through
+        another object (same name and shard addresses), e.g. the Orchestrator the driver
+        that started it holds; ``None`` if there is none."""
+        mine = self._stores.get(store.name)
+        if mine is None or mine is store:
+            return mine
+        return mine if list(mine.shard_addresses) == list(store.shard_addresses) else None
+
     def stop(self, store: Orchestrator) -> None:
         """Shut every shard of ``store`` down and forget it."""
         shutdown_shards(tuple(store.shard_addresses), store.password, store.tls_ca)

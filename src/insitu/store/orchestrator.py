@@ -24,11 +24,13 @@ from insitu._checks import check_any, check_bool, check_int, check_str, parse_wa
 from insitu._files import write_private
 from insitu.connection.redis_clients import ping_error
 from insitu.errors import (
+    AllocationError,
     AlreadyRunningError,
     ClusterSetupError,
     CPUPinningError,
     InternalError,
     InvalidArgumentError,
+    ParameterTypeError,
     StoreNotActiveError,
     UnsupportedOptionError,
 )
@@ -182,7 +184,7 @@ class Orchestrator(LiveConfig, SmartSimFace):
         plan = StorePlan(
             name=db_id if name is None else _store_name(name),
             db_identifier=db_id,
-            path=Path(path) if path is not None else Path.cwd(),
+            path=_store_path(path),
             topology=_layout(n_shards, port, bind, unix_socket, n_replicas),
             interfaces=interfaces,
             server_binary=find_server_binary(server_binary, tls=use_tls),
@@ -650,7 +652,13 @@ class Orchestrator(LiveConfig, SmartSimFace):
         self._place(launch)
         try:
             for spec in self._shard_specs(self._path.resolve(), launch):
-                check_spec(self.launcher, spec)
+                try:
+                    check_spec(self.launcher, spec)
+                except AllocationError:
+                    # Where the shards will run (an allocation) is a fact of the start, not
+                    # of the options: SmartSim builds a Slurm Orchestrator anywhere, and the
+                    # launch checks the allocation again before anything starts.
+                    continue
         except BaseException:
             self._multi_host, self._remote, self._node_local = before
             raise
@@ -799,6 +807,25 @@ def _optional_positive(name: str, value: int | None) -> int | None:
     if number < 1:
         raise InvalidArgumentError(f"{name} must be a positive integer, got {number}")
     return number
+
+
+def _store_path(path: object) -> Path:
+    """The store's directory. SmartSim takes ``str(path)`` of whatever is given, so an
+    Orchestrator built as ``Orchestrator(6379, ...)`` (the port given first, where SmartSim
+    expects ``path``) works there with a directory named ``6379``; the same here, with a
+    warning, since the port was almost certainly meant."""
+    if path is None:
+        return Path.cwd()
+    if isinstance(path, int) and not isinstance(path, bool):
+        logger.warning(
+            "Orchestrator path=%d is a number: its first argument is path, not port "
+            "(pass port=%d); using the directory %r as SmartSim does",
+            path, path, str(path),
+        )  # fmt: skip
+        return Path(str(path))
+    if not isinstance(path, (str, os.PathLike)):
+        raise ParameterTypeError(f"path must be a str or path, not {type(path).__name__}")
+    return Path(path)
 
 
 def _store_name(name: object) -> str:

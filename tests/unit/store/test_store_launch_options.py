@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from insitu import Experiment
 from insitu.errors import (
     AllocationError,
     LauncherNotAvailableError,
@@ -152,11 +153,16 @@ def test_known_schedulers_are_refused_by_the_registry() -> None:
 
 @needs_server
 def test_slurm_shards_outside_an_allocation_are_refused_before_anything_starts(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    # Built anywhere, as in SmartSim (a driver may build it before getting an allocation);
+    # refused when started, before any shard runs.
+    store = Orchestrator(path=tmp_path, launcher="slurm", server_binary=BUNDLED)
+    exp = Experiment("no-allocation", exp_path=str(tmp_path), launcher="slurm")
     with pytest.raises(AllocationError, match="get_allocation"):
-        Orchestrator(launcher="slurm", server_binary=BUNDLED)
+        exp.start(store)
+    assert not store.is_active()
 
 
 @needs_server

@@ -82,9 +82,11 @@ def check_step(spec: JobSpec, *, in_batch: bool = False) -> None:
     """Everything a step launch checks (pure but for the environment): the allocation
     (unless the step will run in a batch job of its own group), the run command, and that
     every option translates."""
+    # Options first: a run command or option srun cannot take is wrong wherever the
+    # driver runs (SmartSim's SSUnsupportedError), a missing allocation only here.
+    run_commands.translate(step_spec(spec), handled=("node_index",))
     if not in_batch:
         allocation_of(spec)
-    run_commands.translate(step_spec(spec), handled=("node_index",))
 
 
 def step_argv(spec: JobSpec, allocation: str, step_name: str, node_count: int | None) -> list[str]:
