@@ -53,7 +53,7 @@ def test_entities_and_the_driver_pick_their_acl_user(monkeypatch: pytest.MonkeyP
     entity = resolve_settings(ConfigOptions.create_from_environment("x"))
     assert entity.credentials.username == "entity-sim"
     assert entity.durability == NO_WAIT
-    credentials.register(["127.0.0.1:7301"], "store-secret", "insitu")
+    credentials.register(["127.0.0.1:7301"], "store-secret", username="insitu")
     credentials.register(["127.0.0.1:7302"], "other-secret")
     try:
         options = ConfigOptions.create_from_environment("")

@@ -77,7 +77,7 @@ def test_checkpoints_keep_replicas_and_acl() -> None:
     addresses = tuple(f"127.0.0.1:{7000 + i}" for i in range(6))
     names = tuple(f"s_{i}" for i in range(6))
     kept = StoreCheckpoint(
-        "s", "s", "/d", "local", addresses, names, True, "/d/pw", 1, "per_entity"
+        "s", "s", "/d", "local", addresses, names, True, "/d/pw", replicas=1, acl="per_entity"
     )
     assert parse_checkpoint(format_checkpoint(kept)) == kept
     older = format_checkpoint(kept).replace('"replicas": 1', '"x": 1').replace('"acl"', '"y"')

@@ -52,6 +52,11 @@ static int reply_cb(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
             record_drop_if_unchanged(ctx, j->key, j->header);
             native_forget(j->key);
         }
+        /* Its deadline passed before a pool thread took it: what RedisAI answers for a run
+         * that timed out in its queue (and what timeout_cb would have said had the server
+         * noticed the deadline first). */
+        if (strncmp(j->message, "ERR [timeout]", 13) == 0)
+            return RM_ReplyWithSimpleString(ctx, "TIMEDOUT");
         return RM_ReplyWithError(ctx, j->message);
     }
     for (int i = 0; j->op == OP_RUN_MODEL && i < j->n_out; i++) {
