@@ -248,11 +248,12 @@ def test_tls_through_the_environment_switch_and_a_colocated_tcp_store(
         model.colocate_db_tcp(port=find_free_port_block(1), inference_workers=0)
         exp.start(model, block=True)
         out = (Path(model.path) / "colo.out").read_text()
-        assert out.startswith("ok") and "TLS store" in out and out.strip().endswith("6"), (
-            Path(model.path) / "colo.err"
-        ).read_text()
+        err = (Path(model.path) / "colo.err").read_text()
+        assert out.startswith("ok") and "TLS store" in out and out.strip().endswith("6"), err
+        assert list(Path(model.path).rglob("ca.crt"))
     finally:
         exp.stop_all()
+    assert not list(Path(model.path).rglob("server.key"))  # gone with the store
 
 
 def test_the_preview_says_a_store_is_tls(
