@@ -90,6 +90,8 @@ def _store_lines(store: Orchestrator, verbosity: Verbosity) -> list[str]:
     lines.append("TCP/IP Port(s):")
     lines += [f"  {port}" for port in store.ports]
     lines.append(f"Network Interface: {', '.join(store.interfaces)}")
+    if store.tls_ca is not None:
+        lines.append(f"TLS: on, verified against {store.tls_ca}")
     if verbosity is not Verbosity.INFO:
         binary = store.server_binary
         lines.append(f"Type: {binary.flavor}")

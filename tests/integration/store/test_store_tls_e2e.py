@@ -248,11 +248,24 @@ def test_tls_through_the_environment_switch_and_a_colocated_tcp_store(
         model.colocate_db_tcp(port=find_free_port_block(1), inference_workers=0)
         exp.start(model, block=True)
         out = (Path(model.path) / "colo.out").read_text()
-        assert out.startswith("ok") and "TLS store" in out and out.strip().endswith("6"), (
-            Path(model.path) / "colo.err"
-        ).read_text()
+        err = (Path(model.path) / "colo.err").read_text()
+        assert out.startswith("ok") and "TLS store" in out and out.strip().endswith("6"), err
+        assert list(Path(model.path).rglob("ca.crt"))
     finally:
         exp.stop_all()
+    assert not list(Path(model.path).rglob("server.key"))  # gone with the store
+
+
+def test_the_preview_says_a_store_is_tls(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    exp = Experiment("tls-preview", exp_path=str(tmp_path), launcher="local")
+    store = exp.create_database(port=find_free_port_block(1), tls=True)
+    plain = exp.create_database(port=find_free_port_block(1), db_identifier="plain", tls=False)
+    exp.preview(store, plain)
+    text = capsys.readouterr().out
+    assert f"TLS: on, verified against {store.tls_ca}" in text
+    assert text.count("TLS: on") == 1 and plain.tls_ca is None
 
 
 def test_tls_is_refused_for_a_unix_socket_store(tmp_path: Path) -> None:
