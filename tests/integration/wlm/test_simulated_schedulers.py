@@ -166,6 +166,10 @@ def test_ensemble_members_run_their_mpi_steps_inside_the_one_job(
     ensemble = exp.create_ensemble(
         "ranks", batch_settings=bs, run_settings=_mpi_settings(sim, 2), replicas=2
     )
+    for member in ensemble.models:
+        # Two Open MPI launches at once on one host race to create their shared session
+        # directory ("A call to mkdir was unable to create…"): each its own.
+        member.run_settings.update_env({"TMPDIR": member.path})
     exp.start(ensemble, block=True)
     errors = [Path(m.path, f"{m.name}.err").read_text() for m in ensemble.models]
     assert exp.get_status(ensemble) == [JobState.COMPLETED] * 2, errors
