@@ -159,6 +159,10 @@ def test_master_killed_under_load_fails_over(
         client.put_tensor(tensor, x)
         client.run_model(model, [tensor], [f"{tensor}.out"])
         assert np.array_equal(client.get_tensor(f"{tensor}.out"), x * x)
+        monkeypatch.setenv("INSITU_INFERENCE_PATH", "streams")  # and its request streams
+        client.run_model(model, [tensor], [f"{tensor}.streamed"])
+        assert np.array_equal(client.get_tensor(f"{tensor}.streamed"), x * x)
+        monkeypatch.delenv("INSITU_INFERENCE_PATH")
     errors = [e for load in loads for e in load.errors]
     # Each a connection error naming a server of the store (the dead master, mostly).
     addresses = set(store.shard_addresses)

@@ -201,11 +201,17 @@ class ExecuteOps(RequestOps):
         as importing a framework: the wait is a run's); a record that does not load is
         removed again and its error raised."""
         command, args = _store_args(header, blob)
+        # INSITU_WAIT_REPLICAS: the record reaches the replicas before this returns.
+        durability = self._settings.durability.bounded(int(self._settings.timeouts.command * 500))
+        wait: list[list[RunArg]] = [list(durability.wait_command())] if durability.enabled else []
         for address, stored in self._record_copies(key):
             where = self._store.addresses()[0] if address is None else address
-            reply = self._run_channel(where).pipeline(
-                key, [[command, stored, *args]], raise_on_error=False
-            )[0]
+            replies = self._run_channel(where).pipeline(
+                key, [[command, stored, *args], *wait], raise_on_error=False
+            )
+            reply = replies[0]
+            if wait and not isinstance(reply, ServerReplyError):
+                durability.check(replies[1], key, str(where))
             if isinstance(reply, ServerReplyError):
                 text = str(reply)
                 if text.startswith("OOM"):  # name the shard's limit, as every write does

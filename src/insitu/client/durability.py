@@ -14,6 +14,9 @@ survives the failure of its master, provided one of those ``n`` replicas is prom
 cluster promotes the most up-to-date replica). It is not fsync durability: replicas keep
 data in memory (add ``persist="aof"`` for that) and a write can still be lost if the
 master and those replicas all die. Writes cost one more round trip to the replicas.
+Every write of the client waits (values, datasets, lists, deletes, copies, model and
+script records); the outputs of a run, which the store module writes when a worker
+answers, do not.
 ``INSITU_WAIT_TIMEOUT_MS`` (default 1000) bounds the wait; it is cut to half of
 ``SR_CMD_TIMEOUT``, so that a wait never looks like a dead server to the connection.
 """

@@ -182,6 +182,7 @@ class Experiment(EntityFactory):
         try:
             for store in selection.orchestrators:
                 shards = f"{store.num_shards} shard{'s' if store.num_shards != 1 else ''}"
+                shards += f", {store.replicas} replica(s) each" if store.replicas else ""
                 what = f"orchestrator {store.name} ({shards})"
                 with Waiting(self.name, what) if show_progress else nullcontext():
                     self._control.start_store(store)

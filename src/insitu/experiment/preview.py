@@ -87,6 +87,10 @@ def _store_lines(store: Orchestrator, verbosity: Verbosity) -> list[str]:
     if verbosity is not Verbosity.INFO:
         lines.append(f"Path: {store.path}")
     lines.append(f"Shards: {store.num_shards}")
+    if store.replicas:
+        lines.append(f"Replicas per shard: {store.replicas}")
+    if store.acl:
+        lines.append(f"ACL users: {store.acl}")
     lines.append("TCP/IP Port(s):")
     lines += [f"  {port}" for port in store.ports]
     lines.append(f"Network Interface: {', '.join(store.interfaces)}")

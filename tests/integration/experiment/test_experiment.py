@@ -242,3 +242,15 @@ def test_default_path_is_cwd_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     exp.start(model)
     assert (tmp_path / "where" / "m" / "m.out").exists()
     exp.stop_all()
+
+
+def test_preview_names_replicas_and_acl(
+    exp: Experiment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = exp.create_database(port=6379, db_nodes=3, replicas=1, acl="per_entity")
+    exp.preview(store)
+    text = capsys.readouterr().out
+    assert "Shards: 3" in text and "Replicas per shard: 1" in text
+    assert "ACL users: per_entity" in text
+    assert "6384\n" in text  # the replicas' ports follow the masters'
+    assert store.shard_names[3:] == ["orchestrator_3", "orchestrator_4", "orchestrator_5"]
