@@ -148,3 +148,18 @@ def test_a_store_reconnected_here_is_stopped_through_the_starting_drivers_object
         assert not store.is_active()
     finally:
         first.stop_all()
+
+
+def test_jsrun_cpus_per_rs_is_checked_against_the_colocated_stores_cpus(tmp_path: Path) -> None:
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs two usable CPUs")
+    exp = Experiment("jsrun-colo", exp_path=str(tmp_path), launcher="local")
+    settings = JsrunSettings("echo", "hi")
+    model = exp.create_model("colo", settings)
+    model.colocate_db_tcp(port=16800, db_cpus=2)
+    assert settings.colocated_db_settings is not None
+    assert settings.colocated_db_settings["db_cpus"] == 2
+    with pytest.raises(ValueError, match="less than db_cpus"):
+        settings.set_cpus_per_rs(1)
+    settings.set_cpus_per_rs(4)
+    assert settings.run_args["cpu_per_rs"] == 4
