@@ -12,10 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from insitu import Experiment, JsrunSettings, Model, Orchestrator
+from insitu import (
+    DBModel,
+    DBScript,
+    Experiment,
+    JsrunSettings,
+    Model,
+    Orchestrator,
+    SgeQsubBatchSettings,
+)
 from insitu.entities import EntityList
 from insitu.errors import (
     AllocationError,
+    ConfigurationError,
     DBIDConflictError,
     InvalidDBNodesError,
     SSUnsupportedError,
@@ -163,3 +172,25 @@ def test_jsrun_cpus_per_rs_is_checked_against_the_colocated_stores_cpus(tmp_path
         settings.set_cpus_per_rs(1)
     settings.set_cpus_per_rs(4)
     assert settings.run_args["cpu_per_rs"] == 4
+
+
+def test_built_db_objects_are_attached_with_smartsims_object_methods(tmp_path: Path) -> None:
+    model = _colocated_model(tmp_path, "objects")
+    script = DBScript("s", script="def f(x):\n    return x\n")
+    onnx = DBModel("m", "ONNX", model=b"bytes-of-a-model")
+    model.add_script_object(script)
+    model.add_ml_model_object(onnx)
+    assert model.db_scripts == (script,) and model.db_models == (onnx,)
+    with pytest.raises(TypeError, match="DBModel"):
+        model.add_ml_model_object(script)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="DBScript"):
+        model.add_script_object("def f(x): return x")  # type: ignore[arg-type]
+    with pytest.raises(SSUnsupportedError, match="already exists"):  # as add_script raises
+        model.add_script_object(DBScript("s", script="def g(x):\n    return x\n"))
+
+
+def test_sge_set_nodes_takes_smartsims_keyword() -> None:
+    settings = SgeQsubBatchSettings()
+    settings.set_nodes(num_nodes=0)
+    with pytest.raises(ConfigurationError, match="SGE"):
+        settings.set_nodes(num_nodes=2)
