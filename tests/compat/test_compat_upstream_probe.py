@@ -194,3 +194,11 @@ def test_sge_set_nodes_takes_smartsims_keyword() -> None:
     settings.set_nodes(num_nodes=0)
     with pytest.raises(ConfigurationError, match="SGE"):
         settings.set_nodes(num_nodes=2)
+
+
+def test_the_experiment_lists_the_db_identifiers_it_created(tmp_path: Path) -> None:
+    exp = Experiment("ids", exp_path=str(tmp_path), launcher="local")
+    assert exp.db_identifiers == set()
+    exp.create_database(port=17000, db_identifier="first")
+    exp.create_database(port=17001, db_identifier="second")
+    assert exp.db_identifiers == {"first", "second"}
