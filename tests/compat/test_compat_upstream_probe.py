@@ -202,3 +202,15 @@ def test_the_experiment_lists_the_db_identifiers_it_created(tmp_path: Path) -> N
     exp.create_database(port=17000, db_identifier="first")
     exp.create_database(port=17001, db_identifier="second")
     assert exp.db_identifiers == {"first", "second"}
+
+
+def test_settings_base_and_db_object_are_smartsims_common_names() -> None:
+    from insitu.entities import DBObject
+    from insitu.settings import SbatchSettings, SettingsBase, SrunSettings
+
+    assert isinstance(SrunSettings("echo"), SettingsBase)
+    assert isinstance(SbatchSettings(), SettingsBase)
+    assert not isinstance("srun", SettingsBase)
+    script = DBScript("s", script="def f(x):\n    return x\n")
+    assert isinstance(script, DBObject)
+    assert isinstance(DBModel("m", "ONNX", model=b"x"), DBObject)
