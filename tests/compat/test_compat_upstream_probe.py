@@ -214,3 +214,11 @@ def test_settings_base_and_db_object_are_smartsims_common_names() -> None:
     script = DBScript("s", script="def f(x):\n    return x\n")
     assert isinstance(script, DBObject)
     assert isinstance(DBModel("m", "ONNX", model=b"x"), DBObject)
+
+
+def test_poll_given_an_entity_says_its_first_argument_is_the_interval(tmp_path: Path) -> None:
+    model = _colocated_model(tmp_path, "polled")
+    exp = Experiment("poll", exp_path=str(tmp_path), launcher="local")
+    with pytest.raises(TypeError, match=r"interval .*must be a number, not Model"):
+        exp.poll(model)  # type: ignore[arg-type]
+    exp.poll(interval=1)  # nothing running: returns at once
