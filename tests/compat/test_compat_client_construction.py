@@ -103,3 +103,23 @@ def test_an_address_given_with_a_password_is_not_exported(compat_stores: dict[st
     with Client(False, address=store.address, password=password) as client:
         assert client.key_exists("no-such-key") is False
     assert "SSDB" not in os.environ
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda co: co.get_integer_option(42),
+        lambda co: co.get_string_option(42),
+        lambda co: co.is_configured(42),
+        lambda co: co.override_integer_option(42, "x"),
+        lambda co: co.override_string_option("k", 42),
+    ],
+)
+def test_a_config_options_not_from_a_factory_is_refused_before_its_arguments(call: object) -> None:
+    from insitu.client import ConfigOptions
+
+    with pytest.raises(RedisRuntimeError, match="factory"):
+        call(ConfigOptions())  # type: ignore[operator]
+    made = ConfigOptions.create_from_environment("")
+    with pytest.raises(TypeError):
+        call(made)  # type: ignore[operator]

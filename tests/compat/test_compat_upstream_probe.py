@@ -12,10 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from insitu import Experiment, JsrunSettings, Model, Orchestrator
+from insitu import (
+    DBModel,
+    DBScript,
+    Experiment,
+    JsrunSettings,
+    Model,
+    Orchestrator,
+    SgeQsubBatchSettings,
+)
 from insitu.entities import EntityList
 from insitu.errors import (
     AllocationError,
+    ConfigurationError,
     DBIDConflictError,
     InvalidDBNodesError,
     SSUnsupportedError,
@@ -148,3 +157,68 @@ def test_a_store_reconnected_here_is_stopped_through_the_starting_drivers_object
         assert not store.is_active()
     finally:
         first.stop_all()
+
+
+def test_jsrun_cpus_per_rs_is_checked_against_the_colocated_stores_cpus(tmp_path: Path) -> None:
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs two usable CPUs")
+    exp = Experiment("jsrun-colo", exp_path=str(tmp_path), launcher="local")
+    settings = JsrunSettings("echo", "hi")
+    model = exp.create_model("colo", settings)
+    model.colocate_db_tcp(port=16800, db_cpus=2)
+    assert settings.colocated_db_settings is not None
+    assert settings.colocated_db_settings["db_cpus"] == 2
+    with pytest.raises(ValueError, match="less than db_cpus"):
+        settings.set_cpus_per_rs(1)
+    settings.set_cpus_per_rs(4)
+    assert settings.run_args["cpu_per_rs"] == 4
+
+
+def test_built_db_objects_are_attached_with_smartsims_object_methods(tmp_path: Path) -> None:
+    model = _colocated_model(tmp_path, "objects")
+    script = DBScript("s", script="def f(x):\n    return x\n")
+    onnx = DBModel("m", "ONNX", model=b"bytes-of-a-model")
+    model.add_script_object(script)
+    model.add_ml_model_object(onnx)
+    assert model.db_scripts == (script,) and model.db_models == (onnx,)
+    with pytest.raises(TypeError, match="DBModel"):
+        model.add_ml_model_object(script)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="DBScript"):
+        model.add_script_object("def f(x): return x")  # type: ignore[arg-type]
+    with pytest.raises(SSUnsupportedError, match="already exists"):  # as add_script raises
+        model.add_script_object(DBScript("s", script="def g(x):\n    return x\n"))
+
+
+def test_sge_set_nodes_takes_smartsims_keyword() -> None:
+    settings = SgeQsubBatchSettings()
+    settings.set_nodes(num_nodes=0)
+    with pytest.raises(ConfigurationError, match="SGE"):
+        settings.set_nodes(num_nodes=2)
+
+
+def test_the_experiment_lists_the_db_identifiers_it_created(tmp_path: Path) -> None:
+    exp = Experiment("ids", exp_path=str(tmp_path), launcher="local")
+    assert exp.db_identifiers == set()
+    exp.create_database(port=17000, db_identifier="first")
+    exp.create_database(port=17001, db_identifier="second")
+    assert exp.db_identifiers == {"first", "second"}
+
+
+def test_settings_base_and_db_object_are_smartsims_common_names() -> None:
+    from insitu.entities import DBObject
+    from insitu.settings import SbatchSettings, SettingsBase, SrunSettings
+
+    assert isinstance(SrunSettings("echo"), SettingsBase)
+    assert isinstance(SbatchSettings(), SettingsBase)
+    assert not isinstance("srun", SettingsBase)
+    script = DBScript("s", script="def f(x):\n    return x\n")
+    assert isinstance(script, DBObject)
+    assert isinstance(DBModel("m", "ONNX", model=b"x"), DBObject)
+
+
+def test_poll_given_an_entity_says_its_first_argument_is_the_interval(tmp_path: Path) -> None:
+    model = _colocated_model(tmp_path, "polled")
+    exp = Experiment("poll", exp_path=str(tmp_path), launcher="local")
+    with pytest.raises(TypeError, match=r"interval .*must be a number, not Model"):
+        exp.poll(model)  # type: ignore[arg-type]
+    exp.poll(interval=1)  # nothing running: returns at once

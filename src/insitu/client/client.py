@@ -100,7 +100,9 @@ class Client(TensorOps, DatasetOps, AdminOps, RunOps):
     def __repr__(self) -> str:
         # SmartRedis's str() is a description and its repr() the object's identity; code
         # that tells them apart keeps working.
-        return f"<{type(self).__module__}.Client {self._log_context!r} at {id(self):#x}>"
+        kind = type(self)
+        name = getattr(self, "_log_context", None)  # None if the constructor failed early
+        return f"<{kind.__module__}.{kind.__qualname__} {name!r} at {id(self):#x}>"
 
     def __enter__(self) -> Client:
         return self

@@ -163,9 +163,11 @@ class ConfigOptions:
         return value
 
     def _checked(self, option_name: object) -> str:
-        name = check_type("option_name", option_name, str, "a str")
+        # As in SmartRedis 0.6.1, an object not made by a factory is refused before its
+        # arguments are looked at (RedisRuntimeError even for a wrong type).
         if not self._is_created_via_factory:
             raise RedisRuntimeError(_NOT_FACTORY)
+        name = check_type("option_name", option_name, str, "a str")
         if not name:
             raise RedisKeyError(name, "Invalid empty environment variable name detected")
         return name

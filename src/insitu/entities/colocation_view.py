@@ -33,7 +33,7 @@ def smartsim_settings(
 ) -> dict[str, Any]:
     """``colocated_db_settings`` as SmartSim 0.8 lays it out for ``spec``: the connection
     keys (``port``/``ifname``, or ``unix_socket``/``socket_permissions`` with ``port`` 0
-    unless a TCP port is forwarded), ``cpus``, ``custom_pinning``, ``debug``,
+    unless a TCP port is forwarded), ``cpus`` (also as ``db_cpus``), ``custom_pinning``, ``debug``,
     ``db_identifier``, ``rai_args``, ``extra_db_args``, ``db_models`` and ``db_scripts``."""
     connection: dict[str, Any]
     if spec.transport == "uds":
@@ -47,6 +47,9 @@ def smartsim_settings(
     return {
         **connection,
         "cpus": spec.db_cpus,
+        # SmartSim's JsrunSettings.set_cpus_per_rs reads "db_cpus" (its colocation writes
+        # only "cpus", so there the check always failed); both keys hold the count here.
+        "db_cpus": spec.db_cpus,
         "custom_pinning": pinning_string(spec, usable_cpus),
         "debug": spec.debug,
         "db_identifier": spec.db_identifier,

@@ -36,6 +36,7 @@ from insitu.entities.db_objects import (
     make_model,
     make_script,
 )
+from insitu.errors import ParameterTypeError
 
 
 class MLObjectsAPI:
@@ -48,6 +49,23 @@ class MLObjectsAPI:
     def _objects(self) -> tuple[DBObject, ...]:
         """Every object attached to this entity itself, in order."""
         raise NotImplementedError
+
+    def add_ml_model_object(self, db_model: DBModel) -> None:
+        """Attach an already built :class:`DBModel` (SmartSim's method; ``add_ml_model``
+        builds one from its arguments). ``TypeError`` for anything else; a name already
+        attached raises as ``add_ml_model`` does."""
+        if not isinstance(db_model, DBModel):
+            raise ParameterTypeError(f"db_model must be a DBModel, not {type(db_model).__name__}")
+        self._attach(db_model)
+
+    def add_script_object(self, db_script: DBScript) -> None:
+        """Attach an already built :class:`DBScript` (a script or a function), as
+        :meth:`add_ml_model_object` does for models."""
+        if not isinstance(db_script, DBScript):
+            raise ParameterTypeError(
+                f"db_script must be a DBScript, not {type(db_script).__name__}"
+            )
+        self._attach(db_script)
 
     @property
     def db_models(self) -> tuple[DBModel, ...]:

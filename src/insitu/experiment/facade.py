@@ -304,6 +304,11 @@ class Experiment(EntityFactory):
 
         With ``verbose``, logs each job's status every ``interval`` seconds.
         """
+        if isinstance(interval, bool) or not isinstance(interval, (int, float)):
+            raise _checks.type_error(
+                "interval (poll's first argument, in seconds; poll waits for every running "
+                "job)", interval, "a number",
+            )  # fmt: skip
         names = self._running_jobs()
 
         def report() -> None:

@@ -40,6 +40,12 @@ class EntityFactory:
         """The launcher in use (``auto`` resolved)."""
         return self._launcher_name
 
+    @property
+    def db_identifiers(self) -> set[str]:
+        """The ``db_identifier`` of every Orchestrator made by ``create_database`` (a new
+        set on each read; SmartSim keeps the same set on the Experiment)."""
+        return {e.db_identifier for e in self._created.values() if isinstance(e, Orchestrator)}
+
     def create_run_settings(
         self,
         exe: str,

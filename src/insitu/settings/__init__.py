@@ -8,6 +8,7 @@ module's docstring); the run-command spellings live in :mod:`insitu.launchers.ru
 
 from insitu.launchers.run_commands import detect_run_command, translate
 from insitu.settings.alps import AprunSettings
+from insitu.settings.base import SettingsBase
 from insitu.settings.batch_settings import BatchSettings, BatchSpec
 from insitu.settings.containers import Container, Singularity
 from insitu.settings.dragon import DragonRunSettings
@@ -40,6 +41,7 @@ __all__ = [
     "RunSettings",
     "SbatchSettings",
     "SgeQsubBatchSettings",
+    "SettingsBase",
     "Singularity",
     "SrunSettings",
     "_BaseMPISettings",

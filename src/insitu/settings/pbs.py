@@ -233,9 +233,9 @@ class SgeQsubBatchSettings(ArgBatchSettings):
         if walltime:
             self.set_resource("h_rt", walltime)
 
-    def set_nodes(self, nodes: int | None) -> None:
+    def set_nodes(self, num_nodes: int | None) -> None:
         """Grid Engine has no node count: any non-zero value is a ``ConfigurationError``."""
-        if nodes:
+        if num_nodes:
             raise ConfigurationError("SGE does not support setting the number of nodes")
 
     def set_ncpus(self, num_cpus: int | str) -> None:
