@@ -184,6 +184,33 @@ def test_a_replaced_model_runs_its_new_version(conn: redis.Redis) -> None:
         _run(conn, "m", ["x"], ["y"])
 
 
+def test_sessions_go_with_their_models(conn: redis.Redis) -> None:
+    """A session is kept per model key while the key holds that model: deleting,
+    renaming, replacing or flushing drops it (INSITU.STATUS onnx_sessions)."""
+    _tensor(conn, "x", np.ones((1, 3), np.float32))
+
+    def stored_and_run(key: str) -> None:
+        _store(conn, key, inference_models.onnx_square())
+        assert _run(conn, key, ["x"], ["y"]) == b"OK"
+
+    assert _status(conn)["onnx_sessions"] == 0  # the fixture deleted every key
+    stored_and_run("a")
+    stored_and_run("b")
+    assert _status(conn)["onnx_sessions"] == 2
+    stored_and_run("a")  # replaced: its old session goes, the new one is loaded
+    assert _status(conn)["onnx_sessions"] == 2
+    conn.delete("a")
+    assert _status(conn)["onnx_sessions"] == 1
+    conn.rename("b", "c")
+    assert _status(conn)["onnx_sessions"] == 0
+    assert _run(conn, "c", ["x"], ["y"]) == b"OK"  # the renamed model runs
+    conn.execute_command("AI.MODELDEL", "c")
+    assert _status(conn)["onnx_sessions"] == 0
+    stored_and_run("d")
+    conn.execute_command("FLUSHDB")
+    assert _status(conn)["onnx_sessions"] == 0
+
+
 BAD_RUNS = [
     (np.ones((2, 3), np.float64), ["x"], ["y"], "Unexpected input data type"),
     (np.ones((2, 4), np.float32), ["x"], ["y"], "invalid dimensions"),
