@@ -122,9 +122,9 @@ def voluntary_switches(pid: int) -> int:
     return total
 
 
-def store_processes(known: set[int]) -> dict[str, list[int]]:
+def store_processes(known: frozenset[int] | set[int] = frozenset()) -> dict[str, list[int]]:
     """This driver's descendants not in ``known``: the server(s) and inference workers
-    of the store(s) started since ``known`` was taken."""
+    of the store(s) started since ``known`` was taken (all of them by default)."""
     found: dict[str, list[int]] = {"server": [], "workers": []}
     for child in psutil.Process().children(recursive=True):
         try:
