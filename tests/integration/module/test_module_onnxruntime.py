@@ -19,6 +19,7 @@ import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from insitu import Experiment
 from insitu.store.server_binary import bundled_binary_path
 from insitu.store.store_module import module_path, onnxruntime_library
 from insitu.wire.tensors import encode_tensor
@@ -298,6 +299,30 @@ def test_fuzzed_inputs_run_only_when_they_fit_the_model(
         with np.errstate(all="ignore"):
             assert got.tobytes() == (array * array).astype(np.float32).ravel().tobytes()
     assert conn.ping()
+
+
+def test_the_store_sizes_the_pool_and_the_threads_of_a_run(tmp_path: Path) -> None:
+    """``threads_per_queue`` (RedisAI's THREADS_PER_QUEUE) is the pool's size."""
+    exp = Experiment("pool-size", exp_path=str(tmp_path), launcher="local")
+    store = exp.create_database(
+        unix_socket=str(tmp_path / "db.sock"), db_identifier="pool", inference_workers=0,
+        threads_per_queue=1, intra_op_threads=2,
+    )  # fmt: skip
+    try:
+        exp.start(store)
+        conn = redis.Redis(
+            unix_socket_path=str(tmp_path / "db.sock"), password=store.password, socket_timeout=60
+        )
+        try:
+            assert _status(conn)["onnx_threads"] == 1
+            _store(conn, "sq", inference_models.onnx_square())
+            _tensor(conn, "x", np.full((4, 3), 2.0, np.float32))
+            assert _run(conn, "sq", ["x"], ["y"]) == b"OK"
+            assert np.frombuffer(_get(conn, "y")[2], np.float32).tolist() == [4.0] * 12
+        finally:
+            conn.close()
+    finally:
+        exp.stop_all()
 
 
 # ------------------------------------------------------------------ switched off
