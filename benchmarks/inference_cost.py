@@ -49,7 +49,7 @@ from insitu.client import Client
 from insitu.store.store_module import ONNX_ENV
 
 CALLS = 1500  # per round and path
-ROUNDS = 4
+ROUNDS = 6
 CALLERS = 16
 PHASE_SECONDS = 1.5  # of each path's turns, in the throughput benchmark
 PATH_ENV = "INSITU_INFERENCE_PATH"
@@ -122,9 +122,9 @@ def voluntary_switches(pid: int) -> int:
     return total
 
 
-def store_processes(known: set[int]) -> dict[str, list[int]]:
+def store_processes(known: frozenset[int] | set[int] = frozenset()) -> dict[str, list[int]]:
     """This driver's descendants not in ``known``: the server(s) and inference workers
-    of the store(s) started since ``known`` was taken."""
+    of the store(s) started since ``known`` was taken (all of them by default)."""
     found: dict[str, list[int]] = {"server": [], "workers": []}
     for child in psutil.Process().children(recursive=True):
         try:
@@ -142,20 +142,26 @@ def descendants() -> set[int]:
 
 @dataclass
 class Cost:
-    """Accumulated CPU (ns), caller wake-ups and wall times of one path."""
+    """CPU (ns) per round, caller wake-ups and wall times of one path. Per-call figures
+    are medians over the rounds: a round that other work on the machine disturbed does
+    not move them."""
 
     calls: int = 0
-    cpu: dict[str, int] = field(default_factory=lambda: {"caller": 0, "server": 0, "workers": 0})
-    pool: int = 0  # the part of the server's CPU spent in the module's pool threads
+    rounds: list[dict[str, int]] = field(default_factory=list)
+    pool: list[int] = field(default_factory=list)  # the server's CPU in the module's pool
     wakeups: int = 0
     wall: list[float] = field(default_factory=list)
 
     def per_call_us(self, kind: str) -> float:
-        return self.cpu[kind] / self.calls / 1e3
+        return statistics.median(r[kind] for r in self.rounds) / CALLS / 1e3
+
+    @property
+    def pool_us(self) -> float:
+        return statistics.median(self.pool) / CALLS / 1e3
 
     @property
     def total_us(self) -> float:
-        return sum(self.cpu.values()) / self.calls / 1e3
+        return statistics.median(sum(r.values()) for r in self.rounds) / CALLS / 1e3
 
 
 def measure(client: Client, cost: Cost, processes: dict[str, list[int]]) -> None:
@@ -170,9 +176,10 @@ def measure(client: Client, cost: Cost, processes: dict[str, list[int]]) -> None
         client.run_model("mlp", inputs=["x1"], outputs=["y1"])
         cost.wall.append(time.perf_counter() - start)
     cost.wakeups += voluntary_switches(me) - switches
-    for kind, pids in kinds.items():
-        cost.cpu[kind] += sum(cpu_ns(p) for p in pids) - before[kind]
-    cost.pool += sum(pool_cpu_ns(p) for p in processes["server"]) - pool
+    cost.rounds.append(
+        {kind: sum(cpu_ns(p) for p in pids) - before[kind] for kind, pids in kinds.items()}
+    )
+    cost.pool.append(sum(pool_cpu_ns(p) for p in processes["server"]) - pool)
     cost.calls += CALLS
 
 
@@ -198,7 +205,9 @@ def path_client(address: str, password: str, path: str | None) -> Client:
 
 
 # ----------------------------------------------------------------- throughput
-def _caller(targets: list[tuple[str, str, str | None]], start: float, index: int) -> dict[str, int]:
+def _caller(
+    targets: list[tuple[str, str, str | None]], start: float, index: int
+) -> dict[str, list[int]]:
     """One caller process: ``run_model`` calls per path (``targets``: address, password
     and client path of each), the paths taking turns in phases that every caller process
     keeps to (``start`` is a common wall-clock time)."""
@@ -207,7 +216,7 @@ def _caller(targets: list[tuple[str, str, str | None]], start: float, index: int
     for client in clients:
         client.put_tensor(inp, np.full((1, 16), index, np.float32))
     names = list(PATHS)
-    calls = dict.fromkeys(PATHS, 0)
+    calls = {p: [0] * ROUNDS for p in PATHS}  # per path, per round
     for phase in range(len(PATHS) * ROUNDS):
         which = phase % len(PATHS)
         client = clients[which]
@@ -215,14 +224,14 @@ def _caller(targets: list[tuple[str, str, str | None]], start: float, index: int
         time.sleep(max(0.0, begin - time.time()))
         while time.time() < end:
             client.run_model("mlp", inputs=[inp], outputs=[out])
-            calls[names[which]] += 1
+            calls[names[which]][phase // len(PATHS)] += 1
     for client in clients:
         client.close()
     return calls
 
 
-def throughput(stores: dict[str, Orchestrator]) -> dict[str, float]:
-    """``run_model`` calls per second per path from ``CALLERS`` processes."""
+def throughput(stores: dict[str, Orchestrator]) -> list[dict[str, float]]:
+    """``run_model`` calls per second per path from ``CALLERS`` processes, per round."""
     targets = [
         (stores[store].get_address()[0], stores[store].password, path)
         for store, path in PATHS.values()
@@ -230,11 +239,15 @@ def throughput(stores: dict[str, Orchestrator]) -> dict[str, float]:
     with mp.get_context("spawn").Pool(CALLERS) as pool:
         start = time.time() + 20.0  # every caller is ready by then (imports, connections)
         counts = pool.starmap(_caller, [(targets, start, i) for i in range(CALLERS)])
-    return {p: sum(c[p] for c in counts) / (ROUNDS * PHASE_SECONDS) for p in PATHS}
+    return [{p: sum(c[p][r] for c in counts) / PHASE_SECONDS for p in PATHS} for r in range(ROUNDS)]
 
 
 # ----------------------------------------------------------------- report
-def report(costs: dict[str, Cost], rates: dict[str, float], batch: dict[str, float]) -> str:
+def report(
+    costs: dict[str, Cost],
+    rate_rounds: list[dict[str, float]],
+    batch_rounds: list[dict[str, float]],
+) -> str:
     native, worker, streams = (costs[p] for p in PATHS)
     lines = [
         f"Issue 16's MLP 16-64-64-1 (ONNX) on standalone stores over Unix sockets, each with "
@@ -242,8 +255,8 @@ def report(costs: dict[str, Cost], rates: dict[str, float], batch: dict[str, flo
         f"servers and the workers; {ROUNDS} rounds of {CALLS} batch-1 `run_model` calls per "
         "path, the paths taking turns. CPU from `/proc/<pid>/task/*/schedstat` (all "
         "threads: the server's include the module's ONNX Runtime pool), per call, over the "
-        "caller and the store the path uses; wake-ups = the caller's voluntary context "
-        "switches per call.",
+        "caller and the store the path uses, the median over the rounds; wake-ups = the "
+        "caller's voluntary context switches per call.",
         "",
         "| path | caller CPU (µs) | server CPU (µs) | workers CPU (µs) | total CPU per call "
         "(µs) | ratio | caller wake-ups per call | wall median (µs) | target |",
@@ -257,38 +270,47 @@ def report(costs: dict[str, Cost], rates: dict[str, float], batch: dict[str, flo
             f"{cost.total_us / streams.total_us:.2f} | {cost.wakeups / cost.calls:.2f} | "
             f"{statistics.median(cost.wall) * 1e6:.0f} | {ok} |"
         )
-    base = rates[STREAMS]
+    rates = {p: statistics.median(r[p] for r in rate_rounds) for p in PATHS}
+    ratios = {p: statistics.median(r[p] / r[STREAMS] for r in rate_rounds) for p in PATHS}
     lines += [
         "",
-        f"| throughput, {CALLERS} caller processes, batch 1 | run_model calls/s | ratio | target |",
+        f"| throughput, {CALLERS} caller processes, batch 1 | run_model calls/s (median "
+        "of the rounds) | ratio (median of per-round ratios) | target |",
         "|---|---|---|---|",
     ]
     for path, rate in rates.items():
-        target = ("≥ 3.00 " + ("✓" if rate / base >= 3 else "✗")) if path != STREAMS else ""
-        lines.append(f"| {path} | {rate:,.0f} | {rate / base:.2f} | {target} |")
+        ratio = ratios[path]
+        target = ("≥ 3.00 " + ("✓" if ratio >= 3 else "✗")) if path != STREAMS else ""
+        lines.append(f"| {path} | {rate:,.0f} | {ratio:.2f} | {target} |")
+
+    batch = {k: statistics.median(r[k] for r in batch_rounds) for k in batch_rounds[0]}
+
+    def ratio_of(key: str, base: str) -> float:  # the median of the per-round ratios
+        return statistics.median(r[key] / r[base] for r in batch_rounds)
 
     def row(label: str, key: str, base: str) -> str:
-        ratio = batch[key] / batch[base]
+        ratio = ratio_of(key, base)
         target = "" if key == base else f"≤ 1.50 {'✓' if ratio <= 1.5 else '✗'}"
         return f"| {label} | {batch[key] * 1e6:.0f} | {ratio:.2f} | {target} |"
 
     lines += [
         "",
-        "| batch 32 | run_model median (µs) | ratio to its 1-thread row | target |",
+        "| batch 32, the stores taking turns call by call | run_model median (µs) | "
+        "ratio to its 1-thread row (median of per-round ratios) | target |",
         "|---|---|---|---|",
         row("Python worker, 1 intra-op and inter-op thread", "worker-one", "worker-one"),
         row("Python worker, the framework's default threads", "worker-default", "worker-one"),
         row("ONNX Runtime in the server, `intra_op_threads=1`", "native-one", "native-one"),
         row("ONNX Runtime in the server, the module's defaults", "native-default", "native-one"),
         f"| ONNX Runtime in the server, `intra_op_threads=2` (for comparison) | "
-        f"{batch['native-two'] * 1e6:.0f} | {batch['native-two'] / batch['native-one']:.2f} | |",
+        f"{batch['native-two'] * 1e6:.0f} | {ratio_of('native-two', 'native-one'):.2f} | |",
     ]
     cpus = os.cpu_count() or 1
     lines += [
         "",
         "ONNX Runtime in the server takes the worker hop and Python out of each request: the "
         f"server's share ({native.per_call_us('server'):.0f} µs, of which "
-        f"{native.pool / native.calls / 1e3:.0f} µs in the module's pool threads: the model "
+        f"{native.pool_us:.0f} µs in the module's pool threads: the model "
         "run, its inputs and outputs, the hand-overs) "
         f"replaces the module path's server and worker shares "
         f"({worker.per_call_us('server'):.0f} + {worker.per_call_us('workers'):.0f} µs), and "
@@ -302,13 +324,16 @@ def report(costs: dict[str, Cost], rates: dict[str, float], batch: dict[str, flo
     return "\n".join(lines) + "\n"
 
 
-def batch_median(client: Client) -> float:
-    times = []
+def batch_round(clients: dict[str, Client]) -> dict[str, float]:
+    """One round of batch-32 ``run_model`` calls, the clients taking turns call by call
+    (so that each sees the same machine); each client's median."""
+    times: dict[str, list[float]] = {k: [] for k in clients}
     for _ in range(CALLS // 3):
-        start = time.perf_counter()
-        client.run_model("mlp", inputs=["x32"], outputs=["y32"])
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for key, client in clients.items():
+            start = time.perf_counter()
+            client.run_model("mlp", inputs=["x32"], outputs=["y32"])
+            times[key].append(time.perf_counter() - start)
+    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def load(store: Orchestrator, model: bytes) -> None:
@@ -352,7 +377,7 @@ def main() -> None:
                 measure(client, costs[path], processes[PATHS[path][0]])
         for client in clients.values():
             client.close()
-        rates = throughput(stores)
+        rate_rounds = throughput(stores)
         single = {"intra_op_threads": 1, "inter_op_threads": 1}
         none = {"inference_workers": 0}
         batch_stores = {
@@ -368,19 +393,15 @@ def main() -> None:
             k: Client(False, s.get_address()[0], password=s.password)
             for k, s in batch_stores.items()
         }
-        medians: dict[str, list[float]] = {k: [] for k in batch_clients}
         for client in batch_clients.values():
             client.run_model("mlp", inputs=["x32"], outputs=["y32"])
-        for _ in range(ROUNDS):
-            for key, client in batch_clients.items():
-                medians[key].append(batch_median(client))
-        batch = {k: statistics.median(v) for k, v in medians.items()}
+        batch_rounds = [batch_round(batch_clients) for _ in range(ROUNDS)]
         for client in batch_clients.values():
             client.close()
     finally:
         exp.stop_all()
         shutil.rmtree(root, ignore_errors=True)
-    body = report(costs, rates, batch)
+    body = report(costs, rate_rounds, batch_rounds)
     print(body)
     write_section("Inference cost (store module)", body)
 

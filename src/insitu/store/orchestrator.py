@@ -102,7 +102,9 @@ class Orchestrator(LiveConfig, SmartSimFace):
     (:mod:`insitu.store.tls_store`; :class:`~insitu.errors.TlsNotSupportedError` if
     there is none).
     ``threads_per_queue``/``inter_op_threads``/``intra_op_threads`` are passed to the
-    inference workers (kept as ``queue_threads``, ``inter_threads``, ``intra_threads``).
+    inference workers (kept as ``queue_threads``, ``inter_threads``, ``intra_threads``);
+    ``threads_per_queue`` and ``intra_op_threads`` also size the store module's ONNX
+    Runtime threads (its pool and each run's intra-op threads).
     ``inference_workers`` (insitu: workers per shard and device, default 1, 0 for none) and
     ``inference_devices`` (``"CPU"`` or ``["GPU:0", "GPU:1"]``: one worker pinned to each)
     shape the workers the runtime starts beside every shard (:mod:`insitu.store.workers`).
@@ -738,7 +740,7 @@ class Orchestrator(LiveConfig, SmartSimFace):
             unix_socket_perm=self._socket_mode,
             options=tuple(self._options.items()),
             module=module_path(),
-            module_args=module_args(self.intra_threads),
+            module_args=module_args(self.intra_threads, self.queue_threads),
             access=self.access,
             tls=tls,
             default_user_off=self._acl is not None,

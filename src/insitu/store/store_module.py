@@ -53,11 +53,14 @@ def onnxruntime_library() -> Path | None:
     return found[-1] if found else None
 
 
-def module_args(intra_op_threads: int | None = None) -> tuple[str, ...]:
+def module_args(
+    intra_op_threads: int | None = None, threads_per_queue: int | None = None
+) -> tuple[str, ...]:
     """The module's load arguments for a store started now: the ONNX Runtime library
     (``ONNXRUNTIME <path>``) unless :data:`ONNX_ENV` says ``workers`` or the wheel is
-    missing, and the intra-op threads of each run (``ONNX_INTRA_OP_THREADS``; the module
-    defaults to 1). Its pool has one thread per CPU the server may run on."""
+    missing, the intra-op threads of each run (``ONNX_INTRA_OP_THREADS``; the module
+    defaults to 1) and the threads of its pool (``ONNX_THREADS``, RedisAI's
+    ``THREADS_PER_QUEUE``; the module defaults to one per CPU the server may run on)."""
     where = os.environ.get(ONNX_ENV, "server").strip().lower() or "server"
     if where not in ("server", "workers"):
         raise ConfigurationError(f"{ONNX_ENV}={where!r}: expected 'server' or 'workers'")
@@ -67,4 +70,6 @@ def module_args(intra_op_threads: int | None = None) -> tuple[str, ...]:
     args: tuple[str, ...] = ("ONNXRUNTIME", str(library))
     if intra_op_threads:
         args += ("ONNX_INTRA_OP_THREADS", str(intra_op_threads))
+    if threads_per_queue:
+        args += ("ONNX_THREADS", str(threads_per_queue))
     return args

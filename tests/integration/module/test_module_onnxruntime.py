@@ -19,6 +19,7 @@ import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from insitu import Experiment
 from insitu.store.server_binary import bundled_binary_path
 from insitu.store.store_module import module_path, onnxruntime_library
 from insitu.wire.tensors import encode_tensor
@@ -184,6 +185,33 @@ def test_a_replaced_model_runs_its_new_version(conn: redis.Redis) -> None:
         _run(conn, "m", ["x"], ["y"])
 
 
+def test_sessions_go_with_their_models(conn: redis.Redis) -> None:
+    """A session is kept per model key while the key holds that model: deleting,
+    renaming, replacing or flushing drops it (INSITU.STATUS onnx_sessions)."""
+    _tensor(conn, "x", np.ones((1, 3), np.float32))
+
+    def stored_and_run(key: str) -> None:
+        _store(conn, key, inference_models.onnx_square())
+        assert _run(conn, key, ["x"], ["y"]) == b"OK"
+
+    assert _status(conn)["onnx_sessions"] == 0  # the fixture deleted every key
+    stored_and_run("a")
+    stored_and_run("b")
+    assert _status(conn)["onnx_sessions"] == 2
+    stored_and_run("a")  # replaced: its old session goes, the new one is loaded
+    assert _status(conn)["onnx_sessions"] == 2
+    conn.delete("a")
+    assert _status(conn)["onnx_sessions"] == 1
+    conn.rename("b", "c")
+    assert _status(conn)["onnx_sessions"] == 0
+    assert _run(conn, "c", ["x"], ["y"]) == b"OK"  # the renamed model runs
+    conn.execute_command("AI.MODELDEL", "c")
+    assert _status(conn)["onnx_sessions"] == 0
+    stored_and_run("d")
+    conn.execute_command("FLUSHDB")
+    assert _status(conn)["onnx_sessions"] == 0
+
+
 BAD_RUNS = [
     (np.ones((2, 3), np.float64), ["x"], ["y"], "Unexpected input data type"),
     (np.ones((2, 4), np.float32), ["x"], ["y"], "invalid dimensions"),
@@ -271,6 +299,30 @@ def test_fuzzed_inputs_run_only_when_they_fit_the_model(
         with np.errstate(all="ignore"):
             assert got.tobytes() == (array * array).astype(np.float32).ravel().tobytes()
     assert conn.ping()
+
+
+def test_the_store_sizes_the_pool_and_the_threads_of_a_run(tmp_path: Path) -> None:
+    """``threads_per_queue`` (RedisAI's THREADS_PER_QUEUE) is the pool's size."""
+    exp = Experiment("pool-size", exp_path=str(tmp_path), launcher="local")
+    store = exp.create_database(
+        unix_socket=str(tmp_path / "db.sock"), db_identifier="pool", inference_workers=0,
+        threads_per_queue=1, intra_op_threads=2,
+    )  # fmt: skip
+    try:
+        exp.start(store)
+        conn = redis.Redis(
+            unix_socket_path=str(tmp_path / "db.sock"), password=store.password, socket_timeout=60
+        )
+        try:
+            assert _status(conn)["onnx_threads"] == 1
+            _store(conn, "sq", inference_models.onnx_square())
+            _tensor(conn, "x", np.full((4, 3), 2.0, np.float32))
+            assert _run(conn, "sq", ["x"], ["y"]) == b"OK"
+            assert np.frombuffer(_get(conn, "y")[2], np.float32).tolist() == [4.0] * 12
+        finally:
+            conn.close()
+    finally:
+        exp.stop_all()
 
 
 # ------------------------------------------------------------------ switched off

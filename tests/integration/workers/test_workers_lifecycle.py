@@ -113,7 +113,7 @@ def test_a_killed_worker_is_restarted(exp: Experiment) -> None:
 
 DRIVER = textwrap.dedent(
     """
-    import json, sys, textwrap, time
+    import json, os, sys, textwrap, time
     import psutil
     from insitu import Experiment
     exp = Experiment("drv", exp_path=sys.argv[1])
@@ -131,8 +131,9 @@ DRIVER = textwrap.dedent(
             break
         time.sleep(0.02)
     everything = [p.pid for p in psutil.Process().children(recursive=True)]
-    with open(sys.argv[1] + "/pids.json", "w") as out:
+    with open(sys.argv[1] + "/pids.tmp", "w") as out:  # renamed: the test never reads half
         json.dump({"workers": [p.pid for p in kids], "all": everything}, out)
+    os.replace(sys.argv[1] + "/pids.tmp", sys.argv[1] + "/pids.json")
     if sys.argv[3] == "sleep":
         time.sleep(120)
     """

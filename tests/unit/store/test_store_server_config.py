@@ -146,3 +146,10 @@ def test_passwordless_tcp_restricts_the_default_user() -> None:
     for rule in ("-@admin", "-@dangerous", "-@scripting", "-insitu.worker.next"):
         assert rule in default.split()
     assert not directive(lines, "requirepass")
+
+
+def test_the_module_line_carries_its_arguments_quoted() -> None:
+    cfg = make(module=Path("/opt/m y/insitu_ai.so"), module_args=("ONNXRUNTIME", "/lib/o rt.so"))
+    assert directive(lines_of(cfg), "loadmodule") == [
+        'loadmodule "/opt/m y/insitu_ai.so" ONNXRUNTIME "/lib/o rt.so"'
+    ]

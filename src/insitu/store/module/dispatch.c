@@ -661,7 +661,7 @@ int cmd_worker_done(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
  * [workers, n, queued, n, running, n, retried, n (running requests on their 2nd attempt),
  *  version, n, onnx_threads, n (0: ONNX models go to the workers too), onnx_runs, n (runs
  *  ONNX Runtime made in this server), onnx_pending, n (its loads and runs queued or
- *  running)] */
+ *  running), onnx_sessions, n (models it keeps loaded)] */
 int cmd_status(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
     (void)argv;
     if (argc != 1) return RM_WrongArity(ctx);
@@ -672,11 +672,12 @@ int cmd_status(RedisModuleCtx *ctx, RedisModuleString **argv, int argc) {
         if (r->attempts > 1) n_retried++;
     }
     const char *names[] = {"workers", "queued", "running", "retried", "version",
-                           "onnx_threads", "onnx_runs", "onnx_pending"};
+                           "onnx_threads", "onnx_runs", "onnx_pending", "onnx_sessions"};
     long long values[] = {n_workers, n_queued, n_running, n_retried, MODULE_VERSION,
-                          native_threads(), native_run_count(), native_pending_count()};
-    RM_ReplyWithArray(ctx, 16);
-    for (int i = 0; i < 8; i++) {
+                          native_threads(), native_run_count(), native_pending_count(),
+                          native_session_count()};
+    RM_ReplyWithArray(ctx, 18);
+    for (int i = 0; i < 9; i++) {
         RM_ReplyWithStringBuffer(ctx, names[i], strlen(names[i]));
         RM_ReplyWithLongLong(ctx, values[i]);
     }

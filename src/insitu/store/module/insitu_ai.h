@@ -71,6 +71,7 @@ void native_forget_all(void);
 int native_threads(void);                    /* pool threads; 0 when off */
 long long native_run_count(void);            /* runs made */
 long long native_pending_count(void);        /* jobs queued or running */
+long long native_session_count(void);        /* sessions cached */
 
 /* dispatch.c */
 int dispatch_init(RedisModuleCtx *ctx);

@@ -74,12 +74,21 @@ static model *unlink_key(const char *key, size_t len) {
 }
 
 void native_forget(RedisModuleString *key) {
+    if (cache == NULL) return;  /* only the main thread changes the list */
     size_t len;
     const char *k = RM_StringPtrLen(key, &len);
     pthread_mutex_lock(&cache_lock);
     model *dead = unlink_key(k, len);
     pthread_mutex_unlock(&cache_lock);
     if (dead) model_free(dead);
+}
+
+long long native_session_count(void) {
+    long long n = 0;
+    pthread_mutex_lock(&cache_lock);
+    for (model *m = cache; m; m = m->next) n++;
+    pthread_mutex_unlock(&cache_lock);
+    return n;
 }
 
 void native_forget_all(void) {

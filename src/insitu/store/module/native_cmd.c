@@ -128,6 +128,15 @@ int native_submit(RedisModuleCtx *ctx, int op, RedisModuleString *key, const rec
     return RM_OK;
 }
 
+/* A key deleted, renamed away, expired or evicted: if it held a model, its session goes. */
+static int on_key_gone(RedisModuleCtx *ctx, int type, const char *event, RedisModuleString *key) {
+    (void)ctx; (void)type;
+    if (strcmp(event, "del") == 0 || strcmp(event, "rename_from") == 0 ||
+        strcmp(event, "expired") == 0 || strcmp(event, "evicted") == 0)
+        native_forget(key);
+    return RM_OK;
+}
+
 static void on_flush(RedisModuleCtx *ctx, RedisModuleEvent eid, uint64_t sub, void *data) {
     (void)ctx; (void)eid; (void)sub; (void)data;
     native_forget_all();
@@ -172,6 +181,8 @@ int native_init(RedisModuleCtx *ctx, const char *library, int threads, int intra
     native_pool = started;
     RedisModuleEvent flush = {RM_EVENT_FLUSHDB, 1};
     RM_SubscribeToServerEvent(ctx, flush, on_flush);
+    RM_SubscribeToKeyspaceEvents(ctx, RM_NOTIFY_GENERIC | RM_NOTIFY_EXPIRED | RM_NOTIFY_EVICTED,
+                                 on_key_gone);
     native_on = 1;
     RM_Log(ctx, "notice", "insitu: ONNX Runtime %s runs ONNX CPU models in the server: %d "
            "threads, %d intra-op thread(s) per run", ort_version, native_pool, native_intra_op);

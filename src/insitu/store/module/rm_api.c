@@ -47,6 +47,7 @@ RM_DEF(void, SetDisconnectCallback, (RedisModuleBlockedClient *, RedisModuleDisc
 RM_DEF(unsigned long long, GetClientId, (RedisModuleCtx *));
 RM_DEF(int, GetContextFlags, (RedisModuleCtx *));
 RM_DEF(int, SubscribeToServerEvent, (RedisModuleCtx *, RedisModuleEvent, RedisModuleEventCallback));
+RM_DEF(int, SubscribeToKeyspaceEvents, (RedisModuleCtx *, int, RedisModuleNotificationFunc));
 RM_DEF(RedisModuleTimerID, CreateTimer, (RedisModuleCtx *, mstime_t, RedisModuleTimerProc, void *));
 RM_DEF(int, StopTimer, (RedisModuleCtx *, RedisModuleTimerID, void **));
 RM_DEF(long long, Milliseconds, (void));
@@ -72,7 +73,7 @@ int rm_init(RedisModuleCtx *ctx, const char *name, int version) {
     GET(StringSet); GET(StringDMA); GET(HashSet); GET(HashGet); GET(ReplicateVerbatim);
     GET(Replicate); GET(BlockClient); GET(UnblockClient); GET(GetBlockedClientPrivateData);
     GET(GetBlockedClientHandle); GET(SetDisconnectCallback); GET(GetClientId);
-    GET(GetContextFlags); GET(SubscribeToServerEvent); GET(CreateTimer); GET(StopTimer);
+    GET(GetContextFlags); GET(SubscribeToServerEvent); GET(SubscribeToKeyspaceEvents); GET(CreateTimer); GET(StopTimer);
     GET(Milliseconds); GET(Log);
 #undef GET
 #define GET_OPTIONAL(f) \

@@ -41,6 +41,10 @@
 #define RM_SUBEVENT_CLIENT_DISCONNECTED 1
 #define RM_EVENT_FLUSHDB 2
 
+#define RM_NOTIFY_GENERIC (1 << 2)
+#define RM_NOTIFY_EXPIRED (1 << 8)
+#define RM_NOTIFY_EVICTED (1 << 9)
+
 typedef struct RedisModuleCtx RedisModuleCtx;
 typedef struct RedisModuleKey RedisModuleKey;
 typedef struct RedisModuleString RedisModuleString;
@@ -68,6 +72,8 @@ typedef void (*RedisModuleDisconnectFunc)(RedisModuleCtx *ctx, RedisModuleBlocke
 typedef void (*RedisModuleTimerProc)(RedisModuleCtx *ctx, void *data);
 typedef void (*RedisModuleEventCallback)(RedisModuleCtx *ctx, RedisModuleEvent eid,
                                          uint64_t subevent, void *data);
+typedef int (*RedisModuleNotificationFunc)(RedisModuleCtx *ctx, int type, const char *event,
+                                           RedisModuleString *key);
 
 #define RM_FN(ret, name, args) extern ret(*RM_##name) args
 RM_FN(int, SetModuleAttribs, (RedisModuleCtx *, const char *, int, int));
@@ -114,6 +120,7 @@ RM_FN(void, SetDisconnectCallback, (RedisModuleBlockedClient *, RedisModuleDisco
 RM_FN(unsigned long long, GetClientId, (RedisModuleCtx *));
 RM_FN(int, GetContextFlags, (RedisModuleCtx *));
 RM_FN(int, SubscribeToServerEvent, (RedisModuleCtx *, RedisModuleEvent, RedisModuleEventCallback));
+RM_FN(int, SubscribeToKeyspaceEvents, (RedisModuleCtx *, int, RedisModuleNotificationFunc));
 RM_FN(RedisModuleTimerID, CreateTimer, (RedisModuleCtx *, mstime_t, RedisModuleTimerProc, void *));
 RM_FN(int, StopTimer, (RedisModuleCtx *, RedisModuleTimerID, void **));
 RM_FN(long long, Milliseconds, (void));
