@@ -1,10 +1,14 @@
 """TLS for store connections: what redis-py is told, and the ``ssl`` context of the lean
 RESP connection, both from an endpoint's :class:`~insitu.wire.endpoint.TlsOptions`.
 
-Every TLS connection verifies the server: its certificate must chain to ``ca_file`` (the
-system's CA bundle when None) and name the address connected to (IP addresses are matched
-against the certificate's IP entries). TLS 1.2 is the oldest version accepted. A client
-certificate is presented when the options carry one (mutual TLS).
+Every TLS connection verifies the server: its certificate must chain to ``ca_file``. That
+file is the CA of one insitu store (:mod:`insitu.store.tls_certs`: its key never leaves the
+driver's memory, and it signs that store's certificates only), so a certificate that chains
+to it is that store's and the address it was reached at is not matched against the
+certificate: a shard started on another host (Slurm, PBS, LSF) binds an address the driver
+learns only once it runs. With no ``ca_file`` (the system's CA bundle, whose CAs sign for
+anyone) the certificate must also name the address connected to. TLS 1.2 is the oldest
+version accepted. A client certificate is presented when the options carry one (mutual TLS).
 
 A failed verification surfaces as :class:`ssl.SSLCertVerificationError` (an ``OSError``)
 from the lean connection, or inside redis-py's ``ConnectionError``;
@@ -30,7 +34,7 @@ def redis_py_options(tls: TlsOptions) -> dict[str, object]:
         "ssl": True,
         "ssl_ca_certs": tls.ca_file,
         "ssl_cert_reqs": "required",
-        "ssl_check_hostname": True,
+        "ssl_check_hostname": tls.ca_file is None,  # see the module docs
         "ssl_certfile": tls.cert_file,
         "ssl_keyfile": tls.key_file,
         "ssl_min_version": ssl.TLSVersion.TLSv1_2,
@@ -57,6 +61,7 @@ def _mtime(path: str | None) -> int:
 def _context(tls: TlsOptions, _stamps: tuple[int, ...]) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=tls.ca_file)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.check_hostname = tls.ca_file is None  # the chain is checked either way
     if tls.cert_file is not None:
         context.load_cert_chain(tls.cert_file, tls.key_file)
     return context

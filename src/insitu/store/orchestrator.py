@@ -32,7 +32,6 @@ from insitu.errors import (
     InvalidArgumentError,
     ParameterTypeError,
     StoreNotActiveError,
-    UnsupportedOptionError,
 )
 from insitu.hosts import LOOPBACK, available_cpus, interface_addresses
 from insitu.jobs import JobSpec, Resources
@@ -148,12 +147,6 @@ class Orchestrator(LiveConfig, SmartSimFace):
     ) -> None:
         launcher_name = resolve_launcher_name(launcher)
         use_tls = tls_store.tls_requested(tls, os.environ, unix_socket=unix_socket is not None)
-        if use_tls and runs_on_other_hosts(launcher_name):
-            raise UnsupportedOptionError(
-                "tls", f"the {launcher_name} launcher",
-                "TLS stores run on the driver's host for now (their certificates must name "
-                "the addresses of the hosts the shards start on)",
-            )  # fmt: skip
         launch = shard_launch(
             run_command=resolve_run_command(launcher_name, run_command), batch=batch,
             account=account, time=time, alloc=alloc, single_cmd=single_cmd, kwargs=kwargs,

@@ -4,11 +4,13 @@ other hosts reaching it through SSDB; the same as one batch job."""
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from pathlib import Path
 
 import pytest
+import redis
 
 from insitu import Experiment
 from insitu.client import Client
@@ -33,14 +35,24 @@ def _hosts_of(events: list[JobEvent], entity_type: EntityType) -> dict[str, str]
     return {e.name: e.host for e in events if e.entity_type is entity_type and e.host}
 
 
-@pytest.mark.parametrize("batch", [False, True], ids=["in-allocation", "batch-job"])
+@pytest.mark.parametrize(
+    ("batch", "tls"),
+    [(False, False), (True, False), (False, True)],
+    ids=["in-allocation", "batch-job", "in-allocation-tls"],
+)
 def test_a_three_shard_store_runs_one_shard_per_host(
-    slurm_cluster: Cluster, allocation: str, tmp_path: Path, batch: bool
+    slurm_cluster: Cluster, allocation: str, tmp_path: Path, batch: bool, tls: bool
 ) -> None:
+    if tls and shutil.which("redis-server") is None:
+        pytest.skip(
+            "TLS needs a TLS-capable engine (Debian's redis-server: apt install redis-server)"
+        )
     exp = Experiment("spread", exp_path=str(tmp_path), launcher="slurm")
     events: list[JobEvent] = []
     exp._control.subscribe(events.append)
-    options = {"batch": True, "time": "00:10:00"} if batch else {}
+    options: dict[str, object] = {"batch": True, "time": "00:10:00"} if batch else {}
+    if tls:
+        options["tls"] = True  # shards on three hosts, clients there and here verify them
     db = exp.create_database(db_nodes=3, interface="hsn0", port=find_free_port_block(3), **options)
     exp.start(db)
     try:
@@ -64,6 +76,12 @@ def test_a_three_shard_store_runs_one_shard_per_host(
             time.sleep(0.1)
         for worker, host in worker_hosts.items():
             assert host == shard_hosts[worker.split(".")[0]]
+        if tls:  # the writers on every host verified the shards; a plain client is refused
+            host, port = addresses[1].rsplit(":", 1)
+            plain = redis.Redis(host=host, port=int(port), password=db.password)
+            with pytest.raises(redis.ConnectionError):
+                plain.ping()
+            plain.close()
     finally:
         exp.stop(db)
     if batch:

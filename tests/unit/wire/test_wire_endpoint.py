@@ -63,10 +63,16 @@ def test_tls_endpoints_make_verifying_clients_of_every_kind() -> None:
     client = redis_client(endpoint)
     try:
         options = client.connection_pool.connection_kwargs
-        assert options["ssl_cert_reqs"] == "required" and options["ssl_check_hostname"]
+        # a store's own CA: the chain is checked, not the address (tls.py's module docs)
+        assert options["ssl_cert_reqs"] == "required" and not options["ssl_check_hostname"]
         assert options["ssl_ca_certs"] == "/nonexistent/ca.crt"
     finally:
         client.close()
+    public = redis_client(Endpoint(TCP, tls=TlsOptions(ca_file=None)))
+    try:  # the system's CAs sign for anyone: the address must be named too
+        assert public.connection_pool.connection_kwargs["ssl_check_hostname"]
+    finally:
+        public.close()
     lean = RespConnection(endpoint)  # connects lazily: made, not yet connected
     assert not lean.connected
     assert TlsOptions.from_ca("") is None and TlsOptions.from_ca("/c") == TlsOptions("/c")
