@@ -3,6 +3,7 @@ with direct (redis-py) handles on every shard for the tests that bring a shard i
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,3 +61,4 @@ def running_store(name: str, shards: int, **options: object) -> Iterator[Running
                 handle.close()
     finally:
         exp.stop_all()
+        shutil.rmtree(root, ignore_errors=True)  # its shards' files: nothing left in /tmp
