@@ -405,6 +405,10 @@ class BatchLauncher:
             resolved = (JobState.FAILED, None)
         state, code = resolved
         watched.status = _next_status(watched.status, state, code, native)
+        if watched.status.state.is_terminal:
+            # The script holds the job's environment, the store's password included; the
+            # scheduler took its copy at submission, and the job is over.
+            watched.script.unlink(missing_ok=True)
 
 
 def _next_status(

@@ -146,6 +146,7 @@ class Agent:
             self.handled.add(member)
             if (self.spool / f"{member}.cancel").exists():
                 write_atomic(self.spool / f"{member}.rc", f"{CANCELLED_BEFORE_START}\n")
+                request.unlink(missing_ok=True)  # the order holds the member's environment
                 continue
             self._start(member, request)
         now = time.monotonic()
@@ -222,6 +223,9 @@ class Agent:
             handle.close()
         code = exit_status(step.proc.returncode if step.proc.returncode is not None else -9)
         write_atomic(self.spool / f"{member}.rc", f"{code}\n")
+        # Its order holds the member's environment, the store's password included, and was
+        # read when it started (here, or by --exec on its node).
+        (self.spool / f"{member}.json").unlink(missing_ok=True)
         del self.steps[member]
 
 

@@ -76,6 +76,8 @@ def test_a_job_runs_with_its_directory_output_and_environment(
                env={"GREETING": "it's a b"})  # fmt: skip
     launcher.validate(job)
     job_id = launcher.submit(job)
+    (script,) = (work / SCRIPT_DIR).glob("env.*.sh")
+    assert stat.S_IMODE(script.stat().st_mode) == 0o600  # it holds the job's environment
     assert launcher.poll([job_id])[job_id].state in (
         JobState.STATUS_QUEUED, JobState.STATUS_RUNNING, JobState.STATUS_COMPLETED,
     )  # fmt: skip
@@ -84,8 +86,7 @@ def test_a_job_runs_with_its_directory_output_and_environment(
     assert status.start_time is not None and status.end_time is not None
     assert (work / "env.out").read_text() == f"it's a b from {work}\n"
     assert (work / "env.err").read_text() == "oops\n"
-    (script,) = (work / SCRIPT_DIR).glob("env.*.sh")
-    assert stat.S_IMODE(script.stat().st_mode) == 0o600  # it holds the job's environment
+    assert not script.exists()  # removed once the job ended: no password left on disk
 
 
 @pytest.mark.parametrize("keep", ["300", "0"], ids=["listed", "forgotten"])

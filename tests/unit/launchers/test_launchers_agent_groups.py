@@ -60,6 +60,7 @@ def test_the_agent_runs_members_records_them_and_cancels_on_request(tmp_path: Pa
     failed = member_status("ok", spool, JobState.RUNNING, cancelled=False)
     assert failed is not None and (failed.state, failed.returncode) == (JobState.FAILED, 3)
     assert agent.steps == {}
+    assert list(spool.glob("*.json")) == []  # orders hold environments: gone once ended
 
 
 def test_members_of_a_job_that_ended_without_them_failed(tmp_path: Path) -> None:
