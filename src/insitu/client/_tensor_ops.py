@@ -19,8 +19,12 @@ from insitu.client._core import ClientCore
 from insitu.client.connect import ConnectionSettings
 from insitu.client.request_channel import RequestChannel
 from insitu.connection.resp import Value
+from insitu.connection.resp_connection import packed_get
 from insitu.errors import RedisConnectionLostError, RedisKeyError, RedisRuntimeError
+from insitu.wire.keys import KeyPrefixes
 from insitu.wire.tensors import decode_header, decode_tensor, encode_tensor, wire_dtype
+
+_READS_KEPT = 4096  # tensor names whose read command a Client keeps (then it starts over)
 
 
 class TensorOps(ClientCore):
@@ -44,15 +48,14 @@ class TensorOps(ClientCore):
 
     def get_tensor(self, name: str) -> np.ndarray:
         """The tensor ``name`` as a new writable array; RedisKeyError if it does not exist."""
-        key = self._tensor_key(name, read=True)
-        return decode_tensor(self._fetch(key), key)
+        key, value = self._value_of(name)
+        return decode_tensor(value, key)
 
     def unpack_tensor(self, name: str, result: np.ndarray) -> None:
         """Copy the tensor ``name`` into ``result``, which must have its shape and dtype
         (RedisRuntimeError otherwise)."""
-        key = self._tensor_key(name, read=True)
         check_type("result", result, np.ndarray, "a numpy.ndarray")
-        buf = self._fetch(key)
+        key, buf = self._value_of(name)
         header = decode_header(buf, key)
         if result.dtype.newbyteorder("<") != header.dtype:
             raise RedisRuntimeError(
@@ -112,36 +115,67 @@ class TensorOps(ClientCore):
 
     def get_bytes(self, name: str) -> bytes:
         """The raw value stored under the tensor key ``name``; RedisKeyError if none."""
-        key = self._tensor_key(name, read=True)
-        return bytes(self._fetch(key))
+        return bytes(self._value_of(name)[1])
 
     _settings: ConnectionSettings
     _read_channel: RequestChannel | None = None
+    # tensor name -> (its key, GET of it packed), valid for the key prefixes in _reads_for
+    _reads: dict[str, tuple[str, bytes]]
+    _reads_for: KeyPrefixes | None = None
 
-    def _fetch(self, key: str) -> memoryview:
-        buf = self._read_value(key)
-        if buf is None:
-            raise RedisKeyError(key, f"no tensor stored under key {key!r}")
-        return buf
+    def _read_command(self, name: str) -> tuple[str, bytes]:
+        """The key of the tensor ``name`` (read prefix, checked) and its ``GET``, packed,
+        kept for :meth:`_value_of` while the prefixes stay."""
+        key = self._tensor_key(name, read=True)
+        if self._reads_for is not self._prefixes or len(self._reads) >= _READS_KEPT:
+            self._reads, self._reads_for = {}, self._prefixes
+        hit = self._reads[name] = (key, packed_get(key))
+        return hit
 
-    def _read_value(self, key: str) -> memoryview | None:
-        """The value of ``key`` (None if none): on the lean connection when the store is
-        standalone (see the module docs), else through the transport."""
-        store = self._store
-        if store.clustered:
-            return store.get(key)
+    def _value_of(self, name: str) -> tuple[str, memoryview]:
+        """The key of the tensor ``name`` and its value; RedisKeyError if it has none."""
+        # The hot path of small reads, written flat: next to a round trip of tens of µs,
+        # each Python call left out here shows in docs/benchmarks.md ("Small tensors").
+        hit = None
+        if self._reads_for is self._prefixes and type(name) is str:  # callers pass anything
+            hit = self._reads.get(name)
+        key, packed = hit if hit is not None else self._read_command(name)
         channel = self._read_channel
         if channel is None:
+            value = self._read_value(key, packed)
+        else:
+            try:
+                value = channel.get(key, packed)
+            except RedisConnectionLostError as err:
+                value = self._read_again(key, err)
+        if value is None:
+            raise RedisKeyError(key, f"no tensor stored under key {key!r}")
+        return key, value
+
+    def _read_value(self, key: str, packed: bytes | None = None) -> memoryview | None:
+        """The value of ``key`` (None if none): on the lean connection when the store is
+        standalone (see the module docs), else through the transport. ``packed``: its
+        ``GET``, packed (:meth:`_read_command`)."""
+        channel = self._read_channel  # exists once a standalone store was read from
+        if channel is None:
+            store = self._store
+            if store.clustered:
+                return store.get(key)
             # No retries here: a read that could not be sent goes to the transport at once.
             timeouts = dataclasses.replace(self._settings.timeouts, command=0.0)
             endpoint = self._settings.endpoint(store.addresses()[0])
             channel = self._read_channel = RequestChannel(endpoint, timeouts, reads=True)
         try:
-            return channel.get(key)
+            return channel.get(key, packed)
         except RedisConnectionLostError as err:
-            if isinstance(err.__cause__, TimeoutError):
-                raise  # no answer for SR_CMD_TIMEOUT: asking again would double the wait
-            return store.get(key)  # the connection was lost (a restart): the retrying path
+            return self._read_again(key, err)
+
+    def _read_again(self, key: str, err: RedisConnectionLostError) -> memoryview | None:
+        """``key``'s value after the lean connection failed with ``err``: through the
+        transport, which retries, unless the store did not answer at all."""
+        if isinstance(err.__cause__, TimeoutError):
+            raise err  # no answer for SR_CMD_TIMEOUT: asking again would double the wait
+        return self._store.get(key)  # the connection was lost (a restart): retried there
 
     def _close_read_channel(self) -> None:
         channel, self._read_channel = self._read_channel, None

@@ -21,7 +21,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 from insitu.client.config_options import Timeouts
 from insitu.client.reply_errors import reply_error
@@ -79,24 +79,55 @@ class RequestChannel:
                     raise reply_error(str(reply), key)
         return replies
 
-    def get(self, key: str) -> memoryview | None:
-        """``GET key`` (same retries and errors as :meth:`pipeline`): the value in a fresh
-        writable buffer, None if there is none."""
-        conn = self._take()
+    def get(self, key: str, packed: bytes | None = None) -> memoryview | None:
+        """``GET key`` (``packed``: the command already packed, see
+        :meth:`RespConnection.get`), with the same retries and errors as :meth:`pipeline`:
+        the value in a fresh writable buffer, None if there is none."""
+        # The small reads' hot path takes an idle connection without the lock (list.pop
+        # is atomic; _take() below does the rest under it).
         try:
-            value = self._retried(conn, key, lambda: conn.get(key))
+            if self._generation != _forks[0]:
+                raise IndexError  # forked: _take() drops the parent's connections
+            conn = self._idle.pop()
+        except IndexError:
+            conn = self._take()
+        try:
+            value = conn.get(key, packed)
+        except NotSentError as err:
+            value = self._get_again(conn, key, packed, err)
         except ServerReplyError as err:
-            self._give_back(conn)
-            if str(err).startswith(("MOVED ", "ASK ")):
-                raise RedisInvalidUseError(
-                    f"the store is a Redis Cluster ({err}); connect with cluster=True"
-                ) from None
-            raise reply_error(str(err), key) from None
-        except BaseException:
+            self._get_failed(conn, key, err)
+        except BaseException as err:
             conn.close()
+            if isinstance(err, (OSError, ProtocolViolationError)):
+                raise self._lost(key, err) from err
             raise
         self._give_back(conn)
         return value
+
+    def _get_again(
+        self, conn: RespConnection, key: str, packed: bytes | None, first: NotSentError
+    ) -> memoryview | None:
+        """:meth:`get` after its first send reached nothing (``first``): retried as the
+        module says."""
+        try:
+            return self._retried(conn, key, lambda: conn.get(key, packed), first=first)
+        except ServerReplyError as err:
+            self._get_failed(conn, key, err)
+        except BaseException:
+            conn.close()
+            raise
+
+    def _get_failed(self, conn: RespConnection, key: str, err: ServerReplyError) -> NoReturn:
+        """Raise the SmartRedis error for ``GET``'s error reply ``err``."""
+        if not conn.connected:  # a refused password
+            raise reply_error(str(err), key) from None
+        self._give_back(conn)
+        if str(err).startswith(("MOVED ", "ASK ")):
+            raise RedisInvalidUseError(
+                f"the store is a Redis Cluster ({err}); connect with cluster=True"
+            ) from None
+        raise reply_error(str(err), key) from None
 
     def close(self) -> None:
         """Drop the idle connections (idempotent); one in use is dropped when its request
@@ -129,30 +160,47 @@ class RequestChannel:
         if not keep:
             conn.close()
 
-    def _retried(self, conn: RespConnection, key: str, call: Callable[[], T]) -> T:
+    def _retried(
+        self,
+        conn: RespConnection,
+        key: str,
+        call: Callable[[], T],
+        *,
+        first: NotSentError | None = None,
+    ) -> T:
         """``call()`` on ``conn``, sent again while nothing reached the store (see the
-        module docs); a refused password and lost connections raised as the module says.
-        A ServerReplyError of the command itself passes through."""
+        module docs; ``first``: a first attempt already reached nothing); a refused
+        password and lost connections raised as the module says. A ServerReplyError of
+        the command itself passes through."""
         deadline = time.monotonic() + self._timeouts.command
+        failed = first
         while True:
+            if failed is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise self._not_answered(key, failed) from failed
+                time.sleep(min(self._timeouts.command_interval, remaining))
             try:
                 return call()
             except NotSentError as err:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise RedisConnectionLostError(
-                        f"the store did not answer for {self._timeouts.command:g} s "
-                        f"(SR_CMD_TIMEOUT) while accessing {key!r}: {err}",
-                        str(self._address),
-                    ) from err
-                time.sleep(min(self._timeouts.command_interval, remaining))
+                failed = err
             except ServerReplyError as err:
                 if conn.connected:  # the command's own error reply
                     raise
                 raise reply_error(str(err), key) from None  # a refused password
             except (OSError, ProtocolViolationError) as err:
-                raise RedisConnectionLostError(
-                    f"connection lost while sending a request about {key!r}; it may or "
-                    f"may not have been queued: {err}",
-                    str(self._address),
-                ) from err
+                raise self._lost(key, err) from err
+
+    def _not_answered(self, key: str, err: NotSentError) -> RedisConnectionLostError:
+        return RedisConnectionLostError(
+            f"the store did not answer for {self._timeouts.command:g} s (SR_CMD_TIMEOUT) "
+            f"while accessing {key!r}: {err}",
+            str(self._address),
+        )
+
+    def _lost(self, key: str, err: BaseException) -> RedisConnectionLostError:
+        return RedisConnectionLostError(
+            f"connection lost while sending a request about {key!r}; it may or may not "
+            f"have been queued: {err}",
+            str(self._address),
+        )

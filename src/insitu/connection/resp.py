@@ -132,9 +132,10 @@ class BulkReader:
     later replies stay buffered; :attr:`drained` tells whether any are left over.
     """
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, received: bytes | memoryview = b"") -> None:
+        """``received``: bytes already read from ``sock`` that begin the first reply."""
         self._sock = sock
-        self._buf = bytearray()
+        self._buf = bytearray(received)
 
     @property
     def drained(self) -> bool:

@@ -23,7 +23,9 @@ from __future__ import annotations
 import functools
 import struct
 from dataclasses import dataclass
+from itertools import accumulate
 from math import prod
+from operator import mul
 
 import numpy as np
 
@@ -148,19 +150,40 @@ _MAX_INDEX = int(np.iinfo(np.intp).max)
 
 def decode_header(buf: memoryview, key: str) -> TensorHeader:
     """Parse and check ``buf``'s header, and that ``buf`` has exactly the data it announces."""
-    if buf.nbytes >= FIXED_HEADER and buf.format == "B":
-        # A header seen before needs no second check: only the value's length can differ.
-        known = _KNOWN_HEADERS.get(bytes(buf[: FIXED_HEADER + 8 * buf[7]]))
-        if known is not None and known[1] == buf.nbytes:
-            return known[0]
+    known = _known(buf)
+    if known is not None:
+        return known.header
     header = _checked_header(buf, key)
     if len(_KNOWN_HEADERS) < _KNOWN_HEADERS_MAX:
-        _KNOWN_HEADERS[bytes(buf[: header.size])] = (header, buf.nbytes)
+        strides = None  # C order: numpy's default
+        if header.fortran:
+            strides = tuple(accumulate(header.shape[:-1], mul, initial=header.dtype.itemsize))
+        _KNOWN_HEADERS[bytes(buf[: header.size])] = _Known(header, buf.nbytes, header.size, strides)
     return header
 
 
-_KNOWN_HEADERS: dict[bytes, tuple[TensorHeader, int]] = {}  # header bytes -> header, length
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """A header seen (and checked) before, and what decoding needs from it."""
+
+    header: TensorHeader
+    nbytes: int  # the whole value's length: a value with this header has no other
+    offset: int  # where the data starts
+    strides: tuple[int, ...] | None  # the array's strides; None: C order
+
+
+_KNOWN_HEADERS: dict[bytes, _Known] = {}  # header bytes -> what they say
 _KNOWN_HEADERS_MAX = 256
+
+
+def _known(buf: memoryview) -> _Known | None:
+    """``buf``'s header if it was seen before (it needs no second check: only the value's
+    length can differ, and that is compared)."""
+    if buf.nbytes >= FIXED_HEADER and buf.format == "B":
+        known = _KNOWN_HEADERS.get(bytes(buf[: FIXED_HEADER + 8 * buf[7]]))
+        if known is not None and known.nbytes == buf.nbytes:
+            return known
+    return None
 
 
 def _checked_header(buf: memoryview, key: str) -> TensorHeader:
@@ -194,6 +217,15 @@ def _checked_header(buf: memoryview, key: str) -> TensorHeader:
 
 def decode_tensor(buf: memoryview, key: str) -> np.ndarray:
     """The array stored in ``buf`` (a view of ``buf``: no copy)."""
-    header = decode_header(buf, key)
+    # A small read's hot path: a header seen before makes the array in one call.
+    if buf.nbytes >= FIXED_HEADER and buf.format == "B":
+        known = _KNOWN_HEADERS.get(bytes(buf[: FIXED_HEADER + 8 * buf[7]]))
+        if known is not None and known.nbytes == buf.nbytes:
+            header = known.header
+            array: np.ndarray = np.ndarray(
+                header.shape, header.dtype, buf, known.offset, known.strides
+            )
+            return array
+    header = decode_header(buf, key)  # checks it, and remembers it for the next time
     flat = np.frombuffer(buf, dtype=header.dtype, count=prod(header.shape), offset=header.size)
     return flat.reshape(header.shape, order="F" if header.fortran else "C")

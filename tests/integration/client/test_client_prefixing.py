@@ -69,3 +69,21 @@ def test_key_exists_and_poll_key_are_never_prefixed(member: Client, client: Clie
     client.put_tensor("raw", np.ones(1))
     assert member.key_exists("raw")
     assert member.poll_key("raw", 1, 1)
+
+
+def test_reads_of_one_name_follow_every_prefix_switch(member: Client, client: Client) -> None:
+    """A Client keeps each name's read command; every switch of the prefixes is seen."""
+    for key, value in (("t", 0.0), ("sim_0.t", 1.0), ("sim_1.t", 2.0)):
+        client.put_tensor(key, np.full(2, value))
+    for _ in range(2):  # twice each: the second read takes the kept command
+        assert member.get_tensor("t")[0] == 2.0
+        assert member.get_bytes("t") == client.get_bytes("sim_1.t")
+    member.set_data_source("sim_0")
+    assert member.get_tensor("t")[0] == 1.0
+    member.use_tensor_ensemble_prefix(False)
+    assert member.get_tensor("t")[0] == 0.0
+    out = np.empty(2)
+    member.unpack_tensor("t", out)
+    assert out[0] == 0.0
+    member.use_tensor_ensemble_prefix(True)
+    assert member.get_tensor("t")[0] == 1.0

@@ -4,10 +4,13 @@ passwords, and the request-queueing script."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 import tempfile
+import termios
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,8 +21,8 @@ from insitu import Experiment, Orchestrator
 from insitu.client import Client
 from insitu.client.config_options import Timeouts
 from insitu.client.request_channel import RequestChannel
-from insitu.connection.resp import ServerReplyError
-from insitu.connection.resp_connection import NotSentError, RespConnection
+from insitu.connection.resp import ProtocolViolationError, ServerReplyError
+from insitu.connection.resp_connection import NotSentError, RespConnection, packed_get
 from insitu.errors import (
     RedisConnectionError,
     RedisConnectionLostError,
@@ -307,3 +310,123 @@ def test_client_reads_survive_the_server_dropping_the_read_connection(
         array[0] = 7.0  # a new writable array, as SmartRedis returns
         with pytest.raises(RedisKeyError):
             client.get_tensor("absent")
+
+
+@pytest.mark.parametrize("kind", ["uds", "tcp"])
+def test_get_with_a_packed_command_reads_every_size_in_step(
+    stores: dict[str, Orchestrator], kind: str
+) -> None:
+    """The hot path (one receive into the connection's scratch buffer) and the values that
+    leave it (larger than the scratch, or split across receives) give the same bytes, each
+    in a buffer of its own, and leave the connection in step."""
+    store = stores[kind]
+    conn = _lean(_address(store), store.password, 5.0)
+    scratch = 128 * 1024 + 64  # resp_connection's _SCRATCH: a reply up to it stays inside
+    sizes = [0, 1, 2, 1024, 64 * 1024, scratch - 8, scratch - 7, scratch - 6, scratch, 3 << 20]
+    try:
+        values = {size: os.urandom(size).replace(b"\r", b"\r\n") for size in sizes}
+        conn.pipeline([("SET", f"v{size}", value) for size, value in values.items()])
+        got = {size: conn.get(f"v{size}", packed_get(f"v{size}")) for size in sizes}
+        for size, value in values.items():
+            view = got[size]
+            assert view is not None and bytes(view) == value and not view.readonly, size
+        assert conn.get("absent", packed_get("absent")) is None
+        conn.call("RPUSH", "list", "x")
+        with pytest.raises(ServerReplyError, match="WRONGTYPE"):
+            conn.get("list", packed_get("list"))
+        assert conn.call("PING") == b"PONG"  # still in step
+    finally:
+        conn.close()
+
+
+class _ScriptedPeer:
+    """A Unix-socket peer that answers each command it reads with the next reply of its
+    script, a list of chunks: each chunk is sent only once the previous one was read by
+    the client (the kernel's count of unread bytes reached 0), so a reply is received in
+    those pieces."""
+
+    def __init__(self, root: Path, script: list[list[bytes]]) -> None:
+        self.path = str(root / "peer.sock")
+        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._listener.bind(self.path)
+        self._listener.listen()
+        self._script = script
+        self.errors: list[BaseException] = []
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        try:
+            peer, _ = self._listener.accept()
+            with peer:
+                peer.settimeout(10)
+                for chunks in self._script:
+                    peer.recv(4096)  # the command (one short GET)
+                    for chunk in chunks:
+                        peer.sendall(chunk)
+                        self._wait_read(peer)
+        except BaseException as err:  # reported by close()
+            self.errors.append(err)
+
+    @staticmethod
+    def _wait_read(peer: socket.socket) -> None:
+        deadline = time.monotonic() + 10
+        while fcntl.ioctl(peer, termios.TIOCOUTQ, b"\0\0\0\0") != b"\0\0\0\0":
+            if time.monotonic() > deadline:
+                raise TimeoutError("the client did not read the chunk")
+            time.sleep(0.001)  # polling the kernel's counter against a deadline
+
+    def close(self) -> None:
+        self._thread.join(timeout=20)
+        self._listener.close()
+        assert not self._thread.is_alive() and not self.errors, self.errors
+
+
+@pytest.mark.parametrize(
+    ("chunks", "expected"),
+    [
+        ([b"$5\r\nab", b"cde\r\n"], b"abcde"),
+        ([b"$5\r", b"\nabcde\r\n"], b"abcde"),
+        ([b"$", b"5\r\nabcde", b"\r", b"\n"], b"abcde"),
+        ([b"$0\r\n", b"\r\n"], b""),
+        ([b"$-1\r\n"], None),
+        ([b"$-", b"1\r\n"], None),
+    ],
+)
+def test_get_reassembles_replies_received_in_pieces(
+    tmp_path: Path, chunks: list[bytes], expected: bytes | None
+) -> None:
+    peer = _ScriptedPeer(tmp_path, [chunks, [b"+PONG\r\n"]])
+    conn = _lean(parse_address(f"unix://{peer.path}"), None, 10.0)
+    try:
+        value = conn.get("k", packed_get("k"))
+        assert (None if value is None else bytes(value)) == expected
+        assert conn.call("PING") == b"PONG"  # nothing of the reply was left behind
+    finally:
+        conn.close()
+        peer.close()
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        (b"+OK\r\n", ProtocolViolationError),  # not a bulk string
+        (b"$abc\r\n", ProtocolViolationError),
+        (b"$3\r\nabcXY", ProtocolViolationError),  # not terminated by CRLF
+        (b"$3\r\nabc\r\n+more\r\n", ProtocolViolationError),  # bytes after the reply
+        (b"-ERR nope\r\n+more\r\n", ProtocolViolationError),
+        (b"", ConnectionResetError),  # the server closed the connection
+    ],
+)
+def test_get_refuses_malformed_replies_and_drops_the_connection(
+    tmp_path: Path, reply: bytes, error: type[BaseException]
+) -> None:
+    peer = _ScriptedPeer(tmp_path, [[reply] if reply else []])
+    conn = _lean(parse_address(f"unix://{peer.path}"), None, 10.0)
+    try:
+        with pytest.raises(error):
+            conn.get("k", packed_get("k"))
+        assert not conn.connected  # out of step: never reused
+    finally:
+        conn.close()
+        peer.close()

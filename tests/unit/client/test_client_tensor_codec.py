@@ -40,9 +40,21 @@ def test_round_trip_any_dtype_shape_layout(array: np.ndarray, layout: str) -> No
         array = np.asfortranarray(array)
     elif layout == "strided" and array.ndim:
         array = np.repeat(array, 2, axis=0)[::2]
-    got = _decode(encode_tensor(array).to_bytes())
-    assert got.dtype == array.dtype and got.shape == array.shape
-    np.testing.assert_array_equal(got, array)
+    value = encode_tensor(array).to_bytes()
+    for _ in range(2):  # the second decode takes the remembered header's road
+        got = _decode(value)
+        assert got.dtype == array.dtype and got.shape == array.shape
+        assert got.flags.writeable
+        assert got.flags.f_contiguous if layout == "F" else got.flags.c_contiguous
+        np.testing.assert_array_equal(got, array)
+
+
+def test_a_remembered_header_with_the_wrong_length_is_still_refused() -> None:
+    value = encode_tensor(np.asfortranarray(np.arange(24.0).reshape(2, 3, 4))).to_bytes()
+    np.testing.assert_array_equal(_decode(value), np.arange(24.0).reshape(2, 3, 4))
+    for wrong in (value[:-8], value + bytes(8)):
+        with pytest.raises(WireFormatError, match="needs 192 data bytes"):
+            _decode(wrong)
 
 
 def test_header_layout_is_documented_one() -> None:
