@@ -7,9 +7,9 @@ blocking socket with TCP_NODELAY, ``hiredis.pack_command``, ``recv`` of 64 KiB i
 ``hiredis.Reader``); the same plus one ``np.frombuffer`` of the value (what any Python
 client that returns an array adds); insitu ``get_bytes`` (the same ``GET``, no array);
 redis-py ``GET`` (hiredis parser, default settings). The setups take turns call by call,
-the order rotating, so they share the machine's noise. Targets: reads ≤ 1 KiB within 1.05
-times their raw counterpart; the 64 KiB TCP read without the ~100 µs slow mode issue 16
-saw in both Python clients.
+in a new random order each time, so they share the machine's noise. Targets: reads ≤ 1 KiB
+within 1.05 times the raw ``GET``; the 64 KiB TCP read without the ~100 µs slow mode issue
+16 saw in both Python clients.
 
 Run with ``python benchmarks/small_tensors.py`` (about a minute). Results are printed and
 written to the "Small tensors" section of docs/benchmarks.md.
@@ -18,6 +18,7 @@ written to the "Small tensors" section of docs/benchmarks.md.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import statistics
@@ -98,14 +99,17 @@ def measure(address: str, password: str, port: int | None) -> dict[str, dict[str
             SETUPS[3]: lambda k=key: raw_np.get_array(k),
             SETUPS[4]: lambda k=key: plain.get(k),
         }
-        orders = [SETUPS[i:] + SETUPS[:i] for i in range(len(SETUPS))]
+        shuffled = random.Random(nbytes)  # the same orders in every run
         medians: dict[str, list[float]] = {s: [] for s in SETUPS}
         for _ in range(ROUNDS):
             times: dict[str, list[float]] = {s: [] for s in SETUPS}
-            for i in range(CALLS):
-                # The order rotates call by call: a setup that always ran right after the
-                # heaviest one (redis-py's) would find the caches colder than the others.
-                for name in orders[i % len(orders)]:
+            order = list(SETUPS)
+            for _ in range(CALLS):
+                # A new order for every call: a setup that mostly ran right after the
+                # heaviest one (redis-py's) would find the caches colder than the others
+                # (a rotating order still puts the same neighbour before it most times).
+                shuffled.shuffle(order)
+                for name in order:
                     call = calls[name]
                     start = time.perf_counter()
                     call()
@@ -132,14 +136,14 @@ def report(results: dict[str, dict[str, dict[str, list[float]]]]) -> str:
     lines = [
         f"A standalone store over TCP (loopback) and over a Unix socket, {os.cpu_count()} "
         f"CPUs; {ROUNDS} rounds of {CALLS} calls per setup, the setups taking turns call by "
-        "call (the order rotating). Median of the per-round medians (µs); ratios are medians "
-        "of per-round ratios. The raw `GET` is hiredis on a plain socket; `+ numpy view` "
-        "adds the least any Python client that returns an array does: one `np.frombuffer` "
-        "of the received bytes (read-only, header skipped, nothing checked).",
+        "call in a new random order each time. Median of the per-round medians (µs); ratios "
+        "are medians of per-round ratios. The raw `GET` is hiredis on a plain socket; "
+        "`+ numpy view` adds the least any Python client that returns an array does: one "
+        "`np.frombuffer` of the received bytes (read-only, header skipped, nothing checked).",
         "",
         "| connection | size | get_tensor | get_bytes | raw GET | raw GET + numpy view | "
-        "redis-py GET | get_bytes ÷ raw GET | get_tensor ÷ (raw GET + numpy view) | "
-        "get_tensor ÷ raw GET | redis-py ÷ raw GET |",
+        "redis-py GET | get_tensor ÷ raw GET | get_tensor ÷ (raw GET + numpy view) | "
+        "get_bytes ÷ raw GET | redis-py ÷ raw GET |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for topology, sizes in results.items():
@@ -150,33 +154,31 @@ def report(results: dict[str, dict[str, dict[str, list[float]]]]) -> str:
             lines.append(
                 f"| {topology} | {label} | "
                 + " | ".join(f"{c:.0f}" for c in cells)
-                + f" | {_verdict(_ratio(blob, raw), target)} | "
-                f"{_verdict(_ratio(tensor, raw_np), target)} | "
-                f"{_ratio(tensor, raw):.2f} | {_ratio(plain, raw):.2f} |"
+                + f" | {_verdict(_ratio(tensor, raw), target)} | {_ratio(tensor, raw_np):.2f} | "
+                f"{_ratio(blob, raw):.2f} | {_ratio(plain, raw):.2f} |"
             )
     lines += [
         "",
         "How a read goes (standalone store): the Client keeps each tensor name's key and "
-        "packed `GET`; the connection sends it, receives the reply into a scratch buffer "
-        "of its own in one `recv_into`, parses the bulk header in place and copies the "
-        "value out; a header seen before makes the array in one `np.ndarray` call. Same "
-        "system calls as the raw `GET` (one `sendto`, one `recvfrom`, checked with strace); "
-        "no `poll()` before the receive on a Unix socket either (it cost 6 % here, more "
-        "than the second wake-up it spares).",
+        "packed `GET`, and a guess of its next reply: the last one's length and header. "
+        "The connection sends the `GET`; while the server works, the array is made over a "
+        "fresh buffer laid out as the guess says (its data aligned); the reply is received "
+        "into that buffer in one `recv_into`, and if it begins with the guessed `$<length>` "
+        "line and header the array is returned as it is: after the reply arrived, one "
+        "comparison. A reply not as guessed (or a first read) is received into the "
+        "connection's scratch buffer, parsed in place, decoded, and leaves the next guess. "
+        "Same system calls as the raw `GET` (one `sendto`, one `recvfrom`, checked with "
+        "strace); no `poll()` before the receive on a Unix socket (it cost 6 % here, more "
+        "than the second wake-up it spares). Values over 64 KiB are not guessed.",
         "",
-        "What the ratios say: insitu's `GET` (`get_bytes`) runs at 1.04-1.07 times the raw "
-        "one over several runs, at the target's edge. `get_tensor` does not meet it: its "
-        "remaining 4-5 µs over `get_bytes` and the raw `GET` + numpy view are the tensor's "
-        "decoding in Python after the reply arrived. The "
-        "thread's CPU time per call tells the same (a run of the same mix: raw `GET` 26.1 "
-        "µs, + numpy view 26.3, `get_bytes` 29.5, `get_tensor` 30.2, of which the kernel's "
-        "send, receive and wake-up are most): a few hundred nanoseconds of Python when "
-        "measured warm (`timeit`) cost several µs right after the thread slept, its caches "
-        "cold. A minimal Python read written as one function (send, `recv_into`, parse, "
-        "`np.frombuffer`, copy) measured 1.03-1.07 in the same kind of mix, so about 1.05 "
-        "is the floor for an array returned by Python code; closing the rest needs the "
-        "read and decode in one native call (a C accelerator for the Client), which "
-        "insitu's pure-Python client does not have.",
+        "Why the guess: the thread's CPU time per call (one run of the same mix, before "
+        "the guess: raw `GET` 26.1 µs, + numpy view 26.3, `get_bytes` 29.5, `get_tensor` "
+        "30.2, the kernel's send, receive and wake-up most of it) showed that a few hundred "
+        "nanoseconds of Python when measured warm (`timeit`) cost several µs right after "
+        "the thread slept, its caches cold: decoding after the reply arrived kept "
+        "`get_tensor` at 1.12-1.15 times the raw `GET`. Made while the server works, the "
+        "array costs the wait nothing. `get_bytes` (no guess: it returns a copy of the "
+        "value) shows what the rest of the path costs.",
         "",
         "The 64 KiB-over-TCP slow mode: a probe on a quieter machine (same server, loopback "
         "TCP) gave raw `GET` 39-41 µs, redis-py 70-98 µs and insitu's earlier read (redis-py's "

@@ -11,6 +11,7 @@ trip). A connection lost there hands the read to the redis-py transport, which r
 from __future__ import annotations
 
 import dataclasses
+from typing import cast
 
 import numpy as np
 
@@ -19,12 +20,20 @@ from insitu.client._core import ClientCore
 from insitu.client.connect import ConnectionSettings
 from insitu.client.request_channel import RequestChannel
 from insitu.connection.resp import Value
-from insitu.connection.resp_connection import packed_get
+from insitu.connection.resp_connection import Guessed, packed_get
 from insitu.errors import RedisConnectionLostError, RedisKeyError, RedisRuntimeError
 from insitu.wire.keys import KeyPrefixes
-from insitu.wire.tensors import decode_header, decode_tensor, encode_tensor, wire_dtype
+from insitu.wire.tensors import (
+    ReplyGuess,
+    decode_header,
+    decode_tensor,
+    encode_tensor,
+    reply_guess,
+    wire_dtype,
+)
 
 _READS_KEPT = 4096  # tensor names whose read command a Client keeps (then it starts over)
+_GUESSED_MAX = 64 * 1024  # values up to this size have their next reply guessed
 
 
 class TensorOps(ClientCore):
@@ -48,14 +57,18 @@ class TensorOps(ClientCore):
 
     def get_tensor(self, name: str) -> np.ndarray:
         """The tensor ``name`` as a new writable array; RedisKeyError if it does not exist."""
-        key, value = self._value_of(name)
-        return decode_tensor(value, key)
+        key, value = self._value_of(name, guessing=True)
+        if isinstance(value, Guessed):  # as last time: the array was made while it came
+            return cast(np.ndarray, value.result)
+        array = decode_tensor(value, key)
+        self._guess_next(name, value)
+        return array
 
     def unpack_tensor(self, name: str, result: np.ndarray) -> None:
         """Copy the tensor ``name`` into ``result``, which must have its shape and dtype
         (RedisRuntimeError otherwise)."""
         check_type("result", result, np.ndarray, "a numpy.ndarray")
-        key, buf = self._value_of(name)
+        key, buf = self._plain_value_of(name)
         header = decode_header(buf, key)
         if result.dtype.newbyteorder("<") != header.dtype:
             raise RedisRuntimeError(
@@ -115,37 +128,53 @@ class TensorOps(ClientCore):
 
     def get_bytes(self, name: str) -> bytes:
         """The raw value stored under the tensor key ``name``; RedisKeyError if none."""
-        return bytes(self._value_of(name)[1])
+        return bytes(self._plain_value_of(name)[1])
 
     _settings: ConnectionSettings
     _read_channel: RequestChannel | None = None
-    # tensor name -> (its key, GET of it packed), valid for the key prefixes in _reads_for
-    _reads: dict[str, tuple[str, bytes]]
+    # tensor name -> (its key, GET of it packed, the guess of its next reply), valid for
+    # the key prefixes in _reads_for
+    _reads: dict[str, tuple[str, bytes, ReplyGuess | None]]
     _reads_for: KeyPrefixes | None = None
 
-    def _read_command(self, name: str) -> tuple[str, bytes]:
+    def _read_command(self, name: str) -> tuple[str, bytes, ReplyGuess | None]:
         """The key of the tensor ``name`` (read prefix, checked) and its ``GET``, packed,
         kept for :meth:`_value_of` while the prefixes stay."""
         key = self._tensor_key(name, read=True)
         if self._reads_for is not self._prefixes or len(self._reads) >= _READS_KEPT:
             self._reads, self._reads_for = {}, self._prefixes
-        hit = self._reads[name] = (key, packed_get(key))
+        hit = self._reads[name] = (key, packed_get(key), None)
         return hit
 
-    def _value_of(self, name: str) -> tuple[str, memoryview]:
-        """The key of the tensor ``name`` and its value; RedisKeyError if it has none."""
+    def _guess_next(self, name: str, value: memoryview) -> None:
+        """Guess that ``name``'s next reply is ``value`` again (same header and length):
+        :func:`~insitu.wire.tensors.reply_guess` (small values only)."""
+        hit = self._reads.get(name) if self._reads_for is self._prefixes else None
+        if hit is not None and value.nbytes <= _GUESSED_MAX:
+            self._reads[name] = (hit[0], hit[1], reply_guess(value))
+
+    def _plain_value_of(self, name: str) -> tuple[str, memoryview]:
+        """:meth:`_value_of` without a guess: the value as received."""
+        key, value = self._value_of(name, guessing=False)
+        assert not isinstance(value, Guessed)
+        return key, value
+
+    def _value_of(self, name: str, *, guessing: bool) -> tuple[str, memoryview | Guessed]:
+        """The key of the tensor ``name`` and its value (or, ``guessing``, the array made
+        as the last reply's guess said: :class:`Guessed`); RedisKeyError if it has none."""
         # The hot path of small reads, written flat: next to a round trip of tens of µs,
         # each Python call left out here shows in docs/benchmarks.md ("Small tensors").
         hit = None
         if self._reads_for is self._prefixes and type(name) is str:  # callers pass anything
             hit = self._reads.get(name)
-        key, packed = hit if hit is not None else self._read_command(name)
+        key, packed, guess = hit if hit is not None else self._read_command(name)
         channel = self._read_channel
+        value: memoryview | Guessed | None
         if channel is None:
             value = self._read_value(key, packed)
         else:
             try:
-                value = channel.get(key, packed)
+                value = channel.get(key, packed, guess if guessing else None)
             except RedisConnectionLostError as err:
                 value = self._read_again(key, err)
         if value is None:
@@ -166,9 +195,11 @@ class TensorOps(ClientCore):
             endpoint = self._settings.endpoint(store.addresses()[0])
             channel = self._read_channel = RequestChannel(endpoint, timeouts, reads=True)
         try:
-            return channel.get(key, packed)
+            value = channel.get(key, packed)
         except RedisConnectionLostError as err:
             return self._read_again(key, err)
+        assert not isinstance(value, Guessed)  # nothing was guessed
+        return value
 
     def _read_again(self, key: str, err: RedisConnectionLostError) -> memoryview | None:
         """``key``'s value after the lean connection failed with ``err``: through the

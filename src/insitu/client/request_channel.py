@@ -26,7 +26,13 @@ from typing import NoReturn, TypeVar
 from insitu.client.config_options import Timeouts
 from insitu.client.reply_errors import reply_error
 from insitu.connection.resp import ProtocolViolationError, ServerReplyError
-from insitu.connection.resp_connection import Arg, NotSentError, RespConnection
+from insitu.connection.resp_connection import (
+    Arg,
+    Guessed,
+    NotSentError,
+    ReplyGuess,
+    RespConnection,
+)
 from insitu.errors import RedisConnectionLostError, RedisInvalidUseError
 from insitu.wire.endpoint import Endpoint
 
@@ -79,10 +85,12 @@ class RequestChannel:
                     raise reply_error(str(reply), key)
         return replies
 
-    def get(self, key: str, packed: bytes | None = None) -> memoryview | None:
-        """``GET key`` (``packed``: the command already packed, see
-        :meth:`RespConnection.get`), with the same retries and errors as :meth:`pipeline`:
-        the value in a fresh writable buffer, None if there is none."""
+    def get(
+        self, key: str, packed: bytes | None = None, guess: ReplyGuess | None = None
+    ) -> memoryview | Guessed | None:
+        """``GET key`` (``packed``, ``guess``: see :meth:`RespConnection.get`), with the
+        same retries and errors as :meth:`pipeline`: the value in a fresh writable buffer,
+        None if there is none, or :class:`Guessed`."""
         # The small reads' hot path takes an idle connection without the lock (list.pop
         # is atomic; _take() below does the rest under it).
         try:
@@ -92,7 +100,7 @@ class RequestChannel:
         except IndexError:
             conn = self._take()
         try:
-            value = conn.get(key, packed)
+            value = conn.get(key, packed, guess)
         except NotSentError as err:
             value = self._get_again(conn, key, packed, err)
         except ServerReplyError as err:
@@ -107,7 +115,7 @@ class RequestChannel:
 
     def _get_again(
         self, conn: RespConnection, key: str, packed: bytes | None, first: NotSentError
-    ) -> memoryview | None:
+    ) -> memoryview | Guessed | None:
         """:meth:`get` after its first send reached nothing (``first``): retried as the
         module says."""
         try:

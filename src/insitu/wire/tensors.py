@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import accumulate
 from math import prod
@@ -229,3 +230,37 @@ def decode_tensor(buf: memoryview, key: str) -> np.ndarray:
     header = decode_header(buf, key)  # checks it, and remembers it for the next time
     flat = np.frombuffer(buf, dtype=header.dtype, count=prod(header.shape), offset=header.size)
     return flat.reshape(header.shape, order="F" if header.fortran else "C")
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyGuess:
+    """How an array like a given value sits in the reply to a ``GET`` of it: ``size``
+    bytes beginning with ``prefix`` (the ``$<length>`` line and the header), received at
+    ``pad`` of a buffer that ``make`` turns into the array (the
+    :class:`~insitu.connection.resp_connection.ReplyGuess` the lean connection takes)."""
+
+    prefix: bytes
+    size: int
+    pad: int
+    make: Callable[[bytearray], np.ndarray]
+
+
+def reply_guess(value: memoryview) -> ReplyGuess:
+    """The guess that a ``GET`` is answered with ``value`` again, or another value with its
+    header and length (a tensor rewritten in place, the common case): the array is made
+    over the reply's buffer, its data aligned as numpy's own arrays are, before the reply
+    arrives. ``value`` must have been decoded already (its header is known)."""
+    known = _known(value)
+    assert known is not None, "reply_guess() needs a decoded value"
+    head = b"$%d\r\n" % value.nbytes
+    start = len(head) + known.offset  # where the data is in the reply
+    pad = -start % _ALIGN
+    make = functools.partial(
+        np.ndarray, known.header.shape, known.header.dtype, offset=pad + start,
+        strides=known.strides,
+    )  # fmt: skip
+    prefix = head + bytes(value[: known.offset])
+    return ReplyGuess(prefix, len(head) + value.nbytes + 2, pad, make)
+
+
+_ALIGN = 16  # what malloc guarantees, and numpy's own arrays have

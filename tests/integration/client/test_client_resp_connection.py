@@ -22,7 +22,7 @@ from insitu.client import Client
 from insitu.client.config_options import Timeouts
 from insitu.client.request_channel import RequestChannel
 from insitu.connection.resp import ProtocolViolationError, ServerReplyError
-from insitu.connection.resp_connection import NotSentError, RespConnection, packed_get
+from insitu.connection.resp_connection import Guessed, NotSentError, RespConnection, packed_get
 from insitu.errors import (
     RedisConnectionError,
     RedisConnectionLostError,
@@ -33,6 +33,7 @@ from insitu.store.readiness import find_free_port_block
 from insitu.wire import messages
 from insitu.wire.addresses import Address, parse_address
 from insitu.wire.endpoint import Credentials, Endpoint
+from insitu.wire.tensors import ReplyGuess
 
 
 @pytest.fixture(scope="module")
@@ -427,6 +428,55 @@ def test_get_refuses_malformed_replies_and_drops_the_connection(
         with pytest.raises(error):
             conn.get("k", packed_get("k"))
         assert not conn.connected  # out of step: never reused
+    finally:
+        conn.close()
+        peer.close()
+
+
+def _guess(prefix: bytes, size: int) -> ReplyGuess:
+    """A guess whose result is the buffer itself (3 bytes of padding before the reply)."""
+    return ReplyGuess(prefix, size, 3, lambda buf: buf)  # type: ignore[arg-type, return-value]
+
+
+@pytest.mark.parametrize(
+    ("chunks", "guessed", "expected"),
+    [
+        ([b"$5\r\nabcde\r\n"], True, b"abcde"),  # as guessed
+        ([b"$5\r\nab", b"cde\r\n"], True, b"abcde"),  # as guessed, in pieces
+        ([b"$5", b"\r\nabcde\r\n"], False, b"abcde"),  # the prefix came in pieces
+        ([b"$4\r\nabcd\r\n"], False, b"abcd"),  # shorter
+        ([b"$7\r\nabc", b"defg\r\n"], False, b"abcdefg"),  # longer
+        ([b"$-1\r\n"], False, None),  # deleted
+    ],
+)
+def test_get_with_a_guess_takes_it_only_when_the_reply_is_as_guessed(
+    tmp_path: Path, chunks: list[bytes], guessed: bool, expected: bytes | None
+) -> None:
+    peer = _ScriptedPeer(tmp_path, [chunks, [b"+PONG\r\n"]])
+    conn = _lean(parse_address(f"unix://{peer.path}"), None, 10.0)
+    try:
+        value = conn.get("k", packed_get("k"), _guess(b"$5\r\n", 11))
+        if guessed:
+            assert isinstance(value, Guessed) and value.result == b"\0\0\0$5\r\nabcde\r\n"
+        else:
+            assert not isinstance(value, Guessed)
+            assert (None if value is None else bytes(value)) == expected
+        assert conn.call("PING") == b"PONG"  # in step
+    finally:
+        conn.close()
+        peer.close()
+
+
+def test_a_guess_with_an_error_reply_or_a_bad_end_is_refused(tmp_path: Path) -> None:
+    peer = _ScriptedPeer(tmp_path, [[b"-ERR nope\r\n"], [b"$5\r\nabcdeXY"]])
+    conn = _lean(parse_address(f"unix://{peer.path}"), None, 10.0)
+    try:
+        with pytest.raises(ServerReplyError, match="nope"):
+            conn.get("k", packed_get("k"), _guess(b"$5\r\n", 11))
+        assert conn.connected  # an error reply keeps the connection in step
+        with pytest.raises(ProtocolViolationError):
+            conn.get("k", packed_get("k"), _guess(b"$5\r\n", 11))
+        assert not conn.connected
     finally:
         conn.close()
         peer.close()

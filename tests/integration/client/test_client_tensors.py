@@ -181,3 +181,45 @@ def _dataset(name: str) -> object:
     dataset = Dataset(name)
     dataset.add_tensor("x", np.ones(2))
     return dataset
+
+
+def test_repeated_reads_follow_every_change_of_the_value(client: Client) -> None:
+    """A Client reads a name it read before into an array made while the reply comes (as
+    the last reply was): whatever the value became since, the array is the value now."""
+    first = np.arange(6.0).reshape(2, 3)
+    changes = [
+        first,  # the same again: made as guessed
+        first + 1,  # rewritten in place: same header and length
+        np.asfortranarray(first * 2),  # same length and shape, another memory order
+        first.reshape(3, 2),  # same length, another shape
+        first.astype(np.int64),  # same length, another type
+        np.arange(7.0),  # another length
+        np.zeros((0, 3)),  # empty
+        np.array(5.0),  # 0-d
+    ]
+    seen = []
+    for value in changes:
+        client.put_tensor("t", value)
+        for _ in range(2):  # the second read takes the guess the first one left
+            got = client.get_tensor("t")
+            assert got.dtype == value.dtype and got.shape == value.shape
+            np.testing.assert_array_equal(got, value)
+            assert got.flags.writeable and got.flags.aligned
+            assert got.flags.f_contiguous if value.flags.f_contiguous else got.flags.c_contiguous
+            seen.append(got)
+    seen[0][0, 0] = 99.0  # each array has memory of its own
+    assert seen[1][0, 0] == 0.0 and client.get_tensor("t") == 5.0
+    client.delete_tensor("t")
+    with pytest.raises(RedisKeyError):
+        client.get_tensor("t")
+    client.put_tensor("t", first)
+    client.get_tensor("t")
+    client.put_bytes("t", b"not a tensor")
+    with pytest.raises(WireFormatError):
+        client.get_tensor("t")
+    client.put_tensor("t", first)
+    np.testing.assert_array_equal(client.get_tensor("t"), first)
+    client.delete_tensor("t")
+    client.append_to_list("t", _dataset("d"))
+    with pytest.raises(RedisRuntimeError, match="'t'"):
+        client.get_tensor("t")

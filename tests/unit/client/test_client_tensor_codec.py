@@ -19,6 +19,7 @@ from insitu.wire.tensors import (
     decode_tensor,
     encode_header,
     encode_tensor,
+    reply_guess,
 )
 
 WIRE_DTYPES = [dtype for _, dtype in DTYPES.values()]
@@ -137,3 +138,29 @@ def test_empty_shape_with_impossible_extent_is_a_wire_format_error() -> None:
     struct.pack_into("<Q", header, len(header) - 8, 2**62)
     with pytest.raises(WireFormatError, match="larger than any array"):
         decode_tensor(memoryview(bytes(header)), "k")
+
+
+@given(
+    hnp.arrays(
+        dtype=st.sampled_from(WIRE_DTYPES),
+        shape=hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=5),
+    ),
+    st.booleans(),
+)
+def test_reply_guess_makes_the_array_over_the_reply_buffer(
+    array: np.ndarray, fortran: bool
+) -> None:
+    """A reply laid out as reply_guess() says, received at its pad, is the array, aligned."""
+    if fortran:
+        array = np.asfortranarray(array)
+    value = encode_tensor(array).to_bytes()
+    decode_tensor(memoryview(bytearray(value)), "k")  # a guess follows a decoded value
+    guess = reply_guess(memoryview(bytearray(value)))
+    reply = b"$%d\r\n" % len(value) + value + b"\r\n"
+    assert guess.size == len(reply) and reply.startswith(guess.prefix)
+    buf = bytearray(guess.pad + guess.size)
+    made = guess.make(buf)  # made before the reply arrives ...
+    buf[guess.pad :] = reply  # ... which lands in the same buffer
+    assert made.dtype == array.dtype and made.shape == array.shape
+    assert made.flags.aligned and made.flags.writeable
+    np.testing.assert_array_equal(made, array)
