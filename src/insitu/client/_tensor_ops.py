@@ -1,11 +1,15 @@
 """Client operations on tensors, raw byte values and plain keys (SmartRedis 0.6 names).
 
-On a standalone store, reads (``get_tensor``, ``unpack_tensor``, ``get_bytes``) go out on
-a lean connection (:class:`~insitu.client.request_channel.RequestChannel`): one ``GET``
-whose value is received straight into a buffer of its size, without redis-py's pool and
-parser layers (issue 16: a small tensor's read costs little more than the raw round
-trip). A connection lost there hands the read to the redis-py transport, which retries as
-``SR_CMD_TIMEOUT`` allows (a read is safe to repeat).
+On a standalone store, reads (``get_tensor``, ``unpack_tensor``, ``get_bytes``) and puts of
+tensors up to 64 KiB go out on a lean connection
+(:class:`~insitu.client.request_channel.RequestChannel`): one ``GET`` or ``SET``, without
+redis-py's pool and parser layers (issue 16: a small tensor's read costs about the raw
+round trip). ``get_tensor`` of a name read before guesses the reply (the last one's length
+and header) and makes the array while the server works (see
+:meth:`~insitu.connection.resp_connection.RespConnection.get`). A connection lost there
+hands the request to the redis-py transport, which retries as ``SR_CMD_TIMEOUT`` allows
+(a read, and a ``SET`` of the same value, are safe to repeat). Puts take the transport
+whenever the Client asks for replicas' acknowledgement (``INSITU_WAIT_REPLICAS``).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from insitu.connection.resp_connection import Guessed, packed_get
 from insitu.errors import RedisConnectionLostError, RedisKeyError, RedisRuntimeError
 from insitu.wire.keys import KeyPrefixes
 from insitu.wire.tensors import (
+    EncodedTensor,
     ReplyGuess,
     decode_header,
     decode_tensor,
@@ -34,6 +39,7 @@ from insitu.wire.tensors import (
 
 _READS_KEPT = 4096  # tensor names whose read command a Client keeps (then it starts over)
 _GUESSED_MAX = 64 * 1024  # values up to this size have their next reply guessed
+_LEAN_PUT_MAX = 64 * 1024  # tensors up to this size are put on the lean connection (copied)
 
 
 class TensorOps(ClientCore):
@@ -51,7 +57,13 @@ class TensorOps(ClientCore):
             # its stored size is checked before it is materialised
             self._store.check_size(key, data.size * wire_dtype(data).itemsize)
         encoded = encode_tensor(data)
-        self._store.put(key, Value(encoded.parts()))
+        channel = None
+        if encoded.nbytes <= _LEAN_PUT_MAX and self._lean_puts:
+            channel = self._read_channel or self._open_read_channel()
+        if channel is not None:
+            self._put_lean(channel, key, encoded)
+        else:
+            self._store.put(key, Value(encoded.parts()))
         if self._local_runner is not None:  # the in-process path may run on it unread
             self._local_runner.wrote(key, encoded)
 
@@ -181,25 +193,48 @@ class TensorOps(ClientCore):
             raise RedisKeyError(key, f"no tensor stored under key {key!r}")
         return key, value
 
+    @property
+    def _lean_puts(self) -> bool:
+        """Small puts may take the lean connection: no WAIT for replicas is asked for
+        (the transport adds it to each write)."""
+        return not self._settings.durability.enabled
+
+    def _put_lean(self, channel: RequestChannel, key: str, encoded: EncodedTensor) -> None:
+        """``SET`` a small tensor on the lean connection reads use (a standalone store):
+        one round trip without redis-py's layers. A ``SET`` of the same value is safe to
+        repeat, so a connection lost on the way hands it to the transport, which retries."""
+        try:
+            channel.pipeline(key, [("SET", key, encoded.to_bytes())])
+        except RedisConnectionLostError as err:
+            if isinstance(err.__cause__, TimeoutError):
+                raise  # no answer for SR_CMD_TIMEOUT: asking again would double the wait
+            self._store.put(key, Value(encoded.parts()))
+
     def _read_value(self, key: str, packed: bytes | None = None) -> memoryview | None:
         """The value of ``key`` (None if none): on the lean connection when the store is
         standalone (see the module docs), else through the transport. ``packed``: its
         ``GET``, packed (:meth:`_read_command`)."""
-        channel = self._read_channel  # exists once a standalone store was read from
+        channel = self._read_channel or self._open_read_channel()
         if channel is None:
-            store = self._store
-            if store.clustered:
-                return store.get(key)
-            # No retries here: a read that could not be sent goes to the transport at once.
-            timeouts = dataclasses.replace(self._settings.timeouts, command=0.0)
-            endpoint = self._settings.endpoint(store.addresses()[0])
-            channel = self._read_channel = RequestChannel(endpoint, timeouts, reads=True)
+            return self._store.get(key)
         try:
             value = channel.get(key, packed)
         except RedisConnectionLostError as err:
             return self._read_again(key, err)
         assert not isinstance(value, Guessed)  # nothing was guessed
         return value
+
+    def _open_read_channel(self) -> RequestChannel | None:
+        """The lean connection of reads and small puts, opened: for a standalone store
+        (None for a cluster, whose keys live on several shards)."""
+        store = self._store
+        if store.clustered:
+            return None
+        # No retries here: a request that could not be sent goes to the transport at once.
+        timeouts = dataclasses.replace(self._settings.timeouts, command=0.0)
+        endpoint = self._settings.endpoint(store.addresses()[0])
+        channel = self._read_channel = RequestChannel(endpoint, timeouts, reads=True)
+        return channel
 
     def _read_again(self, key: str, err: RedisConnectionLostError) -> memoryview | None:
         """``key``'s value after the lean connection failed with ``err``: through the

@@ -51,9 +51,10 @@ class RequestChannel:
     """See the module docs."""
 
     def __init__(self, endpoint: Endpoint, timeouts: Timeouts, *, reads: bool = False) -> None:
-        """``reads``: the channel carries only commands that are safe to repeat, whose
-        caller repeats them elsewhere when a connection was lost: no check for a closed
-        connection before each TCP send (a system call per request saved)."""
+        """``reads``: the channel carries only commands that are safe to repeat (reads, a
+        ``SET`` of a whole value), whose caller repeats them elsewhere when a connection
+        was lost: no check for a closed connection before each TCP send (a system call per
+        request saved)."""
         self._reads = reads
         self._endpoint = endpoint
         self._address = endpoint.address
@@ -82,7 +83,7 @@ class RequestChannel:
         if raise_on_error:
             for reply in replies:
                 if isinstance(reply, ServerReplyError):
-                    raise reply_error(str(reply), key)
+                    raise _command_error(reply, key)
         return replies
 
     def get(
@@ -131,11 +132,7 @@ class RequestChannel:
         if not conn.connected:  # a refused password
             raise reply_error(str(err), key) from None
         self._give_back(conn)
-        if str(err).startswith(("MOVED ", "ASK ")):
-            raise RedisInvalidUseError(
-                f"the store is a Redis Cluster ({err}); connect with cluster=True"
-            ) from None
-        raise reply_error(str(err), key) from None
+        raise _command_error(err, key) from None
 
     def close(self) -> None:
         """Drop the idle connections (idempotent); one in use is dropped when its request
@@ -212,3 +209,13 @@ class RequestChannel:
             f"have been queued: {err}",
             str(self._address),
         )
+
+
+def _command_error(err: ServerReplyError, key: str) -> Exception:
+    """The SmartRedis error for a command's error reply ``err`` about ``key``: a
+    redirection says that the store is a cluster the Client took for a standalone one."""
+    if str(err).startswith(("MOVED ", "ASK ")):
+        return RedisInvalidUseError(
+            f"the store is a Redis Cluster ({err}); connect with cluster=True"
+        )
+    return reply_error(str(err), key)

@@ -296,7 +296,8 @@ def test_get_lands_in_a_writable_buffer_and_errors_keep_the_connection(
 def test_client_reads_survive_the_server_dropping_the_read_connection(
     stores: dict[str, Orchestrator],
 ) -> None:
-    """A read whose lean connection the server closed is answered through the transport."""
+    """A read or a small put whose lean connection the server closed is answered through
+    the transport."""
     store = stores["tcp"]
     with Client(False, store.get_address()[0], password=store.password) as client:
         client.put_tensor("t", np.arange(5.0))
@@ -309,6 +310,13 @@ def test_client_reads_survive_the_server_dropping_the_read_connection(
         array = client.get_tensor("t")
         np.testing.assert_array_equal(array, np.arange(5.0))
         array[0] = 7.0  # a new writable array, as SmartRedis returns
+        admin = _lean(_address(store), store.password, 5.0)
+        try:
+            admin.call("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+        finally:
+            admin.close()
+        client.put_tensor("t", array)  # a small put goes on the same lean connection
+        np.testing.assert_array_equal(client.get_tensor("t"), array)
         with pytest.raises(RedisKeyError):
             client.get_tensor("absent")
 
