@@ -73,7 +73,7 @@ class TensorOps(ClientCore):
         if isinstance(value, Guessed):  # as last time: the array was made while it came
             return cast(np.ndarray, value.result)
         array = decode_tensor(value, key)
-        self._guess_next(name, value)
+        self._guess_next(name, key, value)
         return array
 
     def unpack_tensor(self, name: str, result: np.ndarray) -> None:
@@ -158,12 +158,12 @@ class TensorOps(ClientCore):
         hit = self._reads[name] = (key, packed_get(key), None)
         return hit
 
-    def _guess_next(self, name: str, value: memoryview) -> None:
+    def _guess_next(self, name: str, key: str, value: memoryview) -> None:
         """Guess that ``name``'s next reply is ``value`` again (same header and length):
         :func:`~insitu.wire.tensors.reply_guess` (small values only)."""
         hit = self._reads.get(name) if self._reads_for is self._prefixes else None
         if hit is not None and value.nbytes <= _GUESSED_MAX:
-            self._reads[name] = (hit[0], hit[1], reply_guess(value))
+            self._reads[name] = (hit[0], hit[1], reply_guess(value, key))
 
     def _plain_value_of(self, name: str) -> tuple[str, memoryview]:
         """:meth:`_value_of` without a guess: the value as received."""

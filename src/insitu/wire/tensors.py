@@ -156,10 +156,9 @@ def decode_header(buf: memoryview, key: str) -> TensorHeader:
         return known.header
     header = _checked_header(buf, key)
     if len(_KNOWN_HEADERS) < _KNOWN_HEADERS_MAX:
-        strides = None  # C order: numpy's default
-        if header.fortran:
-            strides = tuple(accumulate(header.shape[:-1], mul, initial=header.dtype.itemsize))
-        _KNOWN_HEADERS[bytes(buf[: header.size])] = _Known(header, buf.nbytes, header.size, strides)
+        _KNOWN_HEADERS[bytes(buf[: header.size])] = _Known(
+            header, buf.nbytes, header.size, _strides(header)
+        )
     return header
 
 
@@ -245,22 +244,27 @@ class ReplyGuess:
     make: Callable[[bytearray], np.ndarray]
 
 
-def reply_guess(value: memoryview) -> ReplyGuess:
-    """The guess that a ``GET`` is answered with ``value`` again, or another value with its
-    header and length (a tensor rewritten in place, the common case): the array is made
-    over the reply's buffer, its data aligned as numpy's own arrays are, before the reply
-    arrives. ``value`` must have been decoded already (its header is known)."""
-    known = _known(value)
-    assert known is not None, "reply_guess() needs a decoded value"
+def reply_guess(value: memoryview, key: str) -> ReplyGuess:
+    """The guess that a ``GET`` of ``key`` is answered with ``value`` again, or another
+    value with its header and length (a tensor rewritten in place, the common case): the
+    array is made over the reply's buffer, its data aligned as numpy's own arrays are,
+    before the reply arrives. WireFormatError if ``value`` is not a tensor."""
+    header = decode_header(value, key)
     head = b"$%d\r\n" % value.nbytes
-    start = len(head) + known.offset  # where the data is in the reply
+    start = len(head) + header.size  # where the data is in the reply
     pad = -start % _ALIGN
     make = functools.partial(
-        np.ndarray, known.header.shape, known.header.dtype, offset=pad + start,
-        strides=known.strides,
-    )  # fmt: skip
-    prefix = head + bytes(value[: known.offset])
+        np.ndarray, header.shape, header.dtype, offset=pad + start, strides=_strides(header)
+    )
+    prefix = head + bytes(value[: header.size])
     return ReplyGuess(prefix, len(head) + value.nbytes + 2, pad, make)
+
+
+def _strides(header: TensorHeader) -> tuple[int, ...] | None:
+    """The strides of ``header``'s array: None (numpy's default) for C order."""
+    if not header.fortran:
+        return None
+    return tuple(accumulate(header.shape[:-1], mul, initial=header.dtype.itemsize))
 
 
 _ALIGN = 16  # what malloc guarantees, and numpy's own arrays have
